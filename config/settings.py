@@ -1,0 +1,126 @@
+"""One settings object, loaded once from the environment and `.env`.
+
+Secrets are kept as `SecretStr` so that neither `repr` nor a log line can show them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import SecretStr
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
+
+
+@dataclass(frozen=True)
+class TaskQueues:
+    collections: str = "collections"
+    risk: str = "risk"
+    legal: str = "legal"
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.collections, self.risk, self.legal)
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path = PROJECT_ROOT / "var"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: SecretStr | None = None
+    temporal_ui_port: int = 8233
+    task_queues: TaskQueues = field(default_factory=TaskQueues)
+    database_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str = ""
+    twilio_base_url: str = ""
+    status_callback_url: str = ""
+    payload_keys: tuple[tuple[str, SecretStr], ...] = ()
+    policy_file: Path = POLICY_DIR / "default.toml"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_keys: tuple[tuple[SecretStr, str], ...] = ()
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+
+def _pairs(raw: str, where: str) -> list[tuple[str, str]]:
+    """Parses `a:b,c:d`; the error names the variable, never the secret."""
+    pairs = []
+    for number, item in enumerate(filter(None, (p.strip() for p in raw.split(","))), start=1):
+        left, sep, right = item.partition(":")
+        if not sep or not left or not right:
+            raise ValueError(f"{where}: entry {number} is not of the form name:value")
+        pairs.append((left.strip(), right.strip()))
+    return pairs
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> Settings:
+    """Reads settings from `environ` (default: the process environment) over `.env`."""
+    dotenv_path = env_file if env_file is not None else PROJECT_ROOT / ".env"
+    values: dict[str, str] = {
+        k: v for k, v in dotenv_values(dotenv_path).items() if v is not None
+    }
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str, default: str = "") -> str:
+        return values.get(name, default).strip()
+
+    var_dir = Path(get("COLLECTIONS_VAR_DIR") or PROJECT_ROOT / "var")
+    policy = get("COLLECTIONS_POLICY", "default")
+    policy_file = Path(policy) if policy.endswith(".toml") else POLICY_DIR / f"{policy}.toml"
+    api_keys = tuple(
+        (SecretStr(key), role) for role, key in _pairs(get("API_KEYS"), "API_KEYS")
+    )
+    payload_keys = tuple(
+        (key_id, SecretStr(key))
+        for key_id, key in _pairs(get("PAYLOAD_KEYS"), "PAYLOAD_KEYS")
+    )
+    cert, key = get("TEMPORAL_TLS_CERT"), get("TEMPORAL_TLS_KEY")
+    return Settings(
+        var_dir=var_dir,
+        temporal_address=get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        temporal_namespace=get("TEMPORAL_NAMESPACE", "default"),
+        temporal_tls=_flag(get("TEMPORAL_TLS")) or bool(cert),
+        temporal_tls_cert=Path(cert) if cert else None,
+        temporal_tls_key=Path(key) if key else None,
+        temporal_api_key=SecretStr(get("TEMPORAL_API_KEY")) if get("TEMPORAL_API_KEY") else None,
+        temporal_ui_port=int(get("TEMPORAL_UI_PORT", "8233")),
+        task_queues=TaskQueues(
+            collections=get("QUEUE_COLLECTIONS", "collections"),
+            risk=get("QUEUE_RISK", "risk"),
+            legal=get("QUEUE_LEGAL", "legal"),
+        ),
+        database_url=get("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'collections.db'}",
+        twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=SecretStr(get("TWILIO_AUTH_TOKEN")) if get("TWILIO_AUTH_TOKEN") else None,
+        twilio_from_number=get("TWILIO_FROM_NUMBER"),
+        twilio_base_url=get("TWILIO_BASE_URL"),
+        status_callback_url=get("TWILIO_STATUS_CALLBACK_URL"),
+        payload_keys=payload_keys,
+        policy_file=policy_file,
+        api_host=get("API_HOST", "127.0.0.1"),
+        api_port=int(get("API_PORT", "8000")),
+        api_keys=api_keys,
+    )

@@ -1,0 +1,336 @@
+"""Plain, frozen types that cross Temporal boundaries: inputs, results, updates, query answers.
+
+Money is in integer minor units with an ISO currency code. Times are timezone-aware UTC.
+New fields only with defaults, so that recorded histories keep decoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from models.strategy import Channel, Segment, Strategy
+
+
+class Language(StrEnum):
+    ZH_CN = "zh-CN"
+    EN = "en"
+
+
+class Stage(StrEnum):
+    ASSESSMENT = "assessment"
+    EARLY = "early"
+    COLLECTOR = "collector"
+    RISK_REVIEW = "risk_review"
+    LEGAL = "legal"
+    CLOSED = "closed"
+
+
+class ClosureReason(StrEnum):
+    PAID = "paid"
+    CURED = "cured"
+    SETTLED = "settled"
+    WRITTEN_OFF = "written_off"
+    LEGAL_CLOSED = "legal_closed"
+    MANUAL = "manual"
+
+
+class AttemptStatus(StrEnum):
+    """The life of one contact attempt, as recorded in the database."""
+
+    REFUSED = "refused"  # the contact policy said no; nothing went out
+    QUEUED = "queued"  # handed to the provider (or the local outbox)
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"  # the provider refused it for good (invalid number, unsubscribed ...)
+    ANSWERED = "answered"  # a voice call that was picked up
+    UNANSWERED = "unanswered"  # a voice call: busy, no answer
+
+
+class RefusalReason(StrEnum):
+    OUTSIDE_WINDOW = "outside_window"
+    DAILY_CAP = "daily_cap"
+    WEEKLY_CAP = "weekly_cap"
+    RECENT_CONVERSATION = "recent_conversation"
+    OPTED_OUT = "opted_out"
+    DISPUTE = "dispute_open"
+    PAUSED = "paused"
+    PROMISE = "promise_pending"
+    PAID = "paid_in_full"
+    CLOSED = "closed"
+    LEGAL_HOLD = "legal_hold"
+    CHANNEL_UNAVAILABLE = "channel_unavailable"
+
+
+@dataclass(frozen=True)
+class ContactPoints:
+    mobile: str  # E.164, e.g. +8613800138000
+    language: Language = Language.ZH_CN
+    time_zone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Account:
+    account_no: str
+    product: str
+    currency: str
+    outstanding_minor: int
+    overdue_minor: int
+    oldest_due_date: date
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    customer_ref: str
+    contact: ContactPoints
+    account: Account
+    strategy_version: str = "default"
+    customer_name: str = ""
+    carried: CaseState | None = None
+
+
+def case_id(account_no: str) -> str:
+    return f"case-{account_no}"
+
+
+# --- assessment ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessInput:
+    account: Account
+    strategy_version: str
+    as_of: date
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    factor: str
+    points: int
+
+
+@dataclass(frozen=True)
+class Assessment:
+    strategy: Strategy
+    score: int
+    segment: Segment
+    lines: tuple[ScoreLine, ...]
+
+
+# --- contact ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PastContact:
+    """What the contact policy needs to know about an earlier attempt."""
+
+    at: datetime
+    channel: Channel
+    status: AttemptStatus
+
+
+@dataclass(frozen=True)
+class SendInput:
+    idempotency_key: str  # built in the workflow; unique in the attempts table
+    case_id: str
+    account_no: str
+    channel: Channel
+    to: str
+    language: Language
+    template: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    idempotency_key: str
+    status: AttemptStatus  # QUEUED/SENT on success, FAILED when the provider refused for good
+    provider_id: str = ""
+    error_code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefusedAttempt:
+    idempotency_key: str
+    case_id: str
+    account_no: str
+    channel: Channel
+    template: str
+    reason: RefusalReason
+    at: datetime
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactOutcome:
+    """A delivery or call status reported by the provider (status callback) to the case."""
+
+    idempotency_key: str
+    status: AttemptStatus
+    error_code: int | None = None
+
+
+# --- operator actions (updates) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordPaymentInput:
+    amount_minor: int
+    currency: str
+    payment_ref: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PromiseToPayInput:
+    amount_minor: int
+    currency: str
+    promised_date: date
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReasonInput:
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResolveDisputeInput:
+    upheld: bool  # True: the customer was right; the case closes as settled by the bank
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChannelInput:
+    channel: Channel
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CloseInput:
+    reason: ClosureReason
+    note: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    accepted: bool
+    message: str
+    stage: Stage
+
+
+# --- state and queries --------------------------------------------------------------------
+
+
+@dataclass
+class Promise:
+    amount_minor: int
+    promised_date: date
+    made_at: datetime
+    paid_since_minor: int = 0
+    status: str = "open"  # open | kept | broken
+
+
+@dataclass
+class TimelineEvent:
+    at: datetime
+    kind: str
+    detail: str
+
+
+@dataclass
+class CaseState:
+    """Everything a case remembers; carried whole across continue-as-new."""
+
+    started_at: datetime
+    initial_dpd: int
+    assessment: Assessment
+    stage: Stage = Stage.EARLY
+    outstanding_minor: int = 0
+    overdue_minor: int = 0
+    closed_reason: ClosureReason | None = None
+    ladder_index: int = 0
+    attempt_seq: int = 0
+    contacts: list[PastContact] = field(default_factory=list)
+    attempt_status: dict[str, AttemptStatus] = field(default_factory=dict)
+    sent_count: int = 0
+    refused_count: int = 0
+    opted_out: list[Channel] = field(default_factory=list)
+    unavailable: list[Channel] = field(default_factory=list)
+    paused_reason: str = ""
+    dispute_reason: str = ""
+    promise: Promise | None = None
+    promises_broken: int = 0
+    promises_kept: int = 0
+    payment_refs: list[str] = field(default_factory=list)
+    paid_minor: int = 0
+    last_conversation_at: datetime | None = None
+    timeline: list[TimelineEvent] = field(default_factory=list)
+    runs: int = 1
+
+
+@dataclass(frozen=True)
+class OpenPromise:
+    amount_minor: int
+    promised_date: date
+    paid_since_minor: int
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    case_id: str
+    account_no: str
+    stage: Stage
+    segment: Segment
+    score: int
+    strategy_version: str
+    days_past_due: int
+    currency: str
+    outstanding_minor: int
+    overdue_minor: int
+    paid_minor: int
+    next_action: str
+    next_action_at: datetime | None
+    open_promise: OpenPromise | None
+    promises_kept: int
+    promises_broken: int
+    contacts_sent: int
+    contacts_refused: int
+    opted_out: tuple[Channel, ...]
+    paused: bool
+    dispute_open: bool
+    closed_reason: ClosureReason | None
+
+
+# --- the read model ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseSnapshot:
+    """What the database's `cases` row shows; written by an activity at every change."""
+
+    case_id: str
+    account_no: str
+    customer_ref: str
+    stage: Stage
+    segment: Segment
+    score: int
+    strategy_version: str
+    days_past_due: int
+    currency: str
+    outstanding_minor: int
+    overdue_minor: int
+    closed_reason: ClosureReason | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    case_id: str
+    at: datetime
+    kind: str
+    detail: str
+    actor: str = "workflow"

@@ -1,0 +1,23 @@
+"""Search attributes a case carries. Never personal data: stage, age, segment, a balance band."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
+DAYS_PAST_DUE = SearchAttributeKey.for_int("DaysPastDue")
+SEGMENT = SearchAttributeKey.for_keyword("CaseSegment")
+BALANCE_BAND = SearchAttributeKey.for_keyword("BalanceBand")
+
+ALL_KEYS = (CASE_STAGE, DAYS_PAST_DUE, SEGMENT, BALANCE_BAND)
+
+# Upper bounds in major units; a band names a range, never the exact balance.
+_BANDS = ((1_000, "under-1k"), (10_000, "1k-10k"), (100_000, "10k-100k"))
+
+
+def balance_band(outstanding_minor: int) -> str:
+    major = outstanding_minor // 100
+    for bound, name in _BANDS:
+        if major < bound:
+            return name
+    return "100k-plus"
