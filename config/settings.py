@@ -79,9 +79,7 @@ def load_settings(
 ) -> Settings:
     """Reads settings from `environ` (default: the process environment) over `.env`."""
     dotenv_path = env_file if env_file is not None else PROJECT_ROOT / ".env"
-    values: dict[str, str] = {
-        k: v for k, v in dotenv_values(dotenv_path).items() if v is not None
-    }
+    values: dict[str, str] = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
     values.update(os.environ if environ is None else environ)
 
     def get(name: str, default: str = "") -> str:
@@ -90,12 +88,9 @@ def load_settings(
     var_dir = Path(get("COLLECTIONS_VAR_DIR") or PROJECT_ROOT / "var")
     policy = get("COLLECTIONS_POLICY", "default")
     policy_file = Path(policy) if policy.endswith(".toml") else POLICY_DIR / f"{policy}.toml"
-    api_keys = tuple(
-        (SecretStr(key), role) for role, key in _pairs(get("API_KEYS"), "API_KEYS")
-    )
+    api_keys = tuple((SecretStr(key), role) for role, key in _pairs(get("API_KEYS"), "API_KEYS"))
     payload_keys = tuple(
-        (key_id, SecretStr(key))
-        for key_id, key in _pairs(get("PAYLOAD_KEYS"), "PAYLOAD_KEYS")
+        (key_id, SecretStr(key)) for key_id, key in _pairs(get("PAYLOAD_KEYS"), "PAYLOAD_KEYS")
     )
     cert, key = get("TEMPORAL_TLS_CERT"), get("TEMPORAL_TLS_KEY")
     return Settings(

@@ -33,6 +33,7 @@ class ClosureReason(StrEnum):
     SETTLED = "settled"
     WRITTEN_OFF = "written_off"
     LEGAL_CLOSED = "legal_closed"
+    DISPUTE_UPHELD = "dispute_upheld"
     MANUAL = "manual"
 
 
@@ -86,7 +87,7 @@ class CaseInput:
     customer_ref: str
     contact: ContactPoints
     account: Account
-    strategy_version: str = "default"
+    strategy_version: str = ""  # a policy name under config/policies; "" = the configured one
     customer_name: str = ""
     carried: CaseState | None = None
 
@@ -129,6 +130,7 @@ class PastContact:
     at: datetime
     channel: Channel
     status: AttemptStatus
+    key: str = ""  # the attempt's idempotency key, so a later outcome can find it
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,8 @@ class Promise:
     amount_minor: int
     promised_date: date
     made_at: datetime
+    check_at: datetime  # promised date plus grace, on the strategy's clock
+    key: str = ""
     paid_since_minor: int = 0
     status: str = "open"  # open | kept | broken
 
@@ -255,13 +259,16 @@ class CaseState:
     ladder_index: int = 0
     attempt_seq: int = 0
     contacts: list[PastContact] = field(default_factory=list)
-    attempt_status: dict[str, AttemptStatus] = field(default_factory=dict)
     sent_count: int = 0
     refused_count: int = 0
     opted_out: list[Channel] = field(default_factory=list)
     unavailable: list[Channel] = field(default_factory=list)
     paused_reason: str = ""
     dispute_reason: str = ""
+    hardship_reason: str = ""
+    retry_contact_at: datetime | None = None
+    legal_threshold_noted: bool = False
+    audit_seq: int = 0
     promise: Promise | None = None
     promises_broken: int = 0
     promises_kept: int = 0
@@ -330,7 +337,40 @@ class CaseSnapshot:
 @dataclass(frozen=True)
 class AuditEntry:
     case_id: str
+    seq: int  # per case, increasing; (case_id, seq) makes a retried append harmless
     at: datetime
     kind: str
     detail: str
     actor: str = "workflow"
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    payment_ref: str
+    amount_minor: int
+    currency: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class PromiseRow:
+    key: (
+        str  # `case-<account_no>/p<n>`: a promise's row is updated in place as it is kept or broken
+    )
+    amount_minor: int
+    currency: str
+    promised_date: date
+    made_at: datetime
+    status: str
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseWrite:
+    """One transaction of the read model: the case row with what happened since the last one."""
+
+    snapshot: CaseSnapshot
+    audit: tuple[AuditEntry, ...] = ()
+    payments: tuple[PaymentRow, ...] = ()
+    promises: tuple[PromiseRow, ...] = ()
+    opened: CaseInput | None = None  # on the first write: the customer and account rows

@@ -83,6 +83,7 @@ class Strategy:
     name: str
     version: str
     day_seconds: int = 86_400
+    sender_name: str = "Bank"  # how messages name the bank; nothing about the customer
     contact: ContactRules = field(default_factory=ContactRules)
     promise: PromiseRules = field(default_factory=PromiseRules)
     stages: Stages = field(default_factory=Stages)

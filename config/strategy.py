@@ -1,0 +1,159 @@
+"""Loads a strategy (policy file, TOML) into the `Strategy` data a case carries.
+
+Errors name the file and the key, so an operator can fix a policy without reading code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from config.settings import POLICY_DIR
+from models.strategy import (
+    Channel,
+    ContactRules,
+    LadderStep,
+    PromiseRules,
+    ScoreFactor,
+    Segment,
+    SegmentBand,
+    Stages,
+    Strategy,
+)
+
+SCORE_FIELDS = ("days_past_due", "overdue_minor", "outstanding_minor", "overdue_percent")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used, with the file and key that are wrong."""
+
+
+def policy_path(name: str, default: Path) -> Path:
+    """`""` is the configured default; otherwise a name under config/policies or a path."""
+    if not name:
+        return default
+    if name.endswith(".toml"):
+        return Path(name)
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise PolicyError(f"strategy name {name!r} is not a policy name")
+    return POLICY_DIR / f"{name}.toml"
+
+
+def load_strategy(path: Path) -> Strategy:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: no such policy file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return _strategy(raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PolicyError(f"{path}: {exc}") from None
+
+
+def _strategy(raw: dict[str, Any]) -> Strategy:
+    for key in ("name", "version"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ValueError(f"'{key}' must be a non-empty string")
+    ladders = {
+        Segment(segment): tuple(_ladder_step(segment, i, s) for i, s in enumerate(steps, 1))
+        for segment, steps in raw.get("ladders", {}).items()
+    }
+    segments = tuple(
+        SegmentBand(segment=Segment(b["segment"]), min_score=int(b["min_score"]))
+        for b in raw.get("segments", [])
+    )
+    missing = [s for s in Segment if s not in ladders]
+    if missing:
+        raise ValueError(f"[ladders] has no ladder for segment(s) {', '.join(missing)}")
+    if not any(band.min_score <= 0 for band in segments):
+        raise ValueError("[[segments]] needs a band with min_score 0 so every score has one")
+    return Strategy(
+        name=raw["name"],
+        version=raw["version"],
+        day_seconds=_positive(raw, "day_seconds", 86_400),
+        sender_name=str(raw.get("sender_name", "Bank")),
+        contact=_contact(raw.get("contact", {})),
+        promise=_section(PromiseRules, "promise", raw.get("promise", {})),
+        stages=_stages(raw.get("stages", {})),
+        scorecard=tuple(_factor(i, f) for i, f in enumerate(raw.get("scorecard", []), 1)),
+        segments=segments,
+        ladders=ladders,
+        task_deadline_days=_positive(raw, "task_deadline_days", 2),
+        check_every_days=_positive(raw, "check_every_days", 1),
+    )
+
+
+def _positive(raw: dict[str, Any], key: str, default: int) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or value <= 0:
+        raise ValueError(f"'{key}' must be a positive integer")
+    return value
+
+
+def _section(cls: Any, name: str, raw: dict[str, Any]) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"[{name}] has unknown key(s) {', '.join(sorted(unknown))}")
+    for key, value in raw.items():
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"[{name}] '{key}' must be a non-negative integer")
+    return cls(**raw)
+
+
+def _clock(name: str, value: Any) -> time:
+    try:
+        hours, minutes = str(value).split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"[contact] '{name}' must be HH:MM, not {value!r}") from None
+
+
+def _contact(raw: dict[str, Any]) -> ContactRules:
+    raw = dict(raw)
+    start = _clock("window_start", raw.pop("window_start", "08:00"))
+    end = _clock("window_end", raw.pop("window_end", "21:00"))
+    if end <= start:
+        raise ValueError("[contact] window_end must be after window_start")
+    rules: ContactRules = _section(ContactRules, "contact", raw)
+    return ContactRules(**{**rules.__dict__, "window_start": start, "window_end": end})
+
+
+def _stages(raw: dict[str, Any]) -> Stages:
+    segment = raw.get("risk_review_segment", "high")
+    stages = Stages(
+        collector_dpd=int(raw.get("collector_dpd", 31)),
+        legal_dpd=int(raw.get("legal_dpd", 91)),
+        risk_review_segment=Segment(segment) if segment else None,
+    )
+    if not 0 < stages.collector_dpd < stages.legal_dpd:
+        raise ValueError("[stages] needs 0 < collector_dpd < legal_dpd")
+    return stages
+
+
+def _factor(number: int, raw: dict[str, Any]) -> ScoreFactor:
+    if raw.get("field") not in SCORE_FIELDS:
+        raise ValueError(f"[[scorecard]] #{number}: 'field' must be one of {SCORE_FIELDS}")
+    return ScoreFactor(
+        name=str(raw["name"]),
+        field=raw["field"],
+        points=int(raw["points"]),
+        low=raw.get("low"),
+        high=raw.get("high"),
+    )
+
+
+def _ladder_step(segment: str, number: int, raw: dict[str, Any]) -> LadderStep:
+    try:
+        return LadderStep(
+            offset_days=int(raw["offset_days"]),
+            channel=Channel(raw["channel"]),
+            template=str(raw["template"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"[ladders] {segment} step {number}: {exc}") from None

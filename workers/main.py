@@ -1,0 +1,98 @@
+"""Building and running workers: one function that the CLI, the local stack and tests share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.assessment import AssessmentActivities
+from activities.case_store import CaseStoreActivities
+from activities.messaging.activities import MessagingActivities
+from activities.messaging.senders import OutboxSender, Sender, TwilioSender
+from config.settings import Settings
+from models.db import Database
+from workers.client import connect
+from workflows.case import CollectionCaseWorkflow
+
+log = logging.getLogger(__name__)
+
+# Contract modules are deterministic plain data: load them once, outside the sandbox.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "pydantic")
+)
+
+
+@dataclass
+class Services:
+    """The clients a worker's activities receive; tests build their own."""
+
+    db: Database
+    sender: Sender
+
+
+def make_sender(settings: Settings) -> Sender:
+    """Twilio when credentials are configured, the local outbox otherwise."""
+    if settings.twilio_configured and settings.twilio_auth_token is not None:
+        return TwilioSender(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            from_number=settings.twilio_from_number,
+            base_url=settings.twilio_base_url or None,
+            status_callback_url=settings.status_callback_url or None,
+        )
+    return OutboxSender()
+
+
+def workflows_for(settings: Settings, queue: str) -> list[type]:
+    if queue == settings.task_queues.collections:
+        return [CollectionCaseWorkflow]
+    return []
+
+
+def activities_for(settings: Settings, queue: str, services: Services) -> list[Callable[..., Any]]:
+    if queue != settings.task_queues.collections:
+        return []
+    assessment = AssessmentActivities(settings.policy_file)
+    store = CaseStoreActivities(services.db)
+    messaging = MessagingActivities(services.sender, services.db)
+    return [
+        assessment.assess_case,
+        store.write_case,
+        store.record_refused_attempt,
+        messaging.send_contact,
+        messaging.apply_delivery_status,
+    ]
+
+
+def build_worker(
+    client: Client, settings: Settings, queue: str, services: Services, **options: Any
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=workflows_for(settings, queue),
+        activities=activities_for(settings, queue, services),
+        workflow_runner=SANDBOX,
+        activity_executor=ThreadPoolExecutor(max_workers=8),
+        **options,
+    )
+
+
+async def run_worker(settings: Settings, queues: Sequence[str]) -> None:
+    """Hosts `queues` until cancelled."""
+    client = await connect(settings)
+    services = Services(db=Database(settings.database_url), sender=make_sender(settings))
+    workers = [build_worker(client, settings, q, services) for q in queues]
+    log.info("worker polling %s", ", ".join(queues))
+    try:
+        await asyncio.gather(*(w.run() for w in workers))
+    finally:
+        await services.db.dispose()
