@@ -1,0 +1,237 @@
+"""Writes to the read model (activities) and the queries the API makes on it.
+
+Every write is idempotent, so a retried activity, or one that a timed-out attempt finishes
+late, changes nothing twice:
+- a case, customer or account row is upserted by its business key, and only by a write at
+  least as new as the one stored (`updated_at`), so a late retry never rolls a row back;
+- audit entries are inserted or ignored on (case_id, seq), payments on (account_no,
+  payment_ref), refused attempts on their idempotency key;
+- a promise is upserted by its key, and only while it is open: kept and broken are final.
+The upserts use `INSERT .. ON CONFLICT`, which SQLite and PostgreSQL spell alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from models.contracts import (
+    AttemptStatus,
+    AuditEntry,
+    CaseInput,
+    CaseSnapshot,
+    CaseWrite,
+    PaymentRow,
+    PromiseRow,
+    RefusedAttempt,
+    case_id,
+)
+from models.db import Database
+from models.tables import (
+    AccountRow,
+    AuditLogRow,
+    CaseRow,
+    ContactAttemptRow,
+    CustomerRow,
+    PaymentRecordRow,
+    PromiseRecordRow,
+)
+
+_Insert = postgresql.Insert | sqlite.Insert
+
+
+class CaseStoreActivities:
+    """The activities that keep the `cases` row and its history up to date."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @activity.defn(name="write_case")
+    async def write_case(self, write: CaseWrite) -> None:
+        """The case row and what happened since the last write, in one transaction."""
+        snapshot = write.snapshot
+        async with self._db.session() as session:
+            if write.opened is not None:
+                await self._upsert_customer_and_account(session, write.opened, snapshot)
+            await self._upsert_case(session, snapshot)
+            await self._append_audit(session, write.audit)
+            for payment in write.payments:
+                await self._record_payment(session, snapshot, payment)
+            for promise in write.promises:
+                await self._record_promise(session, snapshot, promise)
+
+    @activity.defn(name="record_refused_attempt")
+    async def record_refused_attempt(self, attempt: RefusedAttempt) -> None:
+        """A contact the policy refused: kept with its reason, once per idempotency key."""
+        row = ContactAttemptRow(
+            idempotency_key=attempt.idempotency_key,
+            case_id=attempt.case_id,
+            account_no=attempt.account_no,
+            channel=attempt.channel.value,
+            template=attempt.template,
+            status=AttemptStatus.REFUSED.value,
+            reason=attempt.reason.value,
+            retry_at=attempt.retry_at,
+            created_at=attempt.at,
+            updated_at=attempt.at,
+        )
+        async with self._db.session() as session:
+            stmt = self._insert(ContactAttemptRow, _values(row))
+            await session.exec(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+
+    def _insert(self, table: type[SQLModel], values: Mapping[str, Any] | Sequence[Any]) -> _Insert:
+        dialect = self._db.dialect
+        if dialect == "postgresql":
+            return postgresql.insert(table).values(values)
+        if dialect == "sqlite":
+            return sqlite.insert(table).values(values)
+        raise NotImplementedError(f"the case store supports sqlite and postgresql, not {dialect}")
+
+    async def _upsert(
+        self, session: AsyncSession, row: SQLModel, key: str, *, keep: tuple[str, ...] = ()
+    ) -> None:
+        """Inserts `row`, or updates the row with the same `key` unless that one is newer.
+        Columns in `keep` are written on insert only."""
+        table = type(row)
+        values = _values(row)
+        stmt = self._insert(table, values)
+        changes = {name: stmt.excluded[name] for name in values if name not in (key, *keep)}
+        stored_at = table.__table__.c.updated_at  # type: ignore[attr-defined]
+        await session.exec(
+            stmt.on_conflict_do_update(
+                index_elements=[key],
+                set_=changes,
+                where=stored_at <= stmt.excluded.updated_at,
+            )
+        )
+
+    async def _upsert_customer_and_account(
+        self, session: AsyncSession, opened: CaseInput, snapshot: CaseSnapshot
+    ) -> None:
+        customer = CustomerRow(
+            customer_ref=opened.customer_ref,
+            name=opened.customer_name or None,
+            language=opened.contact.language.value,
+            time_zone=opened.contact.time_zone,
+            mobile=opened.contact.mobile,
+            updated_at=snapshot.updated_at,
+        )
+        account = opened.account
+        account_row = AccountRow(
+            account_no=account.account_no,
+            customer_ref=opened.customer_ref,
+            product=account.product,
+            currency=account.currency,
+            outstanding_minor=account.outstanding_minor,
+            overdue_minor=account.overdue_minor,
+            oldest_due_date=account.oldest_due_date,
+            updated_at=snapshot.updated_at,
+        )
+        await self._upsert(session, customer, "customer_ref")
+        await self._upsert(session, account_row, "account_no")
+
+    async def _upsert_case(self, session: AsyncSession, snapshot: CaseSnapshot) -> None:
+        row = CaseRow(
+            case_id=snapshot.case_id,
+            account_no=snapshot.account_no,
+            customer_ref=snapshot.customer_ref,
+            stage=snapshot.stage.value,
+            segment=snapshot.segment.value,
+            score=snapshot.score,
+            strategy_version=snapshot.strategy_version,
+            days_past_due=snapshot.days_past_due,
+            currency=snapshot.currency,
+            outstanding_minor=snapshot.outstanding_minor,
+            overdue_minor=snapshot.overdue_minor,
+            closed_reason=snapshot.closed_reason.value if snapshot.closed_reason else None,
+            opened_at=snapshot.updated_at,  # the first write is the case's opening
+            updated_at=snapshot.updated_at,
+        )
+        await self._upsert(session, row, "case_id", keep=("opened_at",))
+
+    async def _append_audit(self, session: AsyncSession, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        rows = [
+            _values(
+                AuditLogRow(
+                    case_id=entry.case_id,
+                    seq=entry.seq,
+                    at=entry.at,
+                    kind=entry.kind,
+                    detail=entry.detail,
+                    actor=entry.actor,
+                )
+            )
+            for entry in entries
+        ]
+        stmt = self._insert(AuditLogRow, rows)
+        await session.exec(stmt.on_conflict_do_nothing(index_elements=["case_id", "seq"]))
+
+    async def _record_payment(
+        self, session: AsyncSession, snapshot: CaseSnapshot, payment: PaymentRow
+    ) -> None:
+        row = PaymentRecordRow(
+            account_no=snapshot.account_no,
+            payment_ref=payment.payment_ref,
+            case_id=snapshot.case_id,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            received_at=payment.received_at,
+        )
+        stmt = self._insert(PaymentRecordRow, _values(row))
+        await session.exec(
+            stmt.on_conflict_do_nothing(index_elements=["account_no", "payment_ref"])
+        )
+
+    async def _record_promise(
+        self, session: AsyncSession, snapshot: CaseSnapshot, promise: PromiseRow
+    ) -> None:
+        row = PromiseRecordRow(
+            idempotency_key=promise.key,
+            case_id=snapshot.case_id,
+            amount_minor=promise.amount_minor,
+            currency=promise.currency,
+            promised_date=promise.promised_date,
+            made_at=promise.made_at,
+            status=promise.status,
+            resolved_at=promise.resolved_at,
+        )
+        stmt = self._insert(PromiseRecordRow, _values(row))
+        await session.exec(
+            stmt.on_conflict_do_update(
+                index_elements=["idempotency_key"],
+                set_={"status": stmt.excluded.status, "resolved_at": stmt.excluded.resolved_at},
+                where=col(PromiseRecordRow.status) == "open",
+            )
+        )
+
+
+def _values(row: SQLModel) -> dict[str, Any]:
+    """The row's columns, without the surrogate id the database assigns."""
+    return row.model_dump(exclude={"id"})
+
+
+# --- queries for the API -----------------------------------------------------------------
+
+
+async def get_case(db: Database, *, account_no: str) -> CaseRow | None:
+    async with db.session() as session:
+        result = await session.exec(select(CaseRow).where(CaseRow.case_id == case_id(account_no)))
+        return result.first()
+
+
+async def list_attempts(db: Database, *, case_id: str) -> list[ContactAttemptRow]:
+    """A case's contact attempts, sent and refused, oldest first."""
+    async with db.session() as session:
+        result = await session.exec(
+            select(ContactAttemptRow)
+            .where(ContactAttemptRow.case_id == case_id)
+            .order_by(col(ContactAttemptRow.created_at), col(ContactAttemptRow.id))
+        )
+        return list(result.all())
