@@ -1,0 +1,1 @@
+"""Local fakes of external services, entered through constructors (never by monkeypatching)."""
