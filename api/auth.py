@@ -1,0 +1,68 @@
+"""API keys bound to roles: `require_roles(Role.SUPERVISOR, ...)` guards a route.
+
+Keys come from `API_KEYS` (`role:key` pairs; one key may appear under several roles) and
+arrive in `X-API-Key` or `Authorization: Bearer`. A missing or unknown key is 401; a known
+key without one of the route's roles is 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.deps import SettingsDep
+from config.settings import Settings
+
+
+class Role(StrEnum):
+    OPERATIONS = "operations"
+    SUPERVISOR = "supervisor"
+    RISK = "risk"
+    LEGAL = "legal"
+    ENGINEER = "engineer"
+
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+
+
+def roles_of(settings: Settings, key: str) -> set[str]:
+    """The roles configured for `key`. Every configured key is compared, in constant time."""
+    given = key.encode()
+    roles = set()
+    for secret, role in settings.api_keys:
+        if hmac.compare_digest(given, secret.get_secret_value().encode()):
+            roles.add(role.strip().lower())
+    return roles
+
+
+def require_roles(*allowed: Role) -> Callable[..., Role]:
+    """A dependency admitting keys with any of `allowed`; it returns the caller's role."""
+    if not allowed:
+        raise ValueError("require_roles needs at least one role")
+    who = ", ".join(allowed)
+
+    def caller_role(
+        settings: SettingsDep,
+        api_key: Annotated[str | None, Depends(_api_key_header)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Role:
+        key = api_key or (bearer.credentials if bearer else None)
+        roles = roles_of(settings, key) if key else set()
+        if not roles:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "a valid API key is required (X-API-Key or Authorization: Bearer)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        for role in allowed:
+            if role in roles:
+                return role
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"only these roles may call this: {who}")
+
+    return caller_role
