@@ -1,0 +1,129 @@
+"""The HTTP API: `create_app(settings)` builds it; `collections api` serves it with uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Response, status
+from pydantic import BaseModel
+from sqlalchemy import text
+from temporalio.client import Client
+
+from api.deps import DatabaseDep, get_temporal_or_none
+from config.settings import Settings
+from models.db import Database
+from workers.client import connect
+
+log = logging.getLogger(__name__)
+
+CHECK_TIMEOUT = 2.0
+RECONNECT_EVERY = 2.0
+
+Reachability = Literal["ok", "unreachable"]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    temporal: Reachability
+    database: Reachability
+
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health", responses={503: {"model": Health}})
+async def health(
+    db: DatabaseDep,
+    client: Annotated[Client | None, Depends(get_temporal_or_none)],
+    response: Response,
+) -> Health:
+    """200 when Temporal and the database both answer, 503 (with which one) otherwise."""
+    temporal, database = await asyncio.gather(_temporal_check(client), _database_check(db))
+    healthy = temporal == database == "ok"
+    if not healthy:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Health(status="ok" if healthy else "degraded", temporal=temporal, database=database)
+
+
+def routers() -> list[APIRouter]:
+    """Every router the API serves: a new module under `api/routes/` adds its router here."""
+    return [health_router]
+
+
+def create_app(
+    settings: Settings, *, client: Client | None = None, db: Database | None = None
+) -> FastAPI:
+    """The app. A `client` or `db` passed in is used as given and left open at shutdown."""
+    app = FastAPI(title="Collections", lifespan=_lifespan)
+    app.state.settings = settings
+    app.state.temporal = client
+    app.state.db = db
+    for router in routers():
+        app.include_router(router)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    own_db = app.state.db is None
+    if own_db:
+        app.state.db = Database(settings.database_url)
+    connecting = None
+    if app.state.temporal is None:
+        # The API starts even while Temporal is down: /health says so, and this keeps trying.
+        connecting = asyncio.create_task(_connect_until_reachable(app, settings))
+        await asyncio.wait({connecting}, timeout=CHECK_TIMEOUT)
+    try:
+        yield
+    finally:
+        if connecting is not None:
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+        if own_db:
+            await app.state.db.dispose()
+
+
+async def _connect_until_reachable(app: FastAPI, settings: Settings) -> None:
+    for attempt in itertools.count():
+        try:
+            app.state.temporal = await connect(settings)
+            return
+        except RuntimeError as error:
+            if attempt == 0:
+                log.warning(
+                    "Temporal at %s is unreachable, retrying every %.0f s: %s",
+                    settings.temporal_address,
+                    RECONNECT_EVERY,
+                    error,
+                )
+        await asyncio.sleep(RECONNECT_EVERY)
+
+
+async def _temporal_check(client: Client | None) -> Reachability:
+    if client is None:
+        return "unreachable"
+    try:
+        serving = await client.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT))
+    except Exception:
+        return "unreachable"
+    return "ok" if serving else "unreachable"
+
+
+async def _database_check(db: Database) -> Reachability:
+    async def select_one() -> None:
+        async with db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(select_one(), CHECK_TIMEOUT)
+    except Exception:
+        return "unreachable"
+    return "ok"

