@@ -85,6 +85,7 @@ def _strategy(raw: dict[str, Any]) -> Strategy:
         ladders=ladders,
         task_deadline_days=_positive(raw, "task_deadline_days", 2),
         check_every_days=_positive(raw, "check_every_days", 1),
+        history_limit=_positive(raw, "history_limit", 5_000),
     )
 
 

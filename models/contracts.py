@@ -267,6 +267,7 @@ class CaseState:
     dispute_reason: str = ""
     hardship_reason: str = ""
     retry_contact_at: datetime | None = None
+    inflight_key: str | None = None  # a send not yet settled; retried under the same key
     legal_threshold_noted: bool = False
     audit_seq: int = 0
     promise: Promise | None = None

@@ -92,3 +92,4 @@ class Strategy:
     ladders: dict[Segment, tuple[LadderStep, ...]] = field(default_factory=dict)
     task_deadline_days: int = 2
     check_every_days: int = 1
+    history_limit: int = 5_000  # events before a case continues as new

@@ -1,4 +1,4 @@
-"""Session fixtures: one time-skipping server and one dev server per test session."""
+"""Temporal servers for tests: a time-skipping server per test, one dev server per session."""
 
 from __future__ import annotations
 
@@ -6,19 +6,31 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from models.visibility import ALL_KEYS
+from tests.conftest_db import database, database_url, postgres_url, sqlite_template  # noqa: F401
 from tests.temporal_env import installed_binary
 from workers.client import data_converter
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Java time-skipping test server: months of a case pass in seconds."""
+    """The Java time-skipping test server: months of a case pass in seconds.
+
+    One per test (it starts in about 0.1 s): its clock is shared by every workflow on it, and a
+    workflow one test leaves behind would hold that clock for the next.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(),
         test_server_existing_path=installed_binary("temporal-test-server"),
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in ALL_KEYS},
+        )
     )
     yield env
     await env.shutdown()
@@ -31,7 +43,10 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=data_converter(),
         dev_server_existing_path=installed_binary("temporal"),
         search_attributes=ALL_KEYS,
-        dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=400"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=400",
+        ],
     )
     yield env
     await env.shutdown()

@@ -90,7 +90,11 @@ async def run_worker(settings: Settings, queues: Sequence[str]) -> None:
     """Hosts `queues` until cancelled."""
     client = await connect(settings)
     services = Services(db=Database(settings.database_url), sender=make_sender(settings))
-    workers = [build_worker(client, settings, q, services) for q in queues]
+    # A queue whose department has no workflows here yet is skipped, not an error.
+    hosted = [
+        q for q in queues if workflows_for(settings, q) or activities_for(settings, q, services)
+    ]
+    workers = [build_worker(client, settings, q, services) for q in hosted]
     log.info("worker polling %s", ", ".join(queues))
     try:
         await asyncio.gather(*(w.run() for w in workers))

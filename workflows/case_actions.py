@@ -1,0 +1,265 @@
+"""Operator actions on a case, as workflow updates with validators.
+
+A validator refuses bad input before it enters history, with a message an operator can act
+on. An update that arrives while the case is still being assessed waits for the assessment,
+then is checked again.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.contracts import (
+        Account,
+        ActionResult,
+        AttemptStatus,
+        ChannelInput,
+        CloseInput,
+        ClosureReason,
+        ContactOutcome,
+        PastContact,
+        PaymentRow,
+        PromiseToPayInput,
+        ReasonInput,
+        RecordPaymentInput,
+        ResolveDisputeInput,
+        Stage,
+    )
+    from models.strategy import Channel
+    from workflows import case_rules as rules
+    from workflows.case_base import CaseBase, invalid
+
+
+def _need_reason(text: str) -> None:
+    if not text.strip():
+        raise invalid("a reason is required")
+
+
+class CaseActions(CaseBase):
+    def _same_currency(self, currency: str) -> None:
+        if currency != self._input.account.currency:
+            raise invalid(
+                f"currency {currency} does not match the account's {self._input.account.currency}"
+            )
+
+    @workflow.update
+    async def record_payment(self, req: RecordPaymentInput) -> ActionResult:
+        state = await self._ready()
+        if req.payment_ref in state.payment_refs:
+            return self._result(f"payment {req.payment_ref} was already recorded", accepted=False)
+        self._validate_payment(req)
+        effect = rules.apply_payment(state, req)
+        self._payments.append(
+            PaymentRow(
+                payment_ref=req.payment_ref,
+                amount_minor=req.amount_minor,
+                currency=req.currency,
+                received_at=workflow.now(),
+            )
+        )
+        self._event("payment", f"{req.amount_minor} {req.currency} ref {req.payment_ref}")
+        if effect.promise_kept and state.promise is not None:
+            self._promise_row(state.promise)
+            self._event("promise_kept", "paid within tolerance")
+        if effect.closes_as is not None:
+            self._close(effect.closes_as, f"payment {req.payment_ref}")
+        return self._result(f"payment recorded; outstanding {state.outstanding_minor}")
+
+    @record_payment.validator
+    def _validate_payment(self, req: RecordPaymentInput) -> None:
+        if self._state is not None and req.payment_ref in self._state.payment_refs:
+            return  # a repeat is answered, not refused
+        if req.amount_minor <= 0:
+            raise invalid(f"amount must be positive, got {req.amount_minor}")
+        self._same_currency(req.currency)
+        if not req.payment_ref.strip():
+            raise invalid("payment_ref is required")
+        self._open_state()
+
+    @workflow.update
+    async def promise_to_pay(self, req: PromiseToPayInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_promise(req)
+        promise = rules.open_promise(state, req, workflow.now())
+        promise.key = self._next_key("p")
+        self._promise_row(promise)
+        self._event(
+            "promise",
+            f"{req.amount_minor} {req.currency} by {req.promised_date.isoformat()}; "
+            f"contact paused until {promise.check_at.isoformat()}",
+        )
+        return self._result(f"promise recorded; contact paused until {promise.check_at:%Y-%m-%d}")
+
+    @promise_to_pay.validator
+    def _validate_promise(self, req: PromiseToPayInput) -> None:
+        if req.amount_minor <= 0:
+            raise invalid(f"amount must be positive, got {req.amount_minor}")
+        self._same_currency(req.currency)
+        state = self._open_state()
+        if state is None:
+            return
+        if req.amount_minor > state.outstanding_minor:
+            raise invalid("promised amount is more than the outstanding balance")
+        problem = rules.promise_problem(state, req, workflow.now().date())
+        if problem:
+            raise invalid(problem)
+
+    @workflow.update
+    async def raise_dispute(self, req: ReasonInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_dispute(req)
+        state.dispute_reason = req.reason
+        self._event("dispute_raised", req.reason)
+        return self._result("dispute recorded; collection stops until it is resolved")
+
+    @raise_dispute.validator
+    def _validate_dispute(self, req: ReasonInput) -> None:
+        _need_reason(req.reason)
+        state = self._open_state()
+        if state is not None and state.dispute_reason:
+            raise invalid("a dispute is already open")
+
+    @workflow.update
+    async def resolve_dispute(self, req: ResolveDisputeInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_resolve(req)
+        state.dispute_reason = ""
+        outcome = "upheld" if req.upheld else "rejected"
+        self._event("dispute_resolved", f"{outcome}: {req.reason}")
+        if req.upheld:
+            self._close(ClosureReason.DISPUTE_UPHELD, req.reason)
+            return self._result("dispute upheld; case closed")
+        self._skip_stale(workflow.now())
+        return self._result("dispute rejected; collection resumes")
+
+    @resolve_dispute.validator
+    def _validate_resolve(self, req: ResolveDisputeInput) -> None:
+        _need_reason(req.reason)
+        state = self._open_state()
+        if state is not None and not state.dispute_reason:
+            raise invalid("no dispute is open")
+
+    @workflow.update
+    async def report_hardship(self, req: ReasonInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_hardship(req)
+        state.hardship_reason = req.reason
+        self._set_stage(Stage.RISK_REVIEW, "hardship reported")
+        self._event("hardship", req.reason)
+        return self._result("hardship recorded; contact paused for a risk review")
+
+    @report_hardship.validator
+    def _validate_hardship(self, req: ReasonInput) -> None:
+        _need_reason(req.reason)
+        self._open_state()
+
+    @workflow.update
+    async def opt_out(self, req: ChannelInput) -> ActionResult:
+        # Honoured even on a closed case: a customer's "stop" is never refused.
+        state = await self._ready()
+        if req.channel not in state.opted_out:
+            state.opted_out.append(req.channel)
+            self._event("opted_out", f"{req.channel}: {req.reason or 'customer request'}")
+        return self._result(f"no more {req.channel} contact")
+
+    @workflow.update
+    async def opt_in(self, req: ChannelInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_opt_in(req)
+        if req.channel in state.opted_out:
+            state.opted_out.remove(req.channel)
+            self._event("opted_in", f"{req.channel}: {req.reason or 'customer request'}")
+        return self._result(f"{req.channel} contact allowed again")
+
+    @opt_in.validator
+    def _validate_opt_in(self, req: ChannelInput) -> None:
+        self._open_state()
+
+    @workflow.update
+    async def pause(self, req: ReasonInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_pause(req)
+        state.paused_reason = req.reason
+        self._event("paused", req.reason)
+        return self._result("case paused; nothing goes out until it is resumed")
+
+    @pause.validator
+    def _validate_pause(self, req: ReasonInput) -> None:
+        _need_reason(req.reason)
+        state = self._open_state()
+        if state is not None and state.paused_reason:
+            raise invalid("case is already paused")
+
+    @workflow.update
+    async def resume(self, req: ReasonInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_resume(req)
+        state.paused_reason = ""
+        self._skip_stale(workflow.now())
+        self._event("resumed", req.reason)
+        return self._result("case resumed")
+
+    @resume.validator
+    def _validate_resume(self, req: ReasonInput) -> None:
+        _need_reason(req.reason)
+        state = self._open_state()
+        if state is not None and not state.paused_reason:
+            raise invalid("case is not paused")
+
+    @workflow.update
+    async def close(self, req: CloseInput) -> ActionResult:
+        await self._ready()
+        self._validate_close(req)
+        self._close(req.reason, req.note)
+        return self._result(f"case closed as {req.reason}")
+
+    @close.validator
+    def _validate_close(self, req: CloseInput) -> None:
+        if req.reason in (ClosureReason.PAID, ClosureReason.CURED):
+            raise invalid(f"a case closes as {req.reason} by recording the payment")
+        _need_reason(req.note)
+        self._open_state()
+
+    @workflow.update
+    async def refresh_account(self, account: Account) -> ActionResult:
+        """The bank's daily file is the ledger: its balances replace the case's."""
+        state = await self._ready()
+        self._validate_refresh(account)
+        state.outstanding_minor = account.outstanding_minor
+        state.overdue_minor = account.overdue_minor
+        self._event(
+            "balances_refreshed",
+            f"outstanding {account.outstanding_minor}, overdue {account.overdue_minor} "
+            f"{account.currency}",
+        )
+        if account.outstanding_minor == 0:
+            self._close(ClosureReason.PAID, "the bank's file shows no balance")
+        elif account.overdue_minor == 0:
+            self._close(ClosureReason.CURED, "the bank's file shows no arrears")
+        return self._result("balances refreshed")
+
+    @refresh_account.validator
+    def _validate_refresh(self, account: Account) -> None:
+        mine = self._input.account
+        if account.account_no != mine.account_no:
+            raise invalid("the refresh is for another account")
+        self._same_currency(account.currency)
+        if not 0 <= account.overdue_minor <= account.outstanding_minor:
+            raise invalid("balances must satisfy 0 <= overdue <= outstanding")
+        self._open_state()
+
+    @workflow.signal
+    def contact_outcome(self, outcome: ContactOutcome) -> None:
+        """A delivery or call status from the provider; an answered call is a contact made."""
+        state = self._state
+        if state is None:
+            return
+        for i, past in enumerate(state.contacts):
+            if past.key == outcome.idempotency_key and past.status != outcome.status:
+                state.contacts[i] = PastContact(
+                    at=past.at, channel=past.channel, status=outcome.status, key=past.key
+                )
+                self._event("contact_outcome", f"{past.channel}: {outcome.status}")
+                if outcome.status is AttemptStatus.ANSWERED and past.channel is Channel.VOICE:
+                    self._changed = True

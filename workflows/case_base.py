@@ -1,0 +1,134 @@
+"""What every part of the case workflow shares: its state, its records, its keys.
+
+The case workflow is split by concern (`case_actions`: operator updates; `case_contact`:
+reminders through the contact policy; `case`: the run loop and queries); all of them work on
+the state held here. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.contracts import (
+        ActionResult,
+        AuditEntry,
+        CaseInput,
+        CaseState,
+        ClosureReason,
+        PaymentRow,
+        Promise,
+        PromiseRow,
+        Stage,
+        TimelineEvent,
+        case_id,
+    )
+    from workflows import case_rules as rules
+
+# Store writes are local and quick; they retry until the database is back.
+STORE_TIMEOUT = timedelta(seconds=30)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+
+
+def invalid(message: str) -> ApplicationError:
+    """An operator's request that cannot be taken; the message says why."""
+    return ApplicationError(message, type="InvalidAction", non_retryable=True)
+
+
+class CaseBase:
+    def __init__(self, input: CaseInput) -> None:
+        self._input = input
+        self._id = case_id(input.account.account_no)
+        self._state: CaseState | None = input.carried
+        self._changed = True  # wakes the run loop
+        # What the next flush writes to the read model.
+        self._audit: list[AuditEntry] = []
+        self._payments: list[PaymentRow] = []
+        self._promises: list[PromiseRow] = []
+        self._opened = input.carried is None
+        self._flushed_dpd = -1
+
+    def _live(self) -> CaseState:
+        if self._state is None:
+            raise ApplicationError("the case is still being assessed", type="NotReady")
+        return self._state
+
+    async def _ready(self) -> CaseState:
+        """Updates that arrive while the case is being assessed wait for it."""
+        await workflow.wait_condition(lambda: self._state is not None)
+        return self._live()
+
+    def _open_state(self) -> CaseState | None:
+        """For validators: the state when assessed (None before), refusing a closed case."""
+        state = self._state
+        if state is not None and state.stage is Stage.CLOSED:
+            raise ApplicationError(
+                f"case is closed ({state.closed_reason})", type="CaseClosed", non_retryable=True
+            )
+        return state
+
+    def _result(self, message: str, accepted: bool = True) -> ActionResult:
+        self._changed = True
+        return ActionResult(accepted=accepted, message=message, stage=self._live().stage)
+
+    def _close(self, reason: ClosureReason, why: str) -> None:
+        state = self._live()
+        state.closed_reason = reason
+        self._set_stage(Stage.CLOSED, f"{reason}: {why}")
+
+    def _set_stage(self, stage: Stage, why: str) -> None:
+        state = self._live()
+        if state.stage is not stage:
+            self._event("stage", f"{state.stage} -> {stage}: {why}")
+            state.stage = stage
+
+    def _next_key(self, kind: str) -> str:
+        state = self._live()
+        state.attempt_seq += 1
+        # The opening time keeps keys unique when a closed account's case is opened again.
+        return f"{self._id}/{state.started_at:%Y%m%d%H%M%S}/{kind}{state.attempt_seq}"
+
+    def _strategy_label(self) -> str:
+        strategy = self._live().assessment.strategy
+        return f"{strategy.name}@{strategy.version}"
+
+    def _event(self, kind: str, detail: str) -> None:
+        state = self._live()
+        now = workflow.now()
+        state.timeline.append(TimelineEvent(at=now, kind=kind, detail=detail))
+        if len(state.timeline) > 2 * rules.TIMELINE_KEPT:
+            del state.timeline[: -rules.TIMELINE_KEPT]
+        state.audit_seq += 1
+        self._audit.append(
+            AuditEntry(case_id=self._id, seq=state.audit_seq, at=now, kind=kind, detail=detail)
+        )
+        self._changed = True
+
+    def _promise_row(self, promise: Promise) -> None:
+        self._promises.append(
+            PromiseRow(
+                key=promise.key,
+                amount_minor=promise.amount_minor,
+                currency=self._input.account.currency,
+                promised_date=promise.promised_date,
+                made_at=promise.made_at,
+                status=promise.status,
+                resolved_at=None if promise.status == "open" else workflow.now(),
+            )
+        )
+
+    @staticmethod
+    def _need_reason(text: str) -> None:
+        if not text.strip():
+            raise invalid("a reason is required")
+
+    def _skip_stale(self, now: datetime) -> None:
+        skipped = rules.skip_stale_steps(self._live(), now)
+        if skipped:
+            self._event("ladder", f"{skipped} stale reminder(s) skipped after a pause")
