@@ -16,9 +16,11 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from api.deps import DatabaseDep, get_temporal_or_none
+from api.routes import cases, codec, session
 from config.settings import Settings
 from models.db import Database
 from workers.client import connect
+from workers.codec import codec_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ async def health(
 
 def routers() -> list[APIRouter]:
     """Every router the API serves: a new module under `api/routes/` adds its router here."""
-    return [health_router]
+    return [health_router, session.router, codec.router, cases.router]
 
 
 def create_app(
@@ -64,8 +66,10 @@ def create_app(
     app.state.settings = settings
     app.state.temporal = client
     app.state.db = db
+    app.state.codec = codec_from_settings(settings)
     for router in routers():
         app.include_router(router)
+    codec.codec_cors(app, codec.ui_origins(settings))
     return app
 
 
@@ -94,7 +98,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _connect_until_reachable(app: FastAPI, settings: Settings) -> None:
     for attempt in itertools.count():
         try:
-            app.state.temporal = await connect(settings)
+            app.state.temporal = await connect(settings, app.state.codec)
             return
         except RuntimeError as error:
             if attempt == 0:

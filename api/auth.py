@@ -1,8 +1,9 @@
 """API keys bound to roles: `require_roles(Role.SUPERVISOR, ...)` guards a route.
 
 Keys come from `API_KEYS` (`role:key` pairs; one key may appear under several roles) and
-arrive in `X-API-Key` or `Authorization: Bearer`. A missing or unknown key is 401; a known
-key without one of the route's roles is 403.
+arrive in `X-API-Key`, `Authorization: Bearer`, or the sign-in cookie a browser gets from
+`/signin` (the Temporal Web UI's codec calls and the console use that). A missing, unknown or
+insufficient key is 403, with a message that says which.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SettingsDep
 from config.settings import Settings
@@ -27,7 +28,10 @@ class Role(StrEnum):
     ENGINEER = "engineer"
 
 
+SESSION_COOKIE = "collections_key"
+
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False)
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -51,14 +55,14 @@ def require_roles(*allowed: Role) -> Callable[..., Role]:
         settings: SettingsDep,
         api_key: Annotated[str | None, Depends(_api_key_header)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        cookie: Annotated[str | None, Depends(_cookie)],
     ) -> Role:
-        key = api_key or (bearer.credentials if bearer else None)
+        key = api_key or (bearer.credentials if bearer else None) or cookie
         roles = roles_of(settings, key) if key else set()
         if not roles:
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "a valid API key is required (X-API-Key or Authorization: Bearer)",
-                headers={"WWW-Authenticate": "Bearer"},
+                status.HTTP_403_FORBIDDEN,
+                "a valid API key is required (X-API-Key, Authorization: Bearer, or /signin)",
             )
         for role in allowed:
             if role in roles:

@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -48,12 +48,19 @@ class Stack:
     def __init__(self) -> None:
         self.children: list[Child] = []
 
-    def start(self, name: str, argv: Sequence[str], *, log: Path | None = None) -> Child:
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Child:
         output: IO[bytes] | None = log.open("ab") if log is not None else None
         try:
             process = subprocess.Popen(
                 list(argv),
-                env=child_env(),
+                env=child_env(env),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT if output is not None else None,
@@ -107,9 +114,9 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def child_env() -> dict[str, str]:
-    """The environment as it is, with the project importable from any working directory."""
-    env = dict(os.environ)
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment as it is (plus `extra`), with the project importable from anywhere."""
+    env = {**os.environ, **(extra or {})}
     paths = [str(PROJECT_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
@@ -154,6 +161,8 @@ def dev_server_argv(settings: Settings, binary: Path) -> list[str]:
         "--ui-port", str(settings.temporal_ui_port),
         "--namespace", settings.temporal_namespace,
         "--log-level", "warn",
+        # The Web UI decodes payloads through the API's codec endpoint, for signed-in engineers.
+        "--ui-codec-endpoint", f"{settings.api_base_url}/codec",
     ]  # fmt: skip
     for key in ALL_KEYS:
         argv += ["--search-attribute", f"{key.name}={_type_name(key)}"]

@@ -13,6 +13,7 @@ from sqlalchemy import make_url
 from temporalio.client import Client
 
 from cli import ready
+from cli.local_secrets import API_KEYS_FILE, local_secrets_env
 from cli.stack import (
     LOCAL_HOSTS,
     ChildExited,
@@ -112,8 +113,13 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
     console.print("Migrating the database…")
     await migrate_async(settings.database_url)
     console.print("Starting the worker and the API…")
-    stack.start("worker", cli_argv("worker"))
-    stack.start("api", cli_argv("api"))
+    secrets_env = local_secrets_env(
+        settings.var_dir,
+        have_payload_keys=bool(settings.payload_keys),
+        have_api_keys=bool(settings.api_keys),
+    )
+    stack.start("worker", cli_argv("worker"), env=secrets_env)
+    stack.start("api", cli_argv("api"), env=secrets_env)
     await ready.until(
         lambda: ready.worker_polling(client, namespace, settings.task_queues.all()),
         stack=stack,
@@ -131,6 +137,11 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
 def _print_ready(settings: Settings, console: Console) -> None:
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     api = settings.api_base_url
+    keys = (
+        "from API_KEYS"
+        if settings.api_keys
+        else f"made for this machine in {settings.var_dir / API_KEYS_FILE}"
+    )
     console.print("[bold green]Collections is up.[/]")
     console.print(
         f"  Temporal Web UI  http://127.0.0.1:{settings.temporal_ui_port}\n"
@@ -139,6 +150,9 @@ def _print_ready(settings: Settings, console: Console) -> None:
         f", state in {server_db(settings)}, log in {server_log(settings)}\n"
         f"  Worker queues    {', '.join(settings.task_queues.all())}\n"
         f"  Database         {database}\n"
+        f"  API keys         {keys}\n"
+        f"  Sign in (browser, then enable 'Include cross-origin credentials' in the Web UI's\n"
+        f"  data encoder settings to read encrypted payloads)  {api}/signin\n"
         "Press Ctrl-C to stop.",
         markup=False,
     )

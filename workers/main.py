@@ -20,6 +20,7 @@ from activities.messaging.senders import OutboxSender, Sender, TwilioSender
 from config.settings import Settings
 from models.db import Database
 from workers.client import connect
+from workers.codec import codec_from_settings
 from workflows.case import CollectionCaseWorkflow
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def build_worker(
 
 async def run_worker(settings: Settings, queues: Sequence[str]) -> None:
     """Hosts `queues` until cancelled."""
-    client = await connect(settings)
+    client = await connect(settings, codec_from_settings(settings))
     services = Services(db=Database(settings.database_url), sender=make_sender(settings))
     # A queue whose department has no workflows here yet is skipped, not an error.
     hosted = [

@@ -121,7 +121,7 @@ async def test_missing_or_unknown_key_is_unauthorized(
     for path in ("/codec/decode", "/codec/encode"):
         response = await client.post(path, json={"payloads": []}, headers=headers)
 
-        assert response.status_code == 401
+        assert response.status_code == 403
         assert "API key" in response.json()["detail"]
 
 
@@ -176,7 +176,7 @@ async def test_without_payload_keys_the_endpoint_says_so() -> None:
             "/codec/decode", json={"payloads": []}, headers={"X-API-Key": ENGINEER_KEY}
         )
 
-    assert anonymous.status_code == 401
+    assert anonymous.status_code == 403
     assert engineer.status_code == 503
     assert "PAYLOAD_KEYS" in engineer.json()["detail"]
 
