@@ -89,9 +89,14 @@ class EncryptionCodec(PayloadCodec):
 
 
 def codec_from_settings(settings: Settings) -> EncryptionCodec | None:
-    """The codec for `PAYLOAD_KEYS` (base64 keys, oldest first), or None when none is set."""
+    """The codec for `PAYLOAD_KEYS` (base64 keys, oldest first).
+
+    Without `PAYLOAD_KEYS`, the key `collections up` made for this machine under `var/` (so an
+    operator's `collections intake` in another shell encrypts like the stack does), else None.
+    """
     if not settings.payload_keys:
-        return None
+        local = settings.var_dir / LOCAL_KEY_FILE
+        return EncryptionCodec([_read_local_key(local)]) if local.exists() else None
     keys = []
     for key_id, secret in settings.payload_keys:
         try:

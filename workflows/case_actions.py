@@ -226,6 +226,11 @@ class CaseActions(CaseBase):
         """The bank's daily file is the ledger: its balances replace the case's."""
         state = await self._ready()
         self._validate_refresh(account)
+        if (account.outstanding_minor, account.overdue_minor) == (
+            state.outstanding_minor,
+            state.overdue_minor,
+        ):
+            return ActionResult(accepted=True, message="balances unchanged", stage=state.stage)
         state.outstanding_minor = account.outstanding_minor
         state.overdue_minor = account.overdue_minor
         self._event(
