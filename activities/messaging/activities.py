@@ -25,26 +25,25 @@ callback URL carries the key as well, so a delivery report can settle the row ev
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messaging import templates
+from activities.messaging import delivery, templates
+from activities.messaging.delivery import DeliveryStatusInput as DeliveryStatusInput
+from activities.messaging.delivery import advance_status as _advance
+from activities.messaging.delivery import update_attempts as _update
 from activities.messaging.privacy import mask_phone
 from activities.messaging.senders import (
     PermanentSendError,
     ProviderReceipt,
     Sender,
     TransientSendError,
-    twilio_status,
 )
 from models.contracts import AttemptStatus, ContactOutcome, SendInput, SendResult
 from models.db import Database
@@ -58,22 +57,6 @@ NOT_SENT = "not_sent"  # the provider surely does not hold it: a retry sends at 
 
 # Twilio's clock and ours may differ; a record this much older than the send still matches.
 _CLOCK_SKEW = timedelta(minutes=2)
-
-_RANK = {AttemptStatus.QUEUED: 0, AttemptStatus.SENT: 1}  # every other status is final: 2
-
-
-def _rank(status: str) -> int:
-    return _RANK.get(AttemptStatus(status), 2)
-
-
-@dataclass(frozen=True)
-class DeliveryStatusInput:
-    """A Twilio status callback: MessageStatus or CallStatus, and whichever id it carries."""
-
-    status: str
-    provider_id: str = ""  # MessageSid / CallSid
-    idempotency_key: str = ""  # the StatusCallback URL's `key` parameter
-    error_code: int | None = None  # 30003-30008 with undelivered/failed
 
 
 class MessagingActivities:
@@ -100,33 +83,8 @@ class MessagingActivities:
     async def apply_delivery_status(self, req: DeliveryStatusInput) -> ContactOutcome | None:
         """Idempotent and order-safe: a status only ever moves forward (queued, sent, final),
         and the first final status stays. None for an unknown attempt or status."""
-        async with self._db.session() as s:
-            row = await _find(s, req)
-            if row is None:
-                log.info("status %r for an unknown attempt %s", req.status, req.provider_id)
-                return None
-            status = twilio_status(Channel(row.channel), req.status)
-            if status is None:
-                return None
-            if req.provider_id and row.provider_id is None:
-                await _update(
-                    s,
-                    [col(Row.id) == row.id, col(Row.provider_id).is_(None)],
-                    provider_id=req.provider_id,
-                    reason="",
-                )
-            code = (
-                req.error_code
-                if status in (AttemptStatus.UNDELIVERED, AttemptStatus.FAILED)
-                else None
-            )
-            await _advance(s, [col(Row.id) == row.id], status, code)
-            await s.refresh(row)
-            return ContactOutcome(
-                idempotency_key=row.idempotency_key,
-                status=AttemptStatus(row.status),
-                error_code=row.error_code,
-            )
+        applied = await delivery.apply_delivery_status(self._db, req)
+        return applied.outcome if applied is not None else None
 
     async def _reserve(self, req: SendInput) -> tuple[Row, bool]:
         """The attempt's row, and whether this call has claimed it for sending."""
@@ -275,35 +233,6 @@ async def _record(s: AsyncSession, req: SendInput, receipt: ProviderReceipt) -> 
         await s.exec(select(Row).where(_key(req)).execution_options(populate_existing=True))
     ).one()
     return _result(row)
-
-
-async def _advance(
-    s: AsyncSession, where: list[ColumnElement[bool]], status: AttemptStatus, code: int | None
-) -> None:
-    lower = [st.value for st in AttemptStatus if _rank(st) < _rank(status)]
-    values: dict[str, Any] = {"status": status.value, "updated_at": _now()}
-    if code is not None:
-        values["error_code"] = code
-    await _update(s, [*where, col(Row.status).in_(lower)], **values)
-
-
-async def _update(s: AsyncSession, where: Iterable[ColumnElement[bool]], **values: Any) -> bool:
-    """One conditional UPDATE; True when it changed a row. The condition makes it race-safe."""
-    result = await s.exec(update(Row).where(*where).values(**values))
-    return bool(result.rowcount)
-
-
-async def _find(s: AsyncSession, req: DeliveryStatusInput) -> Row | None:
-    if req.idempotency_key:
-        row = (await s.exec(select(Row).where(Row.idempotency_key == req.idempotency_key))).first()
-        if row is not None:
-            if req.provider_id and row.provider_id and row.provider_id != req.provider_id:
-                log.warning("status for %s names another attempt; ignored", req.provider_id)
-                return None
-            return row
-    if req.provider_id:
-        return (await s.exec(select(Row).where(Row.provider_id == req.provider_id))).first()
-    return None
 
 
 def _key(req: SendInput) -> ColumnElement[bool]:

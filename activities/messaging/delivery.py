@@ -1,0 +1,116 @@
+"""Applying a provider's delivery report to its attempt row.
+
+One function for both ways a report arrives: the `apply_delivery_status` activity and the
+Twilio status webhook (`api.routes.twilio_webhooks`). A status only ever moves forward
+(queued, sent, then a final one) and the first final status stays, so a report applied twice,
+or after a later one, changes nothing. Every write is a conditional UPDATE, which also makes
+two reports racing each other safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from activities.messaging.senders import twilio_status
+from models.contracts import AttemptStatus, ContactOutcome
+from models.db import Database
+from models.strategy import Channel
+from models.tables import ContactAttemptRow as Row
+
+log = logging.getLogger(__name__)
+
+_RANK = {AttemptStatus.QUEUED: 0, AttemptStatus.SENT: 1}  # every other status is final: 2
+
+
+@dataclass(frozen=True)
+class DeliveryStatusInput:
+    """A Twilio status callback: MessageStatus or CallStatus, and whichever id it carries."""
+
+    status: str
+    provider_id: str = ""  # MessageSid / CallSid
+    idempotency_key: str = ""  # the StatusCallback URL's `key` parameter
+    error_code: int | None = None  # 30003-30008 with undelivered/failed
+
+
+@dataclass(frozen=True)
+class AppliedStatus:
+    """The attempt's status once the report is applied, and the case to tell about it."""
+
+    case_id: str
+    outcome: ContactOutcome
+
+
+async def apply_delivery_status(db: Database, req: DeliveryStatusInput) -> AppliedStatus | None:
+    """Applies `req` to its attempt; None for an unknown attempt or status."""
+    async with db.session() as s:
+        row = await _find(s, req)
+        if row is None:
+            log.info("status %r for an unknown attempt %s", req.status, req.provider_id)
+            return None
+        status = twilio_status(Channel(row.channel), req.status)
+        if status is None:
+            return None
+        if req.provider_id and row.provider_id is None:
+            await update_attempts(
+                s,
+                [col(Row.id) == row.id, col(Row.provider_id).is_(None)],
+                provider_id=req.provider_id,
+                reason="",
+            )
+        code = (
+            req.error_code if status in (AttemptStatus.UNDELIVERED, AttemptStatus.FAILED) else None
+        )
+        await advance_status(s, [col(Row.id) == row.id], status, code)
+        await s.refresh(row)
+        return AppliedStatus(
+            case_id=row.case_id,
+            outcome=ContactOutcome(
+                idempotency_key=row.idempotency_key,
+                status=AttemptStatus(row.status),
+                error_code=row.error_code,
+            ),
+        )
+
+
+async def advance_status(
+    s: AsyncSession, where: list[ColumnElement[bool]], status: AttemptStatus, code: int | None
+) -> None:
+    """Moves the matching rows to `status` if that is forward of where they are."""
+    lower = [st.value for st in AttemptStatus if _rank(st) < _rank(status)]
+    values: dict[str, Any] = {"status": status.value, "updated_at": datetime.now(UTC)}
+    if code is not None:
+        values["error_code"] = code
+    await update_attempts(s, [*where, col(Row.status).in_(lower)], **values)
+
+
+async def update_attempts(
+    s: AsyncSession, where: Iterable[ColumnElement[bool]], **values: Any
+) -> bool:
+    """One conditional UPDATE; True when it changed a row. The condition makes it race-safe."""
+    result = await s.exec(update(Row).where(*where).values(**values))
+    return bool(result.rowcount)
+
+
+def _rank(status: str) -> int:
+    return _RANK.get(AttemptStatus(status), 2)
+
+
+async def _find(s: AsyncSession, req: DeliveryStatusInput) -> Row | None:
+    if req.idempotency_key:
+        row = (await s.exec(select(Row).where(Row.idempotency_key == req.idempotency_key))).first()
+        if row is not None:
+            if req.provider_id and row.provider_id and row.provider_id != req.provider_id:
+                log.warning("status for %s names another attempt; ignored", req.provider_id)
+                return None
+            return row
+    if req.provider_id:
+        return (await s.exec(select(Row).where(Row.provider_id == req.provider_id))).first()
+    return None
