@@ -32,12 +32,15 @@ from models.contracts import (
     case_id,
 )
 from models.db import Database
+from models.departments import HandoffWrite, TaskRecord
 from models.tables import (
     AccountRow,
     AuditLogRow,
     CaseRow,
     ContactAttemptRow,
     CustomerRow,
+    HandoffRow,
+    HumanTaskRow,
     PaymentRecordRow,
     PromiseRecordRow,
 )
@@ -64,6 +67,25 @@ class CaseStoreActivities:
                 await self._record_payment(session, snapshot, payment)
             for promise in write.promises:
                 await self._record_promise(session, snapshot, promise)
+            for task in write.tasks:
+                await self._upsert_task(session, task)
+
+    @activity.defn(name="write_handoff")
+    async def write_handoff(self, write: HandoffWrite) -> None:
+        """A department's handoff row: created once, then its status moves on."""
+        row = HandoffRow(
+            idempotency_key=write.key,
+            case_id=write.case_id,
+            department=write.department,
+            status=write.status,
+            reason=write.reason,
+            dossier=write.dossier,
+            created_at=write.at,
+            updated_at=write.at,
+        )
+        keep = ("created_at",) if write.dossier is not None else ("created_at", "dossier")
+        async with self._db.session() as session:
+            await self._upsert(session, row, "idempotency_key", keep=keep)
 
     @activity.defn(name="record_refused_attempt")
     async def record_refused_attempt(self, attempt: RefusedAttempt) -> None:
@@ -208,6 +230,33 @@ class CaseStoreActivities:
                 index_elements=["idempotency_key"],
                 set_={"status": stmt.excluded.status, "resolved_at": stmt.excluded.resolved_at},
                 where=col(PromiseRecordRow.status) == "open",
+            )
+        )
+
+    async def _upsert_task(self, session: AsyncSession, task: TaskRecord) -> None:
+        row = HumanTaskRow(
+            idempotency_key=task.key,
+            case_id=task.case_id,
+            kind=task.kind.value,
+            queue=task.queue,
+            assignee=task.assignee,
+            status=task.status.value,
+            outcome=task.outcome.value if task.outcome else None,
+            deadline=task.deadline,
+            created_at=task.created_at,
+            closed_at=task.closed_at,
+        )
+        values = _values(row)
+        stmt = self._insert(HumanTaskRow, values)
+        changes = {
+            name: stmt.excluded[name] for name in ("assignee", "status", "outcome", "closed_at")
+        }
+        await session.exec(
+            stmt.on_conflict_do_update(
+                index_elements=["idempotency_key"],
+                set_=changes,
+                # A closed task is final: a late retry of an older write never reopens it.
+                where=col(HumanTaskRow.closed_at).is_(None),
             )
         )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from models.departments import TaskRecord
 from models.strategy import Channel, Segment, Strategy
 
 
@@ -375,3 +376,4 @@ class CaseWrite:
     payments: tuple[PaymentRow, ...] = ()
     promises: tuple[PromiseRow, ...] = ()
     opened: CaseInput | None = None  # on the first write: the customer and account rows
+    tasks: tuple[TaskRecord, ...] = ()  # human tasks, upserted by key as they change

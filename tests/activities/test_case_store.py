@@ -26,12 +26,15 @@ from models.contracts import (
     Stage,
 )
 from models.db import Database
+from models.departments import HandoffWrite, TaskKind, TaskOutcome, TaskRecord, TaskStatus
 from models.strategy import Channel, Segment
 from models.tables import (
     AccountRow,
     AuditLogRow,
     CaseRow,
     CustomerRow,
+    HandoffRow,
+    HumanTaskRow,
     PaymentRecordRow,
     PromiseRecordRow,
 )
@@ -299,3 +302,45 @@ async def test_two_handles_on_one_database_write_at_once(database_url: str) -> N
     finally:
         for db in handles:
             await db.dispose()
+
+
+async def test_a_task_is_one_row_that_moves_on_and_stays_closed(database: Database) -> None:
+    store = CaseStoreActivities(database)
+    task = TaskRecord(
+        key=f"{CASE_ID}/t1",
+        case_id=CASE_ID,
+        kind=TaskKind.COLLECTOR_CALL,
+        queue="operations",
+        deadline=LATER,
+        created_at=OPENED_AT,
+    )
+    claimed = replace(task, status=TaskStatus.CLAIMED, assignee="collector-7")
+    done = replace(claimed, status=TaskStatus.DONE, outcome=TaskOutcome.REACHED, closed_at=LATER)
+
+    for write in (task, claimed, done, claimed):  # the last one is a late retry
+        await store.write_case(CaseWrite(snapshot=snapshot(), tasks=(write,)))
+
+    [row] = await rows(database, HumanTaskRow)
+    assert (row.status, row.assignee, row.outcome) == ("done", "collector-7", "reached")
+    assert row.closed_at == LATER and row.deadline == LATER
+
+
+async def test_a_handoff_keeps_its_dossier_while_its_status_moves_on(database: Database) -> None:
+    store = CaseStoreActivities(database)
+    first = HandoffWrite(
+        key="legal-6222000011112222-1",
+        case_id=CASE_ID,
+        department="legal",
+        status="referred",
+        reason="approved by supervisor-2",
+        at=OPENED_AT,
+        dossier={"payments": []},
+    )
+    await store.write_handoff(first)
+    await store.write_handoff(
+        replace(first, status="accepted", reason="by counsel-1", at=LATER, dossier=None)
+    )
+
+    [row] = await rows(database, HandoffRow)
+    assert (row.status, row.reason, row.dossier) == ("accepted", "by counsel-1", {"payments": []})
+    assert (row.created_at, row.updated_at) == (OPENED_AT, LATER)

@@ -1,0 +1,266 @@
+"""Contracts of the departments a case hands work to: human tasks, risk reviews, legal referrals.
+
+Plain, frozen types that cross Temporal boundaries. A handoff's workflow id is also the
+idempotency key of its `handoffs` row, so the API can route a department's answer to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from models.strategy import Segment
+
+# --- human tasks --------------------------------------------------------------------------
+
+
+class TaskKind(StrEnum):
+    COLLECTOR_CALL = "collector_call"
+    FIELD_VISIT = "field_visit"  # face to face: two collectors, and consent to enter
+    SUPERVISOR_APPROVAL = "supervisor_approval"  # a legal referral, a promise beyond limits
+    DISPUTE_INVESTIGATION = "dispute_investigation"
+    ESCALATION = "escalation"  # a task past its deadline, for a supervisor
+
+
+class TaskOutcome(StrEnum):
+    REACHED = "reached"
+    PROMISE_MADE = "promise_made"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+    WRONG_NUMBER = "wrong_number"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DISPUTE_UPHELD = "dispute_upheld"
+    DISPUTE_REJECTED = "dispute_rejected"
+    REASSIGNED = "reassigned"
+
+
+OUTCOMES: dict[TaskKind, frozenset[TaskOutcome]] = {
+    TaskKind.COLLECTOR_CALL: frozenset(
+        {
+            TaskOutcome.REACHED,
+            TaskOutcome.PROMISE_MADE,
+            TaskOutcome.REFUSED,
+            TaskOutcome.NOT_FOUND,
+            TaskOutcome.WRONG_NUMBER,
+        }
+    ),
+    TaskKind.FIELD_VISIT: frozenset(
+        {TaskOutcome.REACHED, TaskOutcome.PROMISE_MADE, TaskOutcome.REFUSED, TaskOutcome.NOT_FOUND}
+    ),
+    TaskKind.SUPERVISOR_APPROVAL: frozenset({TaskOutcome.APPROVED, TaskOutcome.REJECTED}),
+    TaskKind.DISPUTE_INVESTIGATION: frozenset(
+        {TaskOutcome.DISPUTE_UPHELD, TaskOutcome.DISPUTE_REJECTED}
+    ),
+    TaskKind.ESCALATION: frozenset({TaskOutcome.REASSIGNED, TaskOutcome.REJECTED}),
+}
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    ESCALATED = "escalated"  # past its deadline; a supervisor has it
+    CANCELLED = "cancelled"  # the case closed or moved on
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task as the case workflow knows it and writes it to `human_tasks`."""
+
+    key: str  # `<case_id>/<opened>/t<n>`; the row's idempotency key
+    case_id: str
+    kind: TaskKind
+    queue: str  # the role that works it: operations | supervisor
+    deadline: datetime
+    created_at: datetime
+    status: TaskStatus = TaskStatus.OPEN
+    assignee: str | None = None
+    outcome: TaskOutcome | None = None
+    closed_at: datetime | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimTaskInput:
+    task_key: str
+    collector: str
+
+
+@dataclass(frozen=True)
+class FieldVisitReport:
+    collectors: tuple[str, ...]  # who went; a home visit needs two
+    consent_to_enter: bool
+
+
+@dataclass(frozen=True)
+class CompleteTaskInput:
+    task_key: str
+    collector: str
+    outcome: TaskOutcome
+    note: str = ""
+    promised_amount_minor: int | None = None  # with PROMISE_MADE
+    promised_date: date | None = None
+    visit: FieldVisitReport | None = None  # with a FIELD_VISIT
+
+
+# --- risk department ----------------------------------------------------------------------
+
+
+class RiskDecisionKind(StrEnum):
+    FORBEARANCE = "forbearance"  # contact paused until a date
+    PAYMENT_PLAN = "payment_plan"  # instalments tracked by the case
+    RESTRUCTURE = "restructure"  # new terms: the case closes as settled
+    PROCEED = "proceed"  # collection goes on
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """What a department sees of a case: no contact details, no name."""
+
+    case_id: str
+    account_no: str
+    customer_ref: str
+    product: str
+    currency: str
+    outstanding_minor: int
+    overdue_minor: int
+    days_past_due: int
+    segment: Segment
+    score: int
+    promises_kept: int
+    promises_broken: int
+    contacts_sent: int
+
+
+@dataclass(frozen=True)
+class Instalment:
+    due_date: date
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class RiskDecision:
+    kind: RiskDecisionKind
+    decided_by: str
+    reason: str
+    forbearance_until: date | None = None
+    instalments: tuple[Instalment, ...] = ()
+
+
+@dataclass(frozen=True)
+class RiskReviewInput:
+    summary: CaseSummary
+    reason: str  # "hardship: ..." or "high-risk segment"
+    deadline_days: int = 3
+    day_seconds: int = 86_400
+
+
+# --- legal department ---------------------------------------------------------------------
+
+
+class ProceedingKind(StrEnum):
+    FILED = "filed"
+    HEARING = "hearing"
+    JUDGMENT = "judgment"
+    ENFORCEMENT = "enforcement"
+    SETTLED = "settled"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Precondition:
+    name: str
+    met: bool
+    evidence: str  # what shows it: attempt keys and dates, the approving supervisor ...
+
+
+@dataclass(frozen=True)
+class LegalReferralInput:
+    summary: CaseSummary
+    approved_by: str
+    preconditions: tuple[Precondition, ...]
+    day_seconds: int = 86_400
+    carried: LegalState | None = None
+
+
+@dataclass(frozen=True)
+class AcceptReferralInput:
+    by: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnReferralInput:
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProceedingInput:
+    kind: ProceedingKind
+    on: date
+    by: str
+    note: str = ""
+    amount_minor: int | None = None  # a judgment's or settlement's amount
+
+
+@dataclass(frozen=True)
+class ContactPermissionInput:
+    """Legal may let the collection center keep contacting the customer while it holds the case."""
+
+    allowed: bool
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Proceeding:
+    kind: ProceedingKind
+    on: date
+    by: str
+    note: str
+    amount_minor: int | None
+    recorded_at: datetime
+
+
+@dataclass
+class LegalState:
+    """Carried across continue-as-new: a referral can live for years."""
+
+    status: str = "referred"  # referred | accepted | returned | closed
+    accepted_by: str = ""
+    proceedings: list[Proceeding] | None = None
+    contact_allowed: bool = False
+
+
+class LegalOutcomeKind(StrEnum):
+    RETURNED = "returned"  # back to the collector stage, with a reason
+    SETTLED = "settled"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class LegalOutcome:
+    kind: LegalOutcomeKind
+    reason: str
+    amount_minor: int | None = None
+
+
+def handoff_id(department: str, account_no: str, n: int) -> str:
+    """Workflow id of a department's handoff; also its `handoffs` row key."""
+    return f"{department}-{account_no}-{n}"
+
+
+@dataclass(frozen=True)
+class HandoffWrite:
+    """A department's handoff row, upserted by its key (the department workflow's id)."""
+
+    key: str
+    case_id: str
+    department: str  # risk | legal
+    status: str
+    reason: str
+    at: datetime
+    dossier: dict[str, object] | None = None  # written when given, kept otherwise
