@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from models.departments import TaskRecord
+from models.departments import DepartmentState, TaskRecord
 from models.strategy import Channel, Segment, Strategy
 
 
@@ -91,6 +91,8 @@ class CaseInput:
     strategy_version: str = ""  # a policy name under config/policies; "" = the configured one
     customer_name: str = ""
     carried: CaseState | None = None
+    risk_queue: str = "risk"
+    legal_queue: str = "legal"
 
 
 def case_id(account_no: str) -> str:
@@ -279,6 +281,7 @@ class CaseState:
     last_conversation_at: datetime | None = None
     timeline: list[TimelineEvent] = field(default_factory=list)
     runs: int = 1
+    departments: DepartmentState = field(default_factory=DepartmentState)
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,9 @@ class CaseStatus:
     paused: bool
     dispute_open: bool
     closed_reason: ClosureReason | None
+    open_tasks: tuple[TaskRecord, ...] = ()
+    risk_review: str | None = None  # the open review's workflow id
+    legal_referral: str | None = None  # the referral's workflow id while legal holds the case
 
 
 # --- the read model ----------------------------------------------------------------------

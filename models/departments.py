@@ -6,7 +6,7 @@ idempotency key of its `handoffs` row, so the API can route a department's answe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -183,6 +183,7 @@ class LegalReferralInput:
     preconditions: tuple[Precondition, ...]
     day_seconds: int = 86_400
     carried: LegalState | None = None
+    history_limit: int = 2000  # events in one run before it continues as new
 
 
 @dataclass(frozen=True)
@@ -264,3 +265,104 @@ class HandoffWrite:
     reason: str
     at: datetime
     dossier: dict[str, object] | None = None  # written when given, kept otherwise
+
+
+# --- risk review: what its query answers --------------------------------------------------
+
+
+class RiskReviewState(StrEnum):
+    OPEN = "open"
+    ESCALATED = "escalated"  # past a deadline without a decision; still waiting for one
+    DECIDED = "decided"
+    CANCELLED = "cancelled"  # the case closed or moved on before a decision was recorded
+
+
+@dataclass(frozen=True)
+class RiskReviewStatus:
+    """The `review` query of a risk review: what the risk inbox shows of it."""
+
+    status: RiskReviewState
+    escalations: int
+    deadline: datetime  # when it escalates (again) without a decision
+    decision: RiskDecision | None
+    summary: CaseSummary
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An effective collection contact: the customer was reached, and this shows it."""
+
+    at: datetime
+    how: str  # "sms delivered", "voice answered", "collector reached" ...
+    key: str  # the attempt's or task's key
+
+
+@dataclass
+class PlanInstalment:
+    due_at: datetime  # the due date plus grace, on the strategy's clock
+    due_date: date
+    amount_minor: int
+    paid_minor: int = 0
+    status: str = "due"  # due | paid | missed
+
+
+@dataclass
+class DepartmentState:
+    """What a case tracks of its human tasks and its risk and legal handoffs."""
+
+    tasks: list[TaskRecord] = field(default_factory=list)  # not yet closed
+    next_call_at: datetime | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    handoffs: int = 0
+    risk_review: str | None = None  # the open review's workflow id
+    high_risk_referred: bool = False
+    forbearance_until: datetime | None = None
+    plan: list[PlanInstalment] = field(default_factory=list)
+    plan_status: str = ""  # "" | active | kept | broken
+    approval_task: str | None = None
+    approval_rejected_at: datetime | None = None
+    legal_referral: str | None = None
+    legal_contact_allowed: bool = False
+    legal_check_at: datetime | None = None
+    legal_missing: str = ""
+
+
+# --- legal referral: the dossier and what the legal inbox sees ----------------------------
+
+
+@dataclass(frozen=True)
+class BuildDossierInput:
+    """What `build_dossier` needs: the handoff row to store the dossier on, the case to read."""
+
+    handoff_key: str
+    case_id: str
+    account_no: str
+    approved_by: str
+    preconditions: tuple[Precondition, ...] = ()
+
+
+@dataclass(frozen=True)
+class DossierBuilt:
+    """`build_dossier`'s answer. The dossier itself stays on the handoff row, out of history:
+    it grows with every contact, and a case can collect for years before it reaches legal."""
+
+    handoff_key: str
+    built_at: datetime
+    contacts: int
+    payments: int
+    promises: int
+
+
+@dataclass(frozen=True)
+class LegalReferralStatus:
+    """The `referral` query of a legal referral, and what its updates answer."""
+
+    key: str  # the workflow id, also the handoff row's key
+    case_id: str
+    status: str  # referred | accepted | returned | closed
+    approved_by: str
+    accepted_by: str
+    proceedings: tuple[Proceeding, ...]
+    contact_allowed: bool
+    preconditions: tuple[Precondition, ...]
+    outcome: LegalOutcome | None = None

@@ -16,6 +16,7 @@ The case continues as new when its history grows long, carrying its whole state.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime
 
 from temporalio import workflow
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_actions import CaseActions
     from workflows.case_base import STORE_RETRY, STORE_TIMEOUT
     from workflows.case_contact import CaseContact
+    from workflows.case_departments import DEPARTMENT_ACTIONS
 
 
 @workflow.defn(name="CollectionCase")
@@ -58,16 +60,8 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                 await self._flush()
                 rules.trim_for_carry(state, workflow.now())
                 state.runs += 1
-                workflow.continue_as_new(
-                    CaseInput(
-                        customer_ref=input.customer_ref,
-                        contact=input.contact,
-                        account=input.account,
-                        strategy_version=input.strategy_version,
-                        customer_name=input.customer_name,
-                        carried=state,
-                    )
-                )
+                workflow.continue_as_new(dataclasses.replace(input, carried=state))
+            await self._start_pending_children()
             action, at = self._next(now)
             if at > now:
                 self._changed = False
@@ -78,6 +72,9 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                 await self._contact_step(now)
             elif action == "promise":
                 self._check_promise(now)
+            elif action in DEPARTMENT_ACTIONS:
+                await self._department_work(action, now)
+        self._cancel_open_tasks(f"case closed ({state.closed_reason})")
         await self._closing_message()
         await self._flush()
         return self.status()
@@ -110,6 +107,8 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             f"strategy {assessment.strategy.name} {assessment.strategy.version}, "
             f"score {assessment.score} ({lines or 'no factor'}), segment {assessment.segment}",
         )
+        if assessment.segment == assessment.strategy.stages.risk_review_segment:
+            self._start_risk_review(f"{assessment.segment}-risk segment")
         return state
 
     def _next(self, now: datetime) -> tuple[str, datetime]:
@@ -130,6 +129,7 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                 candidates.append((due, "contact"))
             collector_at = rules.at_dpd(state, strategy.stages.collector_dpd)
             candidates.append((collector_at, "stage"))
+        candidates += self._department_due(now)
         at, action = min(candidates)
         return action, at
 
@@ -154,7 +154,14 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
     def _contact_blocked(self) -> bool:
         """Blocks that need an operator to lift; they stop the ladder's clock entirely."""
         state = self._live()
-        return bool(state.paused_reason or state.dispute_reason or state.hardship_reason)
+        dept = state.departments
+        return bool(
+            state.paused_reason
+            or state.dispute_reason
+            or state.hardship_reason
+            or dept.forbearance_until
+            or dept.plan_status == "active"
+        )
 
     def _note_stage(self, now: datetime) -> None:
         state = self._live()
@@ -222,6 +229,9 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             paused=bool(state.paused_reason),
             dispute_open=bool(state.dispute_reason),
             closed_reason=state.closed_reason,
+            open_tasks=tuple(state.departments.tasks),
+            risk_review=state.departments.risk_review,
+            legal_referral=state.departments.legal_referral,
         )
 
     @workflow.query
@@ -233,7 +243,7 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
         state = self._live()
         now = workflow.now()
         dpd = rules.days_past_due(state, now)
-        pending = self._audit or self._payments or self._promises
+        pending = self._audit or self._payments or self._promises or self._tasks_out
         if not pending and dpd == self._flushed_dpd:
             return
         self._flushed_dpd = dpd
@@ -265,8 +275,9 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             payments=tuple(self._payments),
             promises=tuple(self._promises),
             opened=self._input if self._opened else None,
+            tasks=tuple(self._tasks_out),
         )
-        self._audit, self._payments, self._promises = [], [], []
+        self._audit, self._payments, self._promises, self._tasks_out = [], [], [], []
         self._opened = False
         await workflow.execute_activity(
             "write_case",

@@ -26,9 +26,11 @@ with workflow.unsafe.imports_passed_through():
         ResolveDisputeInput,
         Stage,
     )
+    from models.departments import TaskKind
     from models.strategy import Channel
     from workflows import case_rules as rules
-    from workflows.case_base import CaseBase, invalid
+    from workflows.case_base import invalid
+    from workflows.case_departments import SUPERVISOR, CaseDepartments
 
 
 def _need_reason(text: str) -> None:
@@ -36,7 +38,7 @@ def _need_reason(text: str) -> None:
         raise invalid("a reason is required")
 
 
-class CaseActions(CaseBase):
+class CaseActions(CaseDepartments):
     def _same_currency(self, currency: str) -> None:
         if currency != self._input.account.currency:
             raise invalid(
@@ -50,6 +52,7 @@ class CaseActions(CaseBase):
             return self._result(f"payment {req.payment_ref} was already recorded", accepted=False)
         self._validate_payment(req)
         effect = rules.apply_payment(state, req)
+        self._apply_plan_payment(req.amount_minor)
         self._payments.append(
             PaymentRow(
                 payment_ref=req.payment_ref,
@@ -111,6 +114,7 @@ class CaseActions(CaseBase):
         self._validate_dispute(req)
         state.dispute_reason = req.reason
         self._event("dispute_raised", req.reason)
+        self._open_task(TaskKind.DISPUTE_INVESTIGATION, SUPERVISOR, "investigate the dispute")
         return self._result("dispute recorded; collection stops until it is resolved")
 
     @raise_dispute.validator
@@ -125,6 +129,7 @@ class CaseActions(CaseBase):
         state = await self._ready()
         self._validate_resolve(req)
         state.dispute_reason = ""
+        self._cancel_open_tasks("dispute resolved", kind=TaskKind.DISPUTE_INVESTIGATION)
         outcome = "upheld" if req.upheld else "rejected"
         self._event("dispute_resolved", f"{outcome}: {req.reason}")
         if req.upheld:
@@ -147,6 +152,7 @@ class CaseActions(CaseBase):
         state.hardship_reason = req.reason
         self._set_stage(Stage.RISK_REVIEW, "hardship reported")
         self._event("hardship", req.reason)
+        self._start_risk_review(f"hardship: {req.reason}")
         return self._result("hardship recorded; contact paused for a risk review")
 
     @report_hardship.validator
@@ -266,5 +272,6 @@ class CaseActions(CaseBase):
                     at=past.at, channel=past.channel, status=outcome.status, key=past.key
                 )
                 self._event("contact_outcome", f"{past.channel}: {outcome.status}")
+                self._note_delivery(past.key, past.channel, outcome.status)
                 if outcome.status is AttemptStatus.ANSWERED and past.channel is Channel.VOICE:
                     self._changed = True

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
         case_id,
     )
+    from models.departments import TaskRecord
     from workflows import case_rules as rules
 
 # Store writes are local and quick; they retry until the database is back.
@@ -51,8 +52,11 @@ class CaseBase:
         self._audit: list[AuditEntry] = []
         self._payments: list[PaymentRow] = []
         self._promises: list[PromiseRow] = []
+        self._tasks_out: list[TaskRecord] = []
         self._opened = input.carried is None
         self._flushed_dpd = -1
+        # Department workflows to start from the run loop: (type, input, id, task queue).
+        self._pending_children: list[tuple[str, object, str, str]] = []
 
     def _live(self) -> CaseState:
         if self._state is None:
