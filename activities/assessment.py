@@ -6,11 +6,14 @@ when the policy file changes later.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from config.settings import TaskQueues
 from config.strategy import PolicyError, load_strategy, policy_path
 from models.contracts import Account, AssessInput, Assessment, ScoreLine
 from models.strategy import ScoreFactor, Segment, Strategy
@@ -49,14 +52,17 @@ def assess(account: Account, strategy: Strategy, days_past_due: int) -> Assessme
 
 
 class AssessmentActivities:
-    def __init__(self, default_policy: Path) -> None:
+    def __init__(self, default_policy: Path, queues: TaskQueues | None = None) -> None:
         self._default_policy = default_policy
+        self._queues = queues or TaskQueues()
 
     @activity.defn(name="assess_case")
     async def assess_case(self, req: AssessInput) -> Assessment:
         try:
-            strategy = load_strategy(policy_path(req.strategy_version, self._default_policy))
+            path = policy_path(req.strategy_version, self._default_policy)
+            strategy = await asyncio.to_thread(load_strategy, path)
         except PolicyError as exc:
             raise ApplicationError(str(exc), type="PolicyError", non_retryable=True) from None
         days_past_due = max(0, (req.as_of - req.account.oldest_due_date).days)
-        return assess(req.account, strategy, days_past_due)
+        assessment = assess(req.account, strategy, days_past_due)
+        return replace(assessment, risk_queue=self._queues.risk, legal_queue=self._queues.legal)

@@ -91,8 +91,6 @@ class CaseInput:
     strategy_version: str = ""  # a policy name under config/policies; "" = the configured one
     customer_name: str = ""
     carried: CaseState | None = None
-    risk_queue: str = "risk"
-    legal_queue: str = "legal"
 
 
 def case_id(account_no: str) -> str:
@@ -121,6 +119,9 @@ class Assessment:
     score: int
     segment: Segment
     lines: tuple[ScoreLine, ...]
+    # Where this deployment's departments listen; the case hands work to these queues.
+    risk_queue: str = "risk"
+    legal_queue: str = "legal"
 
 
 # --- contact ------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ class TaskRecord:
     outcome: TaskOutcome | None = None
     closed_at: datetime | None = None
     note: str = ""
+    reopens: TaskKind | None = None  # an escalation: the kind reassigning it opens again
+    reopens_queue: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.assessment import AssessmentActivities
 from activities.case_store import CaseStoreActivities
+from activities.dossier import DossierActivities
 from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import OutboxSender, Sender, TwilioSender
 from config.settings import Settings
@@ -22,6 +23,8 @@ from models.db import Database
 from workers.client import connect
 from workers.codec import codec_from_settings
 from workflows.case import CollectionCaseWorkflow
+from workflows.legal_referral import LegalReferralWorkflow
+from workflows.risk_review import RiskReviewWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -53,24 +56,33 @@ def make_sender(settings: Settings) -> Sender:
 
 
 def workflows_for(settings: Settings, queue: str) -> list[type]:
-    if queue == settings.task_queues.collections:
-        return [CollectionCaseWorkflow]
-    return []
+    queues = settings.task_queues
+    hosted: dict[str, list[type]] = {
+        queues.collections: [CollectionCaseWorkflow],
+        queues.risk: [RiskReviewWorkflow],
+        queues.legal: [LegalReferralWorkflow],
+    }
+    return hosted.get(queue, [])
 
 
 def activities_for(settings: Settings, queue: str, services: Services) -> list[Callable[..., Any]]:
-    if queue != settings.task_queues.collections:
-        return []
-    assessment = AssessmentActivities(settings.policy_file)
+    queues = settings.task_queues
     store = CaseStoreActivities(services.db)
-    messaging = MessagingActivities(services.sender, services.db)
-    return [
-        assessment.assess_case,
-        store.write_case,
-        store.record_refused_attempt,
-        messaging.send_contact,
-        messaging.apply_delivery_status,
-    ]
+    if queue == queues.collections:
+        assessment = AssessmentActivities(settings.policy_file, settings.task_queues)
+        messaging = MessagingActivities(services.sender, services.db)
+        return [
+            assessment.assess_case,
+            store.write_case,
+            store.record_refused_attempt,
+            messaging.send_contact,
+            messaging.apply_delivery_status,
+        ]
+    if queue == queues.risk:
+        return [store.write_handoff]
+    if queue == queues.legal:
+        return [store.write_handoff, DossierActivities(services.db).build_dossier]
+    return []
 
 
 def build_worker(

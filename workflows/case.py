@@ -148,6 +148,11 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             "promise": "check the promise to pay",
             "stage": "move to the collector stage",
             "refresh": "review the case",
+            "task_deadline": "escalate a task past its deadline",
+            "forbearance_end": "end the forbearance",
+            "instalment": "check the plan's next instalment",
+            "collector_call": "open a collector call",
+            "legal_check": "check the legal referral's preconditions",
         }
         return words[action], at
 

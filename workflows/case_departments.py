@@ -78,7 +78,9 @@ class CaseDepartments(CaseBase):
     def _dept(self) -> DepartmentState:
         return self._live().departments
 
-    def _open_task(self, kind: TaskKind, queue: str, note: str) -> TaskRecord:
+    def _open_task(
+        self, kind: TaskKind, queue: str, note: str, *, escalates: TaskRecord | None = None
+    ) -> TaskRecord:
         state = self._live()
         now = workflow.now()
         strategy = state.assessment.strategy
@@ -90,8 +92,12 @@ class CaseDepartments(CaseBase):
             deadline=now + rules.day(strategy) * strategy.task_deadline_days,
             created_at=now,
             note=note,
+            reopens=escalates.kind if escalates else None,
+            reopens_queue=escalates.queue if escalates else "",
         )
         self._dept().tasks.append(task)
+        if kind is TaskKind.SUPERVISOR_APPROVAL:
+            self._dept().approval_task = task.key
         self._tasks_out.append(task)
         self._event(
             "task_opened", f"{kind} for {queue}, due {task.deadline:%Y-%m-%d %H:%M}: {note}"
@@ -253,8 +259,8 @@ class CaseDepartments(CaseBase):
                 dept.next_call_at = now
                 return "escalation closed; calls resume"
             case TaskOutcome.REASSIGNED:
-                kind = TaskKind(task.note.split(":", 1)[0]) if ":" in task.note else None
-                self._open_task(kind or TaskKind.COLLECTOR_CALL, OPERATIONS, "reassigned")
+                kind = task.reopens or TaskKind.COLLECTOR_CALL
+                self._open_task(kind, task.reopens_queue or OPERATIONS, f"reassigned: {req.note}")
                 return "task reassigned"
         return f"task done: {req.outcome}"
 
@@ -316,7 +322,10 @@ class CaseDepartments(CaseBase):
                 )
                 self._event("task_escalated", f"{task.kind} missed its deadline")
                 self._open_task(
-                    TaskKind.ESCALATION, SUPERVISOR, f"{task.kind}: missed its deadline"
+                    TaskKind.ESCALATION,
+                    SUPERVISOR,
+                    f"{task.kind} missed its deadline",
+                    escalates=task,
                 )
                 if task.kind is TaskKind.SUPERVISOR_APPROVAL:
                     dept.approval_task = None
@@ -381,7 +390,7 @@ class CaseDepartments(CaseBase):
                     day_seconds=strategy.day_seconds,
                 ),
                 review_id,
-                self._input.risk_queue,
+                self._live().assessment.risk_queue,
             )
         )
         self._event("risk_review", f"handed to the risk department ({review_id}): {reason}")
@@ -501,10 +510,7 @@ class CaseDepartments(CaseBase):
                 self._event("legal_not_ready", f"referral refused for now: {text}")
             return
         dept.legal_missing = ""
-        task = self._open_task(
-            TaskKind.SUPERVISOR_APPROVAL, SUPERVISOR, "approve the legal referral"
-        )
-        dept.approval_task = task.key
+        self._open_task(TaskKind.SUPERVISOR_APPROVAL, SUPERVISOR, "approve the legal referral")
 
     def _start_legal_referral(self, approved_by: str, now: datetime) -> None:
         state = self._live()
@@ -531,7 +537,7 @@ class CaseDepartments(CaseBase):
                     day_seconds=state.assessment.strategy.day_seconds,
                 ),
                 referral_id,
-                self._input.legal_queue,
+                self._live().assessment.legal_queue,
             )
         )
 
