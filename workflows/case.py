@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_actions import CaseActions
     from workflows.case_base import STORE_RETRY, STORE_TIMEOUT
     from workflows.case_contact import CaseContact
-    from workflows.case_departments import DEPARTMENT_ACTIONS
+    from workflows.case_tasks import DEPARTMENT_ACTIONS
 
 
 @workflow.defn(name="CollectionCase")

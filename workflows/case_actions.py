@@ -29,8 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from models.departments import TaskKind
     from models.strategy import Channel
     from workflows import case_rules as rules
-    from workflows.case_base import invalid
-    from workflows.case_departments import SUPERVISOR, CaseDepartments
+    from workflows.case_base import SUPERVISOR, invalid
+    from workflows.case_tasks import CaseTasks
 
 
 def _need_reason(text: str) -> None:
@@ -38,7 +38,7 @@ def _need_reason(text: str) -> None:
         raise invalid("a reason is required")
 
 
-class CaseActions(CaseDepartments):
+class CaseActions(CaseTasks):
     def _same_currency(self, currency: str) -> None:
         if currency != self._input.account.currency:
             raise invalid(

@@ -27,7 +27,13 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
         case_id,
     )
-    from models.departments import TaskRecord
+    from models.departments import (
+        DepartmentState,
+        Evidence,
+        TaskKind,
+        TaskRecord,
+        TaskStatus,
+    )
     from workflows import case_rules as rules
 
 # Store writes are local and quick; they retry until the database is back.
@@ -35,6 +41,11 @@ STORE_TIMEOUT = timedelta(seconds=30)
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
+
+
+OPERATIONS = "operations"  # the queues (roles) human tasks go to
+SUPERVISOR = "supervisor"
+EVIDENCE_KEPT = 50
 
 
 def invalid(message: str) -> ApplicationError:
@@ -136,3 +147,65 @@ class CaseBase:
         skipped = rules.skip_stale_steps(self._live(), now)
         if skipped:
             self._event("ladder", f"{skipped} stale reminder(s) skipped after a pause")
+
+    # --- task bookkeeping, shared by tasks and handoffs ---------------------------------
+
+    def _dept(self) -> DepartmentState:
+        return self._live().departments
+
+    def _open_task(
+        self, kind: TaskKind, queue: str, note: str, *, escalates: TaskRecord | None = None
+    ) -> TaskRecord:
+        state = self._live()
+        now = workflow.now()
+        strategy = state.assessment.strategy
+        task = TaskRecord(
+            key=self._next_key("t"),
+            case_id=self._id,
+            kind=kind,
+            queue=queue,
+            deadline=now + rules.day(strategy) * strategy.task_deadline_days,
+            created_at=now,
+            note=note,
+            reopens=escalates.kind if escalates else None,
+            reopens_queue=escalates.queue if escalates else "",
+        )
+        self._dept().tasks.append(task)
+        if kind is TaskKind.SUPERVISOR_APPROVAL:
+            self._dept().approval_task = task.key
+        self._tasks_out.append(task)
+        self._event(
+            "task_opened", f"{kind} for {queue}, due {task.deadline:%Y-%m-%d %H:%M}: {note}"
+        )
+        return task
+
+    def _replace_task(self, task: TaskRecord) -> None:
+        dept = self._dept()
+        dept.tasks = [t for t in dept.tasks if t.key != task.key]
+        if task.status in (TaskStatus.OPEN, TaskStatus.CLAIMED):
+            dept.tasks.append(task)
+        self._tasks_out.append(task)
+
+    def _find_task(self, key: str) -> TaskRecord:
+        for task in self._dept().tasks:
+            if task.key == key:
+                return task
+        raise invalid(f"no open task {key} on this case")
+
+    def _cancel_open_tasks(self, why: str, kind: TaskKind | None = None) -> None:
+        now = workflow.now()
+        for task in [t for t in self._dept().tasks if kind is None or t.kind is kind]:
+            self._replace_task(
+                TaskRecord(**{**task.__dict__, "status": TaskStatus.CANCELLED, "closed_at": now})
+            )
+            self._event("task_cancelled", f"{task.kind}: {why}")
+
+    def _add_evidence(self, at: datetime, how: str, key: str) -> None:
+        dept = self._dept()
+        dept.evidence.append(Evidence(at=at, how=how, key=key))
+        del dept.evidence[:-EVIDENCE_KEPT]
+
+    def _return_to_collection(self, now: datetime) -> None:
+        state = self._live()
+        self._set_stage(rules.stage_by_dpd(state, now), "back to collection")
+        self._skip_stale(now)

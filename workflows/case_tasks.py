@@ -1,0 +1,255 @@
+"""Collectors' tasks on a case, and the work the departments make due.
+
+In the collector stage a collector call is opened with a deadline from the strategy; a task
+past its deadline escalates to a supervisor; the outcome steers the case (a promise pauses
+contact, not found or a wrong number sends two collectors on a field visit, reached starts the
+quiet period). Claiming locks a task to its collector; completing it is an update validated
+here. When the case closes, its open tasks are cancelled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.contracts import (
+        ActionResult,
+        AttemptStatus,
+        ClosureReason,
+        PromiseToPayInput,
+        Stage,
+    )
+    from models.departments import (
+        OUTCOMES,
+        ClaimTaskInput,
+        CompleteTaskInput,
+        TaskKind,
+        TaskOutcome,
+        TaskRecord,
+        TaskStatus,
+    )
+    from models.strategy import Channel
+    from workflows import case_rules as rules
+    from workflows.case_base import OPERATIONS, SUPERVISOR, invalid
+    from workflows.case_handoffs import CaseHandoffs
+
+
+DEPARTMENT_ACTIONS = frozenset(
+    {"task_deadline", "forbearance_end", "instalment", "collector_call", "legal_check"}
+)
+# One collector task at a time; an escalated one waits for its supervisor.
+COLLECTOR_WORK = frozenset({TaskKind.COLLECTOR_CALL, TaskKind.FIELD_VISIT, TaskKind.ESCALATION})
+EFFECTIVE_OUTCOMES = {TaskOutcome.REACHED, TaskOutcome.PROMISE_MADE, TaskOutcome.REFUSED}
+
+
+class CaseTasks(CaseHandoffs):
+    @workflow.update
+    async def claim_task(self, req: ClaimTaskInput) -> ActionResult:
+        await self._ready()
+        self._validate_claim(req)
+        task = self._find_task(req.task_key)
+        self._replace_task(
+            TaskRecord(**{**task.__dict__, "status": TaskStatus.CLAIMED, "assignee": req.collector})
+        )
+        self._event("task_claimed", f"{task.kind} by {req.collector}")
+        return self._result(f"task claimed by {req.collector}")
+
+    @claim_task.validator
+    def _validate_claim(self, req: ClaimTaskInput) -> None:
+        if not req.collector.strip():
+            raise invalid("collector is required")
+        if self._open_state() is None:
+            return
+        task = self._find_task(req.task_key)
+        if task.assignee and task.assignee != req.collector:
+            raise invalid(f"task is locked to {task.assignee}")
+
+    @workflow.update
+    async def complete_task(self, req: CompleteTaskInput) -> ActionResult:
+        await self._ready()
+        self._validate_completion(req)
+        task = self._find_task(req.task_key)
+        now = workflow.now()
+        self._replace_task(
+            TaskRecord(
+                **{
+                    **task.__dict__,
+                    "status": TaskStatus.DONE,
+                    "assignee": req.collector,
+                    "outcome": req.outcome,
+                    "closed_at": now,
+                    "note": req.note or task.note,
+                }
+            )
+        )
+        self._event("task_done", f"{task.kind} by {req.collector}: {req.outcome}")
+        message = self._steer_by_outcome(task, req, now)
+        return self._result(message)
+
+    @complete_task.validator
+    def _validate_completion(self, req: CompleteTaskInput) -> None:
+        if not req.collector.strip():
+            raise invalid("collector is required")
+        state = self._open_state()
+        if state is None:
+            return
+        task = self._find_task(req.task_key)
+        if task.assignee and task.assignee != req.collector:
+            raise invalid(f"task is locked to {task.assignee}")
+        allowed = OUTCOMES[task.kind]
+        if req.outcome not in allowed:
+            raise invalid(
+                f"{req.outcome} is not an outcome of a {task.kind}; "
+                f"one of: {', '.join(sorted(allowed))}"
+            )
+        if task.kind is TaskKind.FIELD_VISIT and req.outcome is not TaskOutcome.NOT_FOUND:
+            visit = req.visit
+            if visit is None or len(set(visit.collectors)) < 2:
+                raise invalid("a field visit is made by two collectors: name both")
+        if req.outcome is TaskOutcome.PROMISE_MADE:
+            if req.promised_amount_minor is None or req.promised_date is None:
+                raise invalid("a promise needs its amount and date")
+            promise = PromiseToPayInput(
+                amount_minor=req.promised_amount_minor,
+                currency=self._input.account.currency,
+                promised_date=req.promised_date,
+            )
+            if promise.amount_minor <= 0:
+                raise invalid("promised amount must be positive")
+            problem = rules.promise_problem(state, promise, workflow.now().date())
+            if problem:
+                raise invalid(problem)
+
+    def _steer_by_outcome(self, task: TaskRecord, req: CompleteTaskInput, now: datetime) -> str:
+        state = self._live()
+        dept = self._dept()
+        strategy = state.assessment.strategy
+        quiet = rules.day(strategy) * strategy.contact.quiet_days_after_conversation
+        if req.outcome in EFFECTIVE_OUTCOMES:
+            state.last_conversation_at = now
+            self._add_evidence(now, f"{task.kind} {req.outcome} by {req.collector}", task.key)
+            dept.next_call_at = now + quiet
+        match req.outcome:
+            case TaskOutcome.PROMISE_MADE:
+                assert req.promised_amount_minor is not None and req.promised_date is not None
+                promise = rules.open_promise(
+                    state,
+                    PromiseToPayInput(
+                        amount_minor=req.promised_amount_minor,
+                        currency=self._input.account.currency,
+                        promised_date=req.promised_date,
+                    ),
+                    now,
+                )
+                promise.key = self._next_key("p")
+                self._promise_row(promise)
+                self._event("promise", f"{promise.amount_minor} by {promise.promised_date}")
+                return "promise recorded; contact paused until it is due"
+            case TaskOutcome.WRONG_NUMBER:
+                for channel in (Channel.SMS, Channel.VOICE):
+                    if channel not in state.unavailable:
+                        state.unavailable.append(channel)
+                self._open_task(TaskKind.FIELD_VISIT, OPERATIONS, "the number is wrong")
+                return "number marked wrong; a field visit is planned"
+            case TaskOutcome.NOT_FOUND if task.kind is TaskKind.COLLECTOR_CALL:
+                self._open_task(TaskKind.FIELD_VISIT, OPERATIONS, "not found by phone")
+                return "not found; a field visit is planned"
+            case TaskOutcome.NOT_FOUND:
+                dept.next_call_at = now + rules.day(strategy) * strategy.task_deadline_days
+                return "not found at home; calls resume"
+            case TaskOutcome.APPROVED if task.kind is TaskKind.SUPERVISOR_APPROVAL:
+                dept.approval_task = None
+                self._start_legal_referral(req.collector, now)
+                return "approved; the case is referred to the legal department"
+            case TaskOutcome.REJECTED if task.kind is TaskKind.SUPERVISOR_APPROVAL:
+                dept.approval_task = None
+                dept.approval_rejected_at = now
+                return "referral not approved; collection goes on"
+            case TaskOutcome.DISPUTE_UPHELD:
+                state.dispute_reason = ""
+                self._close(ClosureReason.DISPUTE_UPHELD, req.note or "investigation upheld it")
+                return "dispute upheld; case closed"
+            case TaskOutcome.DISPUTE_REJECTED:
+                state.dispute_reason = ""
+                self._skip_stale(now)
+                return "dispute rejected; collection resumes"
+            case TaskOutcome.REJECTED if task.kind is TaskKind.ESCALATION:
+                dept.next_call_at = now
+                return "escalation closed; calls resume"
+            case TaskOutcome.REASSIGNED:
+                kind = task.reopens or TaskKind.COLLECTOR_CALL
+                self._open_task(kind, task.reopens_queue or OPERATIONS, f"reassigned: {req.note}")
+                return "task reassigned"
+        return f"task done: {req.outcome}"
+
+    def _note_delivery(self, key: str, channel: Channel, status: AttemptStatus) -> None:
+        """A delivered text or an answered call is an effective contact, with its evidence."""
+        if status in (AttemptStatus.DELIVERED, AttemptStatus.ANSWERED):
+            self._add_evidence(workflow.now(), f"{channel} {status}", key)
+
+    def _department_due(self, now: datetime) -> list[tuple[datetime, str]]:
+        state = self._live()
+        dept = self._dept()
+        due: list[tuple[datetime, str]] = [
+            (task.deadline, "task_deadline")
+            for task in dept.tasks
+            if task.kind is not TaskKind.ESCALATION
+        ]
+        if dept.forbearance_until is not None:
+            due.append((dept.forbearance_until, "forbearance_end"))
+        pending = [i for i in dept.plan if i.status == "due"]
+        if dept.plan_status == "active" and pending:
+            due.append((pending[0].due_at, "instalment"))
+        if state.stage is Stage.COLLECTOR and not self._collector_blocked():
+            # One collector task at a time; an escalated one waits for its supervisor.
+            if not any(t.kind in COLLECTOR_WORK for t in dept.tasks):
+                due.append((dept.next_call_at or now, "collector_call"))
+            if rules.days_past_due(state, now) >= state.assessment.strategy.stages.legal_dpd:
+                due.append((dept.legal_check_at or now, "legal_check"))
+        return due
+
+    def _collector_blocked(self) -> bool:
+        state = self._live()
+        dept = self._dept()
+        return bool(
+            state.paused_reason
+            or state.dispute_reason
+            or state.hardship_reason
+            or dept.forbearance_until
+            or dept.plan_status == "active"
+            or (state.promise is not None and state.promise.status == "open")
+        )
+
+    async def _department_work(self, action: str, now: datetime) -> None:
+        dept = self._dept()
+        if action == "task_deadline":
+            for task in [t for t in dept.tasks if t.deadline <= now]:
+                if task.kind is TaskKind.ESCALATION:
+                    continue
+                self._replace_task(
+                    TaskRecord(
+                        **{**task.__dict__, "status": TaskStatus.ESCALATED, "closed_at": now}
+                    )
+                )
+                self._event("task_escalated", f"{task.kind} missed its deadline")
+                self._open_task(
+                    TaskKind.ESCALATION,
+                    SUPERVISOR,
+                    f"{task.kind} missed its deadline",
+                    escalates=task,
+                )
+                if task.kind is TaskKind.SUPERVISOR_APPROVAL:
+                    dept.approval_task = None
+        elif action == "forbearance_end":
+            dept.forbearance_until = None
+            self._event("forbearance_ended", "contact resumes")
+            self._return_to_collection(now)
+        elif action == "instalment":
+            self._check_instalment(now)
+        elif action == "collector_call":
+            dept.next_call_at = None
+            self._open_task(TaskKind.COLLECTOR_CALL, OPERATIONS, "call the customer")
+        elif action == "legal_check":
+            self._check_legal(now)
