@@ -319,6 +319,7 @@ class CaseStatus:
     open_tasks: tuple[TaskRecord, ...] = ()
     risk_review: str | None = None  # the open review's workflow id
     legal_referral: str | None = None  # the referral's workflow id while legal holds the case
+    legal_accepted_by: str = ""
 
 
 # --- the read model ----------------------------------------------------------------------

@@ -324,6 +324,7 @@ class DepartmentState:
     approval_task: str | None = None
     approval_rejected_at: datetime | None = None
     legal_referral: str | None = None
+    legal_accepted_by: str = ""
     legal_contact_allowed: bool = False
     legal_check_at: datetime | None = None
     legal_missing: str = ""

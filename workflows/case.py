@@ -237,6 +237,7 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             open_tasks=tuple(state.departments.tasks),
             risk_review=state.departments.risk_review,
             legal_referral=state.departments.legal_referral,
+            legal_accepted_by=state.departments.legal_accepted_by,
         )
 
     @workflow.query

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from models.departments import (
+        AcceptReferralInput,
         CaseSummary,
         ContactPermissionInput,
         LegalOutcome,
@@ -249,6 +250,7 @@ class CaseHandoffs(CaseBase):
             return
         dept = state.departments
         dept.legal_referral = None
+        dept.legal_accepted_by = ""
         dept.legal_contact_allowed = False
         self._event("legal_outcome", f"{outcome.kind}: {outcome.reason}")
         match outcome.kind:
@@ -260,6 +262,16 @@ class CaseHandoffs(CaseBase):
             case LegalOutcomeKind.CLOSED:
                 self._close(ClosureReason.LEGAL_CLOSED, outcome.reason)
         self._changed = True
+
+    @workflow.signal
+    def legal_accepted(self, acceptance: AcceptReferralInput) -> None:
+        """Legal took the referral: proceedings follow, and the case waits for their end."""
+        state = self._state
+        if state is None or state.departments.legal_referral is None:
+            return
+        state.departments.legal_accepted_by = acceptance.by
+        note = f": {acceptance.note}" if acceptance.note else ""
+        self._event("legal_accepted", f"accepted by {acceptance.by}{note}")
 
     @workflow.signal
     def legal_contact_permission(self, permission: ContactPermissionInput) -> None:

@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
 
 CONTACT_PERMISSION_SIGNAL = "legal_contact_permission"
 OUTCOME_SIGNAL = "legal_outcome"
+ACCEPTED_SIGNAL = "legal_accepted"
 # The dossier reads every row the case has, years of them; a larger budget than a row write.
 DOSSIER_TIMEOUT = timedelta(minutes=2)
 # Staff record the date where they are; a date is in the future only once it is past today
@@ -205,6 +206,7 @@ class LegalReferralWorkflow:
         self._state.accepted_by = req.by
         note = f": {req.note}" if req.note else ""
         await self._write("accepted", f"accepted by {req.by}{note}")
+        await self._tell_the_case(ACCEPTED_SIGNAL, req)
         return self.referral()
 
     @accept.validator
@@ -315,7 +317,7 @@ class LegalReferralWorkflow:
         )
 
     async def _tell_the_case(
-        self, signal: str, what: LegalOutcome | ContactPermissionInput
+        self, signal: str, what: LegalOutcome | ContactPermissionInput | AcceptReferralInput
     ) -> None:
         parent = workflow.info().parent
         if parent is None:

@@ -236,6 +236,7 @@ async def test_legal_accepts_a_referral_carries_it_to_judgment_and_closes_the_ca
     referral = await approve_referral(departments, handle)
     today = await departments.today()
     await referral.execute_update(LegalReferralWorkflow.accept, AcceptReferralInput(by="counsel-1"))
+    assert (await handle.query(Case.status)).legal_accepted_by == "counsel-1"
     for kind in (ProceedingKind.FILED, ProceedingKind.HEARING):
         await referral.execute_update(
             LegalReferralWorkflow.record_proceeding,
