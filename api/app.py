@@ -16,7 +16,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from api.deps import DatabaseDep, get_temporal_or_none
-from api.routes import cases, codec, session, twilio_webhooks
+from api.routes import cases, codec, handoffs, session, tasks, twilio_webhooks
 from config.settings import Settings
 from models.db import Database
 from workers.client import connect
@@ -55,7 +55,15 @@ async def health(
 
 def routers() -> list[APIRouter]:
     """Every router the API serves: a new module under `api/routes/` adds its router here."""
-    return [health_router, session.router, codec.router, cases.router, twilio_webhooks.router]
+    return [
+        health_router,
+        session.router,
+        codec.router,
+        cases.router,
+        tasks.router,
+        handoffs.router,
+        twilio_webhooks.router,
+    ]
 
 
 def create_app(

@@ -81,7 +81,7 @@ def run() -> None:
 
 # Modules that add commands or sub-apps to `app` (`from cli.main import app`) when imported.
 # One that does not exist yet is skipped; one that fails to import is an error.
-COMMAND_MODULES = ("cli.intake", "cli.case", "cli.history")
+COMMAND_MODULES = ("cli.intake", "cli.case", "cli.tasks", "cli.inbox", "cli.history")
 
 
 def _register_commands() -> None:

@@ -52,8 +52,10 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
         state = self._state or await self._open(input)
         self._state = state
         while state.stage is not Stage.CLOSED:
-            now = workflow.now()
-            self._note_stage(now)
+            # From here on, whatever an update or a signal changes wakes the wait below, even
+            # while this loop is still awaiting a write.
+            self._changed = False
+            self._note_stage(workflow.now())
             await self._flush()
             if self._history_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -62,9 +64,9 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                 state.runs += 1
                 workflow.continue_as_new(dataclasses.replace(input, carried=state))
             await self._start_pending_children()
+            now = workflow.now()
             action, at = self._next(now)
             if at > now:
-                self._changed = False
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: self._changed, timeout=at - now)
                 continue

@@ -1,0 +1,138 @@
+"""Collectors' and supervisors' work queues: list tasks, claim one, report its outcome.
+
+The `human_tasks` table lists the work; claiming and completing go to the owning case as
+its `claim_task` and `complete_task` updates, and the case decides (a task locked to another
+collector, an outcome that does not fit the task ... come back as 400 with its message).
+A task key holds slashes (`case-<account_no>/<opened>/t<n>`): it is the path up to the verb.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from api.auth import Role, require_roles
+from api.deps import DatabaseDep, TemporalDep
+from api.errors import REFUSALS, execute_action
+from models.contracts import ActionResult
+from models.db import Database
+from models.departments import (
+    ClaimTaskInput,
+    CompleteTaskInput,
+    FieldVisitReport,
+    TaskKind,
+    TaskOutcome,
+    TaskStatus,
+)
+from models.tables import HumanTaskRow
+
+Queue = Literal["operations", "supervisor"]
+
+# Supervisor first: a key holding both roles is answered as a supervisor, who works both queues.
+CallerRole = Annotated[Role, Depends(require_roles(Role.SUPERVISOR, Role.OPERATIONS))]
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+class TaskView(BaseModel):
+    task_key: str
+    case_id: str
+    kind: TaskKind
+    queue: str
+    status: TaskStatus
+    assignee: str | None
+    outcome: TaskOutcome | None
+    deadline: datetime
+    created_at: datetime
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: HumanTaskRow) -> TaskView:
+        return cls(
+            task_key=row.idempotency_key,
+            case_id=row.case_id,
+            kind=TaskKind(row.kind),
+            queue=row.queue,
+            status=TaskStatus(row.status),
+            assignee=row.assignee,
+            outcome=TaskOutcome(row.outcome) if row.outcome else None,
+            deadline=row.deadline,
+            created_at=row.created_at,
+            closed_at=row.closed_at,
+        )
+
+
+class ClaimBody(BaseModel):
+    collector: str
+
+
+class CompleteBody(BaseModel):
+    """`CompleteTaskInput` without the task key, which is in the path."""
+
+    collector: str
+    outcome: TaskOutcome
+    note: str = ""
+    promised_amount_minor: int | None = None  # with promise_made
+    promised_date: date | None = None
+    visit: FieldVisitReport | None = None  # with a field visit: both collectors, and consent
+
+
+@router.get("")
+async def list_tasks(
+    _: CallerRole,
+    db: DatabaseDep,
+    queue: Queue | None = None,
+    task_status: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    assignee: str | None = None,
+    case_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[TaskView]:
+    """Soonest deadline first."""
+    query = select(HumanTaskRow).order_by(col(HumanTaskRow.deadline)).limit(limit)
+    if queue:
+        query = query.where(HumanTaskRow.queue == queue)
+    if task_status:
+        query = query.where(HumanTaskRow.status == task_status.value)
+    if assignee:
+        query = query.where(HumanTaskRow.assignee == assignee)
+    if case_id:
+        query = query.where(HumanTaskRow.case_id == case_id)
+    async with db.session() as session:
+        return [TaskView.of(row) for row in await session.exec(query)]
+
+
+@router.post("/{task_key:path}/claim", responses=REFUSALS)
+async def claim_task(
+    task_key: str, body: ClaimBody, role: CallerRole, db: DatabaseDep, client: TemporalDep
+) -> ActionResult:
+    row = await _task(db, task_key, role)
+    request = ClaimTaskInput(task_key=task_key, collector=body.collector)
+    return await execute_action(client, row.case_id, "claim_task", request)
+
+
+@router.post("/{task_key:path}/complete", responses=REFUSALS)
+async def complete_task(
+    task_key: str, body: CompleteBody, role: CallerRole, db: DatabaseDep, client: TemporalDep
+) -> ActionResult:
+    """The outcome steers the case: a promise pauses contact, not found plans a visit ..."""
+    row = await _task(db, task_key, role)
+    request = CompleteTaskInput(task_key=task_key, **body.model_dump())
+    return await execute_action(client, row.case_id, "complete_task", request)
+
+
+async def _task(db: Database, task_key: str, role: Role) -> HumanTaskRow:
+    """The task's row: 404 when unknown, 403 when the caller's role does not work its queue."""
+    async with db.session() as session:
+        found = await session.exec(
+            select(HumanTaskRow).where(HumanTaskRow.idempotency_key == task_key)
+        )
+        row = found.first()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {task_key}")
+    if row.queue == Role.SUPERVISOR and role is not Role.SUPERVISOR:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a supervisor works this task")
+    return row

@@ -1,0 +1,488 @@
+# ruff: noqa: F811  (fixtures are imported by name, below)
+"""The operations API on cases, against the real case workflow on the time-skipping server:
+starting a case, every operator action, the timeline; roles, bad input, unknown and closed cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any, cast
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from api import app as api_app
+from api.auth import Role
+from config.settings import Settings, TaskQueues
+from models.contracts import CaseStatus, Stage
+from models.db import Database
+from models.intake import REQUIRED
+from models.tables import AuditLogRow
+from tests.workflows.harness import (
+    CaseHarness,
+    fake_twilio,  # noqa: F401
+    harness,  # noqa: F401
+    sqlite_db,  # noqa: F401
+)
+
+KEYS = {role: f"key-{role}" for role in Role}
+EVERY_ROLE = frozenset(Role)
+COLLECTORS = frozenset({Role.OPERATIONS, Role.SUPERVISOR})
+SUPERVISOR_ONLY = frozenset({Role.SUPERVISOR})
+
+
+def settings_for(queue: str) -> Settings:
+    return Settings(
+        task_queues=TaskQueues(collections=queue),
+        api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()),
+    )
+
+
+def make_app(settings: Settings, client: Client | None, db: Database | None) -> FastAPI:
+    app = api_app.create_app(settings, client=client, db=db)
+    return app
+
+
+def as_role(role: Role) -> dict[str, str]:
+    return {"X-API-Key": KEYS[role]}
+
+
+@pytest.fixture
+async def http(harness: CaseHarness) -> AsyncIterator[httpx.AsyncClient]:
+    app = make_app(settings_for(harness.queue), harness.client, harness.db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def offline() -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a Temporal client and a database it never reaches: for requests refused
+    before any call (a role, a body), which need no server and so stay fast."""
+    unreached = cast(Client, object())
+    transport = httpx.ASGITransport(app=make_app(settings_for("unused"), unreached, None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        yield client
+
+
+async def started_case(harness: CaseHarness, **kwargs: Any) -> str:
+    """A running case, assessed and at rest; its account number."""
+    handle = await harness.start(**kwargs)
+    account = handle.id.removeprefix("case-")
+    await at_rest(harness, account)
+    return account
+
+
+async def at_rest(harness: CaseHarness, account: str) -> None:
+    """Waits until the case sleeps till its next due time (its last event starts a timer).
+
+    An action that reaches a case while it writes the read model is taken, but its rows wait
+    for the case's next timer; tests that look at rows act on a case at rest.
+    """
+    handle = harness.client.get_workflow_handle(f"case-{account}")
+    for _ in range(200):
+        last = None
+        async for event in handle.fetch_history_events():
+            last = event.event_type
+        if last == EventType.EVENT_TYPE_TIMER_STARTED:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{handle.id} never came to rest")
+
+
+async def night_zone(harness: CaseHarness) -> str:
+    """A time zone where it is night now: a closed case's closing message waits for morning,
+    so the case stays open (and refuses actions itself) until the test moves the clock."""
+    now = await harness.env.get_current_time()
+    for hours in range(-12, 15):
+        if (now + timedelta(hours=hours)).hour in range(1, 5):
+            return f"Etc/GMT{-hours:+d}"  # POSIX style: the sign is inverted
+    raise AssertionError("every hour has a night somewhere")
+
+
+def detail(response: httpx.Response) -> Any:
+    return response.json()["detail"]
+
+
+def fields(response: httpx.Response) -> dict[str, str]:
+    """A 422's {field: message}, whether pydantic or the intake checks refused the body."""
+    assert response.status_code == 422, response.text
+    return {e["loc"][-1]: e["msg"] for e in detail(response)}
+
+
+# --- who may call what ---------------------------------------------------------------------
+
+PAYMENT = {"amount_minor": 100, "currency": "CNY", "payment_ref": "P-1"}
+REASON = {"reason": "customer asked"}
+ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, frozenset[Role]]] = [
+    ("POST", "/cases", {}, COLLECTORS),
+    ("POST", "/cases/6222000000000001/record_payment", PAYMENT, COLLECTORS),
+    (
+        "POST",
+        "/cases/6222000000000001/promise_to_pay",
+        {"amount_minor": 1, "currency": "CNY", "promised_date": "2030-01-01"},
+        COLLECTORS,
+    ),
+    ("POST", "/cases/6222000000000001/raise_dispute", REASON, COLLECTORS),
+    (
+        "POST",
+        "/cases/6222000000000001/resolve_dispute",
+        {"upheld": False, "reason": "x"},
+        SUPERVISOR_ONLY,
+    ),
+    ("POST", "/cases/6222000000000001/report_hardship", REASON, COLLECTORS),
+    ("POST", "/cases/6222000000000001/opt_out", {"channel": "sms"}, COLLECTORS),
+    ("POST", "/cases/6222000000000001/opt_in", {"channel": "sms"}, COLLECTORS),
+    ("POST", "/cases/6222000000000001/pause", REASON, COLLECTORS),
+    ("POST", "/cases/6222000000000001/resume", REASON, COLLECTORS),
+    (
+        "POST",
+        "/cases/6222000000000001/close",
+        {"reason": "written_off", "note": "x"},
+        SUPERVISOR_ONLY,
+    ),
+    ("GET", "/cases/6222000000000001/timeline", None, EVERY_ROLE),
+]
+DENIED = [
+    pytest.param(method, path, body, role, id=f"{path.rsplit('/', 1)[-1]}-{role}")
+    for method, path, body, allowed in ENDPOINTS
+    for role in sorted(EVERY_ROLE - allowed)
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "role"), DENIED)
+async def test_a_role_not_allowed_is_refused(
+    offline: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None, role: Role
+) -> None:
+    response = await offline.request(method, path, json=body, headers=as_role(role))
+    assert response.status_code == 403
+    assert "only these roles may call this" in detail(response)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS)
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "guess"}], ids=["no-key", "unknown-key"])
+async def test_a_missing_or_unknown_key_is_refused(
+    offline: httpx.AsyncClient,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    allowed: frozenset[Role],
+    headers: dict[str, str],
+) -> None:
+    response = await offline.request(method, path, json=body, headers=headers)
+    assert response.status_code == 403
+    assert "a valid API key is required" in detail(response)
+
+
+# --- starting a case ------------------------------------------------------------------------
+
+
+def intake_row(account_no: str = "6222000099990001", **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "account_no": account_no,
+        "customer_ref": "CUST-9",
+        "customer_name": "张伟",
+        "mobile": "+8613800138000",
+        "language": "zh-CN",
+        "time_zone": "Asia/Shanghai",
+        "product": "card",
+        "currency": "CNY",
+        "outstanding_minor": 500_000,
+        "overdue_minor": "120000",  # as the daily file has it: text works too
+        "oldest_due_date": (date.today() - timedelta(days=10)).isoformat(),
+    }
+    return {**row, **changes}
+
+
+async def test_a_case_starts_from_an_intake_row_once(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    started = await http.post("/cases", json=intake_row(), headers=as_role(Role.OPERATIONS))
+    assert started.status_code == 201, started.text
+    assert started.json() == {"case_id": "case-6222000099990001", "account_no": "6222000099990001"}
+    status = await harness.client.get_workflow_handle("case-6222000099990001").query(
+        "status", result_type=CaseStatus
+    )
+    assert (status.stage, status.outstanding_minor) == (Stage.EARLY, 500_000)
+
+    again = await http.post("/cases", json=intake_row(), headers=as_role(Role.SUPERVISOR))
+    assert again.status_code == 409
+    assert detail(again) == (
+        "a case for account 6222000099990001 is already running (case-6222000099990001)"
+    )
+
+
+async def test_a_bad_intake_row_is_refused_with_the_daily_files_reasons(
+    offline: httpx.AsyncClient,
+) -> None:
+    bad = intake_row(
+        mobile="138 0013 8000",
+        overdue_minor=600_000,
+        time_zone="Mars/Olympus",
+        oldest_due_date="2020-13-01",
+        strategy="nope",
+    )
+    response = await offline.post("/cases", json=bad, headers=as_role(Role.OPERATIONS))
+    assert fields(response) == {
+        "mobile": "mobile is not E.164 (+ and 8 to 15 digits, no spaces)",
+        "overdue_minor": "is greater than outstanding_minor",
+        "time_zone": "unknown time zone (use an IANA name such as Asia/Shanghai)",
+        "oldest_due_date": "is not a date in YYYY-MM-DD form",
+        "strategy": "unknown strategy (no policy of that name)",
+    }
+    assert detail(response)[0] == {
+        "type": "invalid_row",
+        "loc": ["body", "mobile"],
+        "msg": "mobile is not E.164 (+ and 8 to 15 digits, no spaces)",
+        "field": "mobile",
+        "reason": "mobile is not E.164 (+ and 8 to 15 digits, no spaces)",
+    }
+
+    blank = await offline.post(
+        "/cases", json=intake_row(customer_ref=" "), headers=as_role(Role.OPERATIONS)
+    )
+    assert fields(blank) == {"customer_ref": "is missing"}
+
+    empty = {name: "" for name in intake_row()}
+    nothing = await offline.post("/cases", json=empty, headers=as_role(Role.OPERATIONS))
+    assert set(fields(nothing).values()) == {"is missing"}
+    assert set(fields(nothing)) == set(REQUIRED)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"mobile": None}, "mobile"),
+        ({"outstanding_minor": 1.5}, "outstanding_minor"),
+        ({"outstanding_minor": True}, "outstanding_minor"),
+        ({"mobil": "+8613800138000"}, "mobil"),
+    ],
+    ids=["null", "fraction", "bool", "unknown-field"],
+)
+async def test_an_intake_row_of_the_wrong_shape_is_422_naming_the_field(
+    offline: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
+    response = await offline.post(
+        "/cases", json=intake_row(**body), headers=as_role(Role.OPERATIONS)
+    )
+    assert field in fields(response), response.text
+
+
+async def test_a_row_missing_a_field_is_422_naming_it(offline: httpx.AsyncClient) -> None:
+    row = intake_row()
+    del row["currency"]
+    response = await offline.post("/cases", json=row, headers=as_role(Role.OPERATIONS))
+    assert fields(response) == {"currency": "Field required"}
+
+
+# --- operator actions ----------------------------------------------------------------------
+
+
+async def test_a_payment_is_recorded_once_and_shows_on_the_timeline(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await started_case(harness)
+    path = f"/cases/{account}/record_payment"
+    paid = await http.post(path, json=PAYMENT, headers=as_role(Role.OPERATIONS))
+    assert paid.status_code == 200, paid.text
+    assert paid.json() == {
+        "accepted": True,
+        "message": "payment recorded; outstanding 499900",
+        "stage": "early",
+    }
+    repeat = await http.post(path, json=PAYMENT, headers=as_role(Role.SUPERVISOR))
+    assert repeat.status_code == 200
+    assert repeat.json()["accepted"] is False
+    assert repeat.json()["message"] == "payment P-1 was already recorded"
+
+    for role in Role:  # every role reads the timeline
+        timeline = await http.get(f"/cases/{account}/timeline", headers=as_role(role))
+        assert timeline.status_code == 200, timeline.text
+        kinds = [event["kind"] for event in timeline.json()]
+        assert kinds[0] == "opened"
+        assert kinds.count("payment") == 1
+        assert "100 CNY ref P-1" in timeline.json()[kinds.index("payment")]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({**PAYMENT, "amount_minor": -5}, "amount must be positive, got -5"),
+        ({**PAYMENT, "currency": "USD"}, "currency USD does not match the account's CNY"),
+        ({**PAYMENT, "payment_ref": " "}, "payment_ref is required"),
+    ],
+    ids=["negative", "currency", "no-ref"],
+)
+async def test_a_payment_the_case_refuses_is_400_with_its_message(
+    http: httpx.AsyncClient, harness: CaseHarness, body: dict[str, Any], message: str
+) -> None:
+    account = await started_case(harness)
+    response = await http.post(
+        f"/cases/{account}/record_payment", json=body, headers=as_role(Role.OPERATIONS)
+    )
+    assert response.status_code == 400
+    assert detail(response) == message
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        ("record_payment", {**PAYMENT, "amount_minor": "ten"}, "amount_minor"),
+        ("record_payment", {"amount_minor": 100, "currency": "CNY"}, "payment_ref"),
+        ("promise_to_pay", {"amount_minor": 1, "currency": "CNY"}, "promised_date"),
+        (
+            "promise_to_pay",
+            {"amount_minor": 1, "currency": "CNY", "promised_date": "soon"},
+            "promised_date",
+        ),
+        ("raise_dispute", {}, "reason"),
+        ("resolve_dispute", {"upheld": "perhaps", "reason": "x"}, "upheld"),
+        ("opt_out", {"channel": "pigeon"}, "channel"),
+        ("close", {"reason": "bored", "note": "x"}, "reason"),
+    ],
+)
+async def test_a_body_of_the_wrong_type_is_422_naming_the_field(
+    offline: httpx.AsyncClient, action: str, body: dict[str, Any], field: str
+) -> None:
+    response = await offline.post(
+        f"/cases/6222000000000001/{action}", json=body, headers=as_role(Role.SUPERVISOR)
+    )
+    assert field in fields(response)
+
+
+async def test_every_action_reaches_the_case_and_its_validators(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await started_case(harness)
+    promised = (await harness.today() + timedelta(days=5)).isoformat()
+
+    async def act(action: str, body: dict[str, Any], role: Role = Role.OPERATIONS) -> Any:
+        response = await http.post(f"/cases/{account}/{action}", json=body, headers=as_role(role))
+        return response.status_code, response.json()
+
+    assert await act("resume", REASON) == (400, {"detail": "case is not paused"})
+    assert await act("pause", {"reason": " "}) == (400, {"detail": "a reason is required"})
+    status, paused = await act("pause", REASON)
+    assert (status, paused["message"]) == (200, "case paused; nothing goes out until it is resumed")
+    assert await act("pause", REASON) == (400, {"detail": "case is already paused"})
+    assert (await act("resume", REASON))[0] == 200
+
+    assert (await act("opt_out", {"channel": "voice"}))[1]["message"] == "no more voice contact"
+    assert (await act("opt_in", {"channel": "voice"}))[1]["message"] == (
+        "voice contact allowed again"
+    )
+
+    assert await act("resolve_dispute", {"upheld": False, "reason": "x"}, Role.SUPERVISOR) == (
+        400,
+        {"detail": "no dispute is open"},
+    )
+    assert (await act("raise_dispute", REASON))[0] == 200
+    assert await act("raise_dispute", REASON) == (400, {"detail": "a dispute is already open"})
+    status, resolved = await act(
+        "resolve_dispute", {"upheld": False, "reason": "statement checked"}, Role.SUPERVISOR
+    )
+    assert (status, resolved["message"]) == (200, "dispute rejected; collection resumes")
+
+    too_much = {"amount_minor": 10**9, "currency": "CNY", "promised_date": promised}
+    assert await act("promise_to_pay", too_much) == (
+        400,
+        {"detail": "promised amount is more than the outstanding balance"},
+    )
+    status, promise = await act(
+        "promise_to_pay", {"amount_minor": 120_000, "currency": "CNY", "promised_date": promised}
+    )
+    assert (status, promise["message"].split(";")[0]) == (200, "promise recorded")
+
+    status, hardship = await act("report_hardship", {"reason": "lost job"}, Role.SUPERVISOR)
+    assert (status, hardship["stage"]) == (200, "risk_review")
+
+    timeline = await http.get(f"/cases/{account}/timeline", headers=as_role(Role.LEGAL))
+    kinds = [event["kind"] for event in timeline.json()]
+    for kind in (
+        "paused",
+        "resumed",
+        "opted_out",
+        "opted_in",
+        "dispute_raised",
+        "dispute_resolved",
+        "promise",
+        "hardship",
+    ):
+        assert kind in kinds
+
+
+async def test_a_case_closed_by_a_supervisor_refuses_further_actions_with_409(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await started_case(harness, time_zone=await night_zone(harness))
+    close = f"/cases/{account}/close"
+    as_paid = await http.post(
+        close, json={"reason": "paid", "note": "x"}, headers=as_role(Role.SUPERVISOR)
+    )
+    assert as_paid.status_code == 400
+    assert detail(as_paid) == "a case closes as paid by recording the payment"
+
+    settled = {"reason": "settled", "note": "settled with the branch"}
+    closed = await http.post(close, json=settled, headers=as_role(Role.SUPERVISOR))
+    assert closed.status_code == 200, closed.text
+    assert closed.json() == {
+        "accepted": True,
+        "message": "case closed as settled",
+        "stage": "closed",
+    }
+
+    paid = await http.post(
+        f"/cases/{account}/record_payment", json=PAYMENT, headers=as_role(Role.OPERATIONS)
+    )
+    assert paid.status_code == 409
+    assert detail(paid) == "case is closed (settled)"
+
+    await harness.sleep_days(1)  # morning: the closing message goes out and the workflow ends
+    await harness.client.get_workflow_handle(f"case-{account}").result()
+    ended = await http.post(
+        f"/cases/{account}/pause", json=REASON, headers=as_role(Role.OPERATIONS)
+    )
+    assert ended.status_code == 409
+    assert detail(ended) == f"case case-{account} is closed (completed)"
+    timeline = await http.get(f"/cases/{account}/timeline", headers=as_role(Role.RISK))
+    assert any("-> closed: settled" in e["detail"] for e in timeline.json())
+
+
+async def test_an_unknown_account_is_404(http: httpx.AsyncClient) -> None:
+    for action, body in [("record_payment", PAYMENT), ("pause", REASON)]:
+        response = await http.post(
+            f"/cases/0000000000/{action}", json=body, headers=as_role(Role.SUPERVISOR)
+        )
+        assert response.status_code == 404
+        assert detail(response) == "no case case-0000000000"
+    timeline = await http.get("/cases/0000000000/timeline", headers=as_role(Role.ENGINEER))
+    assert timeline.status_code == 404
+    assert detail(timeline) == "no case for account 0000000000"
+
+
+async def test_the_timeline_outlives_the_workflow_in_the_audit_log(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    """A case Temporal no longer holds (past retention) shows the read model's audit log."""
+    at = await harness.env.get_current_time()
+    async with harness.db.session() as session:
+        for seq, kind in enumerate(("opened", "payment", "stage"), start=1):
+            session.add(
+                AuditLogRow(
+                    case_id="case-6222000077770001",
+                    seq=seq,
+                    at=at + timedelta(minutes=seq),
+                    kind=kind,
+                    detail=f"{kind} detail",
+                    actor="workflow",
+                )
+            )
+    response = await http.get("/cases/6222000077770001/timeline", headers=as_role(Role.RISK))
+    assert response.status_code == 200, response.text
+    assert [e["kind"] for e in response.json()] == ["opened", "payment", "stage"]

@@ -1,0 +1,305 @@
+# ruff: noqa: F811  (fixtures are imported by name, below)
+"""Work queues through the API, against the real case workflow: list, claim, complete."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from api.auth import Role
+from api.routes.tasks import CompleteBody
+from models.departments import CompleteTaskInput
+from models.tables import HumanTaskRow
+from tests.api.test_cases_api import (
+    as_role,
+    at_rest,
+    detail,
+    fields,
+    http,  # noqa: F401
+    night_zone,
+    offline,  # noqa: F401
+    started_case,
+)
+from tests.workflows.harness import (
+    CaseHarness,
+    fake_twilio,  # noqa: F401
+    harness,  # noqa: F401
+    sqlite_db,  # noqa: F401
+)
+
+T = TypeVar("T")
+Task = dict[str, Any]
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], what: str) -> T:
+    for _ in range(100):
+        found = await check()
+        if found is not None and found != []:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
+
+
+async def tasks_of(http: httpx.AsyncClient, account: str, **query: str) -> list[Task]:
+    response = await http.get(
+        "/tasks", params={"case_id": f"case-{account}", **query}, headers=as_role(Role.OPERATIONS)
+    )
+    assert response.status_code == 200, response.text
+    tasks: list[Task] = response.json()
+    return tasks
+
+
+async def a_task(http: httpx.AsyncClient, account: str, kind: str, **query: str) -> Task:
+    async def found() -> Task | None:
+        return next((t for t in await tasks_of(http, account, **query) if t["kind"] == kind), None)
+
+    return await eventually(found, f"a {kind} task {query}")
+
+
+async def collector_case(harness: CaseHarness, time_zone: str = "Asia/Shanghai") -> str:
+    account = await started_case(harness, dpd=40, time_zone=time_zone)
+    await harness.sleep_days(0.1)  # into the collector stage: a call is opened
+    await at_rest(harness, account)
+    return account
+
+
+async def post(
+    http: httpx.AsyncClient, task: Task, verb: str, body: dict[str, Any], role: Role
+) -> tuple[int, Any]:
+    response = await http.post(
+        f"/tasks/{task['task_key']}/{verb}", json=body, headers=as_role(role)
+    )
+    return response.status_code, response.json()
+
+
+async def test_a_collector_claims_a_call_and_reports_its_outcome(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await collector_case(harness)
+    call = await a_task(http, account, "collector_call", queue="operations", status="open")
+    assert call["task_key"].startswith(f"case-{account}/")
+    assert (call["queue"], call["assignee"], call["outcome"]) == ("operations", None, None)
+    ops = Role.OPERATIONS
+
+    assert await post(http, call, "claim", {"collector": " "}, ops) == (
+        400,
+        {"detail": "collector is required"},
+    )
+    status, claimed = await post(http, call, "claim", {"collector": "c-7"}, ops)
+    assert (status, claimed["message"]) == (200, "task claimed by c-7")
+    await at_rest(harness, account)
+    mine = await a_task(http, account, "collector_call", assignee="c-7", status="claimed")
+    assert mine["task_key"] == call["task_key"]
+
+    assert await post(http, call, "complete", {"collector": "c-9", "outcome": "reached"}, ops) == (
+        400,
+        {"detail": "task is locked to c-7"},
+    )
+    status, wrong = await post(
+        http, call, "complete", {"collector": "c-7", "outcome": "approved"}, ops
+    )
+    assert status == 400
+    assert wrong["detail"].startswith("approved is not an outcome of a collector_call; one of: ")
+    status, half = await post(
+        http, call, "complete", {"collector": "c-7", "outcome": "promise_made"}, ops
+    )
+    assert (status, half) == (400, {"detail": "a promise needs its amount and date"})
+
+    promised = (await harness.today() + timedelta(days=3)).isoformat()
+    status, done = await post(
+        http,
+        call,
+        "complete",
+        {
+            "collector": "c-7",
+            "outcome": "promise_made",
+            "promised_amount_minor": 50_000,
+            "promised_date": promised,
+            "note": "pays on Friday",
+        },
+        ops,
+    )
+    assert (status, done["message"]) == (200, "promise recorded; contact paused until it is due")
+    finished = await a_task(http, account, "collector_call", status="done")
+    assert (finished["outcome"], finished["assignee"]) == ("promise_made", "c-7")
+    assert await tasks_of(http, account, status="open") == []
+
+    assert await post(http, call, "claim", {"collector": "c-7"}, ops) == (
+        400,
+        {"detail": f"no open task {call['task_key']} on this case"},
+    )
+
+
+async def test_a_field_visit_is_reported_by_two_collectors(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await collector_case(harness)
+    call = await a_task(http, account, "collector_call", status="open")
+    ops = Role.OPERATIONS
+    status, _ = await post(
+        http, call, "complete", {"collector": "c-1", "outcome": "not_found"}, ops
+    )
+    assert status == 200
+    await at_rest(harness, account)
+    visit = await a_task(http, account, "field_visit", status="open")
+
+    alone = {"collectors": ["c-1"], "consent_to_enter": False}
+    body = {"collector": "c-1", "outcome": "reached", "visit": alone}
+    assert await post(http, visit, "complete", body, ops) == (
+        400,
+        {"detail": "a field visit is made by two collectors: name both"},
+    )
+    pair = {"collectors": ["c-1", "c-2"], "consent_to_enter": True}
+    status, done = await post(http, visit, "complete", {**body, "visit": pair}, ops)
+    assert (status, done["message"]) == (200, "task done: reached")
+
+
+async def test_supervisor_tasks_are_worked_by_supervisors_only(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await started_case(harness)
+    raised = await http.post(
+        f"/cases/{account}/raise_dispute",
+        json={"reason": "never had this card"},
+        headers=as_role(Role.OPERATIONS),
+    )
+    assert raised.status_code == 200
+    investigation = await a_task(
+        http, account, "dispute_investigation", queue="supervisor", status="open"
+    )
+
+    body = {"collector": "s-1", "outcome": "dispute_rejected"}
+    assert await post(http, investigation, "claim", {"collector": "c-1"}, Role.OPERATIONS) == (
+        403,
+        {"detail": "only a supervisor works this task"},
+    )
+    assert (await post(http, investigation, "complete", body, Role.OPERATIONS))[0] == 403
+    status, done = await post(http, investigation, "complete", body, Role.SUPERVISOR)
+    assert (status, done["message"]) == (200, "dispute rejected; collection resumes")
+
+
+async def test_tasks_of_a_closed_case_are_409(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await collector_case(harness, await night_zone(harness))
+    call = await a_task(http, account, "collector_call", status="open")
+    closed = await http.post(
+        f"/cases/{account}/close",
+        json={"reason": "settled", "note": "settled with the branch"},
+        headers=as_role(Role.SUPERVISOR),
+    )
+    assert closed.status_code == 200, closed.text
+
+    claim = {"collector": "c-1"}
+    assert await post(http, call, "claim", claim, Role.OPERATIONS) == (
+        409,
+        {"detail": "case is closed (settled)"},
+    )
+    await harness.sleep_days(1)  # morning: the closing message goes out, the workflow ends
+    await harness.client.get_workflow_handle(f"case-{account}").result()
+    status, ended = await post(
+        http, call, "complete", {**claim, "outcome": "reached"}, Role.OPERATIONS
+    )
+    assert (status, ended) == (409, {"detail": f"case case-{account} is closed (completed)"})
+    await a_task(http, account, "collector_call", status="cancelled")
+
+
+@pytest.mark.parametrize("verb", ["claim", "complete"])
+async def test_an_unknown_task_is_404(http: httpx.AsyncClient, verb: str) -> None:
+    key = "case-6222000000000001/20240101000000/t9"
+    body = {"collector": "c-1", "outcome": "reached"}
+    response = await http.post(f"/tasks/{key}/{verb}", json=body, headers=as_role(Role.SUPERVISOR))
+    assert response.status_code == 404
+    assert detail(response) == f"no task {key}"
+
+
+async def test_a_task_whose_case_temporal_no_longer_holds_is_404(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    now = await harness.env.get_current_time()
+    key = "case-6222000055550001/20240101000000/t1"
+    async with harness.db.session() as session:
+        session.add(
+            HumanTaskRow(
+                idempotency_key=key,
+                case_id="case-6222000055550001",
+                kind="collector_call",
+                queue="operations",
+                status="open",
+                deadline=now + timedelta(days=2),
+                created_at=now,
+            )
+        )
+    response = await http.post(
+        f"/tasks/{key}/claim", json={"collector": "c-1"}, headers=as_role(Role.OPERATIONS)
+    )
+    assert response.status_code == 404
+    assert detail(response) == "no case case-6222000055550001"
+
+
+# --- refused before the case is asked ----------------------------------------------------------
+
+KEY = "case-6222000000000001/20240101000000/t1"
+ENDPOINTS = [
+    ("GET", "/tasks", None),
+    ("POST", f"/tasks/{KEY}/claim", {"collector": "c-1"}),
+    ("POST", f"/tasks/{KEY}/complete", {"collector": "c-1", "outcome": "reached"}),
+]
+
+
+@pytest.mark.parametrize("role", [Role.RISK, Role.LEGAL, Role.ENGINEER])
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+async def test_other_departments_may_not_work_the_queues(
+    offline: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None, role: Role
+) -> None:
+    response = await offline.request(method, path, json=body, headers=as_role(role))
+    assert response.status_code == 403
+    assert detail(response) == "only these roles may call this: supervisor, operations"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+async def test_the_queues_need_a_key(
+    offline: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    response = await offline.request(method, path, json=body)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (f"/tasks/{KEY}/claim", {}, "collector"),
+        (f"/tasks/{KEY}/complete", {"collector": "c-1", "outcome": "maybe"}, "outcome"),
+        (
+            f"/tasks/{KEY}/complete",
+            {"collector": "c-1", "outcome": "promise_made", "promised_date": "soon"},
+            "promised_date",
+        ),
+        (
+            f"/tasks/{KEY}/complete",
+            {"collector": "c-1", "outcome": "reached", "visit": {"collectors": "c-1"}},
+            "collectors",
+        ),
+    ],
+)
+async def test_a_body_of_the_wrong_shape_is_422_naming_the_field(
+    offline: httpx.AsyncClient, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = await offline.post(path, json=body, headers=as_role(Role.OPERATIONS))
+    assert field in fields(response), response.text
+
+
+async def test_an_unknown_queue_is_422(offline: httpx.AsyncClient) -> None:
+    response = await offline.get("/tasks?queue=legal", headers=as_role(Role.SUPERVISOR))
+    assert "queue" in fields(response)
+
+
+def test_the_completion_body_is_the_workflows_input_without_the_key() -> None:
+    expected = {f.name for f in dataclasses.fields(CompleteTaskInput)} - {"task_key"}
+    assert set(CompleteBody.model_fields) == expected

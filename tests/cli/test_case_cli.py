@@ -1,0 +1,300 @@
+"""`collections case`: the real case workflow on the time-skipping server, driven through the
+commands' async cores with the test's client and database (the typer layer leaves through
+`os._exit`, so only its usage errors, raised before it connects, are invoked here)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from rich.console import Console
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from activities.messaging.senders import OutboxSender
+from cli import case as case_cli
+from cli.actions import CommandEnv, run_command
+from cli.main import app
+from config.settings import Settings
+from models.contracts import (
+    CaseInput,
+    CloseInput,
+    ClosureReason,
+    ReasonInput,
+    RecordPaymentInput,
+    Stage,
+)
+from models.db import Database
+from models.strategy import Segment
+from tests.fakes.twilio_api import FakeTwilio
+from tests.workflows import harness as workflow_harness
+from tests.workflows.harness import CaseHarness, case_worker
+from tests.workflows.harness import test_settings as settings_for
+
+# The case harness's fixtures: the real case worker, Twilio faked, a SQLite read model.
+fake_twilio = workflow_harness.fake_twilio
+harness = workflow_harness.harness
+sqlite_db = workflow_harness.sqlite_db
+
+Core = Callable[[CommandEnv], Awaitable[int]]
+MOBILE = "+8613912345678"
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass(frozen=True)
+class Cli:
+    """Runs a command's core as the CLI would, around the test's own client and database."""
+
+    client: Client
+    db: Database
+    settings: Settings
+
+    async def __call__(self, core: Core, *, json_output: bool = False, tty: bool = False) -> Ran:
+        out, err = io.StringIO(), io.StringIO()
+
+        async def connect(_: Settings) -> Client:
+            return self.client
+
+        env = CommandEnv(
+            self.settings,
+            json_output=json_output,
+            out=Console(file=out, width=200, force_terminal=tty),
+            err=Console(file=err, width=200),
+            connect=connect,
+            db=self.db,
+        )
+        code = await run_command(env, core)
+        return Ran(code, out.getvalue(), err.getvalue())
+
+
+def cli_for(harness: CaseHarness) -> Cli:
+    return Cli(harness.client, harness.db, settings_for(harness.queue))
+
+
+def flags(account_no: str, **changes: str) -> dict[str, str]:
+    values = {
+        "account_no": account_no,
+        "customer_ref": "CUST778899",
+        "customer_name": "Li Wei",
+        "mobile": MOBILE,
+        "language": "zh-CN",
+        "time_zone": "Asia/Shanghai",
+        "product": "card",
+        "currency": "CNY",
+        "outstanding_minor": "500000",
+        "overdue_minor": "120000",
+        "oldest_due_date": "2026-10-01",
+        "strategy": "",
+    }
+    return {**values, **changes}
+
+
+def new_account() -> str:
+    return f"AC{uuid.uuid4().int % 10**12:012d}"
+
+
+async def started(harness: CaseHarness, *, dpd: int = 5) -> str:
+    """A running, assessed case; its account number."""
+    handle = await harness.start(dpd=dpd)
+    await harness.sleep_days(0.1)
+    return handle.id.removeprefix("case-")
+
+
+runner = CliRunner()
+
+
+def test_start_flags_are_checked_as_intake_checks_a_row_without_temporal() -> None:
+    result = runner.invoke(
+        app,
+        ["case", "start", "--account-no", "12", "--mobile", "138 0013 8000", "--currency", "XX"],
+    )
+
+    assert result.exit_code == 1
+    assert "--account-no: must be 6 to 34 letters and digits" in result.stderr
+    assert "--mobile: mobile is not E.164 (+ and 8 to 15 digits, no spaces)" in result.stderr
+    assert "--currency: unknown currency (use an ISO 4217 code such as CNY)" in result.stderr
+    assert "--customer-ref: is missing" in result.stderr
+    assert "138 0013 8000" not in result.output  # a value is never repeated
+
+    result = runner.invoke(app, ["case", "start", "--json", "--outstanding-minor", "12.5"])
+    document = json.loads(result.stdout)
+    assert result.exit_code == 1 and document["exit_code"] == 1
+    assert {"field": "outstanding_minor", "reason": "is not a whole number of minor units"} in (
+        document["rejected"]
+    )
+
+
+def test_action_flags_outside_their_choices_are_usage_errors() -> None:
+    result = runner.invoke(app, ["case", "close", "A123456", "--reason", "paid", "--note", "x"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["case", "opt-out", "A123456", "--channel", "email"])
+    assert result.exit_code == 2
+
+
+async def test_start_starts_one_case_and_a_second_start_is_a_conflict(
+    harness: CaseHarness,
+) -> None:
+    cli = cli_for(harness)
+    account = new_account()
+    today = await harness.today()
+    case, errors = case_cli.case_from_flags(
+        flags(account, oldest_due_date=str(today - timedelta(days=10))), as_of=today
+    )
+    assert errors == [] and isinstance(case, CaseInput)
+
+    ran = await cli(lambda env: case_cli.start_case(env, case), json_output=True)
+
+    assert ran.code == 0
+    assert ran.json() == {"case_id": f"case-{account}", "account_no": account, "exit_code": 0}
+    ran = await cli(lambda env: case_cli.start_case(env, case))
+    assert ran.code == 4
+    assert f"a case for account {account} is already running (case-{account})" in ran.err
+
+
+async def test_status_shows_the_case_with_the_customer_masked(harness: CaseHarness) -> None:
+    cli = cli_for(harness)
+    handle = await harness.start(dpd=12, mobile=MOBILE)
+    await harness.sleep_days(0.1)
+    account = handle.id.removeprefix("case-")
+
+    ran = await cli(lambda env: case_cli.show_status(env, account))
+
+    assert ran.code == 0, ran.err
+    lines = dict(line.split("\t", 1) for line in ran.out.splitlines())
+    assert lines["stage"] == "early"
+    assert lines["outstanding"] == "5,000.00 CNY"
+    assert lines["mobile masked"] == "+86*******5678"
+    assert lines["name masked"] == "张*"
+    assert MOBILE not in ran.out and "张伟" not in ran.out
+
+    ran = await cli(lambda env: case_cli.show_status(env, account), json_output=True)
+    document = ran.json()
+    assert document["status"]["stage"] == "early" and document["status"]["days_past_due"] >= 12
+    assert document["customer"]["mobile_masked"] == "+86*******5678"
+
+    ran = await cli(lambda env: case_cli.show_status(env, account), tty=True)
+    assert ran.code == 0 and "days past due" in ran.out
+
+    ran = await cli(lambda env: case_cli.show_timeline(env, account))
+    assert ran.out.startswith("at\tkind\tdetail\n")
+    assert "\topened\tstrategy " in ran.out
+
+
+async def test_an_action_is_taken_and_a_bad_one_is_refused_with_the_cases_message(
+    harness: CaseHarness,
+) -> None:
+    cli = cli_for(harness)
+    account = await started(harness)
+
+    def pay(amount: int, ref: str) -> Core:
+        req = RecordPaymentInput(amount_minor=amount, currency="CNY", payment_ref=ref)
+        return lambda env: case_cli.act(env, account, "record_payment", req)
+
+    ran = await cli(pay(20_000, "BANK-1"))
+    assert ran.code == 0
+    assert ran.out.strip() == "payment recorded; outstanding 480000 (stage early)"
+
+    ran = await cli(pay(0, "BANK-2"), json_output=True)
+    assert ran.code == 1
+    assert "refused: amount must be positive, got 0" in ran.err
+    assert ran.json() == {"error": "refused: amount must be positive, got 0", "exit_code": 1}
+
+    ran = await cli(pay(20_000, "BANK-1"))  # the same reference again: nothing changes
+    assert ran.code == 1 and "not accepted: payment BANK-1 was already recorded" in ran.err
+
+    pause = ReasonInput(reason="customer in hospital")
+    ran = await cli(lambda env: case_cli.act(env, account, "pause", pause))
+    assert ran.code == 0
+    ran = await cli(lambda env: case_cli.act(env, account, "pause", pause))
+    assert ran.code == 1 and "refused: case is already paused" in ran.err
+
+    status = await cli(lambda env: case_cli.show_status(env, account), json_output=True)
+    assert status.json()["status"]["paid_minor"] == 20_000
+    timeline = await cli(lambda env: case_cli.show_timeline(env, account, last=3))
+    assert "\tpaused\tcustomer in hospital" in timeline.out
+
+
+async def test_an_unknown_account_is_not_found(harness: CaseHarness) -> None:
+    cli = cli_for(harness)
+    pause = ReasonInput(reason="why not")
+
+    ran = await cli(lambda env: case_cli.act(env, "NOSUCH000001", "pause", pause))
+    assert ran.code == 3 and "no case for account NOSUCH000001" in ran.err
+    ran = await cli(lambda env: case_cli.show_status(env, "NOSUCH000001"), json_output=True)
+    assert ran.code == 3 and ran.json()["exit_code"] == 3
+
+
+async def test_a_closed_case_is_a_conflict(harness: CaseHarness) -> None:
+    cli = cli_for(harness)
+    account = await started(harness)
+    close = CloseInput(reason=ClosureReason.WRITTEN_OFF, note="uneconomic to pursue")
+    pause = ReasonInput(reason="too late")
+
+    ran = await cli(lambda env: case_cli.act(env, account, "close", close))
+    assert ran.code == 0 and "case closed as written_off" in ran.out
+    ran = await cli(lambda env: case_cli.act(env, account, "pause", pause))
+    assert ran.code == 4  # refused by the closing case, or the workflow has finished
+    await harness.client.get_workflow_handle(f"case-{account}").result()
+    ran = await cli(lambda env: case_cli.act(env, account, "pause", pause))
+    assert ran.code == 4 and f"the case for account {account} has finished (completed)" in ran.err
+
+
+async def test_unreachable_temporal_exits_2(sqlite_db: Database) -> None:
+    async def unreachable(_: Settings) -> Client:
+        raise RuntimeError("connection refused")
+
+    err = io.StringIO()
+    env = CommandEnv(
+        settings_for("nowhere"), err=Console(file=err), connect=unreachable, db=sqlite_db
+    )
+    code = await run_command(env, lambda e: case_cli.show_status(e, "A123456"))
+    assert code == 2 and "Temporal is unreachable at 127.0.0.1:7233" in err.getvalue()
+
+
+def test_the_visibility_query_names_the_case_type_and_the_filters() -> None:
+    assert case_cli.visibility_query(Stage.COLLECTOR, Segment.HIGH, 40) == (
+        "WorkflowType = 'CollectionCase' AND ExecutionStatus != 'ContinuedAsNew' "
+        "AND CaseStage = 'collector' AND CaseSegment = 'high' AND DaysPastDue >= 40"
+    )
+
+
+async def test_list_finds_cases_by_stage_and_days_past_due(
+    dev_env: WorkflowEnvironment, sqlite_db: Database, task_queue: str, fake_twilio: FakeTwilio
+) -> None:
+    """The time-skipping server has no visibility: the dev server's does."""
+    async with case_worker(dev_env, task_queue, sqlite_db, OutboxSender()):
+        harness = CaseHarness(env=dev_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
+        late, early = await harness.start(dpd=45), await harness.start(dpd=3)
+        cli = cli_for(harness)
+        try:
+            for _ in range(50):
+                ran = await cli(
+                    lambda env: case_cli.list_cases(env, stage=Stage.COLLECTOR, min_dpd=45),
+                    json_output=True,
+                )
+                found = {c["case_id"]: c for c in ran.json()["cases"]}
+                if late.id in found:
+                    break
+                await asyncio.sleep(0.2)
+            assert found[late.id]["stage"] == "collector"
+            assert found[late.id]["days_past_due"] >= 45
+            assert early.id not in found
+        finally:
+            await late.terminate()
+            await early.terminate()
