@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 SENDING = "sending"  # reserved, and the provider may be holding it: settle before resending
 NOT_SENT = "not_sent"  # the provider surely does not hold it: a retry sends at once
+UNCONFIRMED = "unconfirmed: the provider may have placed this call; never placed twice"
 
 # Twilio's clock and ours may differ; a record this much older than the send still matches.
 _CLOCK_SKEW = timedelta(minutes=2)
@@ -125,7 +126,29 @@ class MessagingActivities:
 
     async def _settle_in_doubt(self, req: SendInput, body: str, row: Row) -> SendResult | None:
         """An earlier send's outcome is unknown: adopt what Twilio holds, or claim a resend
-        (returns None), or raise so that Temporal asks again later."""
+        (returns None), or raise so that Temporal asks again later.
+
+        Not for calls: Twilio's call list shows neither a call's script nor its callback URL,
+        so a call placed for another case to the same number would look like this one. A call
+        in doubt is therefore never adopted and never placed again; it is recorded as
+        unconfirmed (its status callback, which carries the key, settles it if it was placed).
+        One missed automated call is better than a customer called twice.
+        """
+        if req.channel == Channel.VOICE:
+            async with self._db.session() as s:
+                await _update(s, [_key(req), _unsent()], reason=UNCONFIRMED, updated_at=_now())
+                await _advance(s, [_key(req)], AttemptStatus.SENT, None)
+                row = (
+                    await s.exec(
+                        select(Row).where(_key(req)).execution_options(populate_existing=True)
+                    )
+                ).one()
+            log.warning(
+                "call %s to %s: outcome unknown; recorded as unconfirmed, not placed again",
+                req.idempotency_key,
+                mask_phone(req.to),
+            )
+            return _result(row)
         found = await self._sender.find_sent(
             channel=req.channel, to=req.to, body=body, since=row.updated_at - _CLOCK_SKEW
         )
