@@ -6,6 +6,7 @@ go; a channel that cannot reach the customer hands the step to the other channel
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -29,8 +30,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contact_policy import ContactContext, Decision, decide
 
 # A send may meet 429/5xx for a while; exactly-once is the activity's job, so retrying is safe.
-# After SEND_GIVE_UP the case stops trying and plans the contact again through the policy, so a
-# provider outage never pushes a reminder out of the contact window.
+# The case stops trying after SEND_GIVE_UP, or sooner when the policy would refuse the contact
+# by then (the window closes), and plans it again through the policy, so a provider outage never
+# pushes a reminder out of the contact window.
 SEND_TIMEOUT = timedelta(seconds=60)
 SEND_GIVE_UP = timedelta(hours=1)
 SEND_RETRY = RetryPolicy(
@@ -82,7 +84,8 @@ class CaseContact(CaseBase):
         state = self._live()
         state.retry_contact_at = None
         for candidate in self._channels_for(channel):
-            decision = decide(self._policy_context(candidate, now))
+            context = self._policy_context(candidate, now)
+            decision = decide(context)
             if not decision.allowed:
                 await self._record_refusal(candidate, template, now, decision)
                 if decision.reason in (RefusalReason.OPTED_OUT, RefusalReason.CHANNEL_UNAVAILABLE):
@@ -91,7 +94,9 @@ class CaseContact(CaseBase):
                 earliest = decision.earliest
                 state.retry_contact_at = earliest and max(earliest, now + timedelta(minutes=1))
                 return None
-            result = await self._send(candidate, self._template_for(candidate, template))
+            result = await self._send(
+                candidate, self._template_for(candidate, template), _allowed_until(context)
+            )
             if result is None:
                 state.retry_contact_at = now + PROVIDER_PAUSE
                 return None
@@ -155,13 +160,15 @@ class CaseContact(CaseBase):
         when = f", may go at {decision.earliest.isoformat()}" if decision.earliest else ""
         self._event("contact_refused", f"{channel} {template}: {decision.reason}{when}")
 
-    async def _send(self, channel: Channel, template: str) -> SendResult | None:
-        """One attempt through the provider; None when the provider stayed unreachable.
+    async def _send(self, channel: Channel, template: str, until: datetime) -> SendResult | None:
+        """One attempt through the provider, retried no later than `until`; None when the
+        provider stayed unreachable.
 
         The key is kept until the attempt is settled, so a send that timed out is retried
         under the same key later and the activity can find out whether it went out.
         """
         state = self._live()
+        give_up = max(until - workflow.now(), timedelta(seconds=1))
         contact = self._input.contact
         key = state.inflight_key or self._next_key("c")
         state.inflight_key = key
@@ -180,7 +187,7 @@ class CaseContact(CaseBase):
                 ),
                 result_type=SendResult,
                 start_to_close_timeout=SEND_TIMEOUT,
-                schedule_to_close_timeout=SEND_GIVE_UP,
+                schedule_to_close_timeout=give_up,
                 retry_policy=SEND_RETRY,
             )
         except ActivityError as err:
@@ -242,24 +249,38 @@ class CaseContact(CaseBase):
             now = workflow.now()
             context = self._policy_context(Channel.SMS, now)
             # A closing confirmation is not collection: only the window, caps and opt-out apply.
-            decision = decide(
-                ContactContext(
-                    now=now,
-                    channel=Channel.SMS,
-                    time_zone=context.time_zone,
-                    rules=context.rules,
-                    history=context.history,
-                    opted_out=context.opted_out,
-                    unavailable=context.unavailable,
-                    day_seconds=context.day_seconds,
-                )
+            closing = ContactContext(
+                now=now,
+                channel=Channel.SMS,
+                time_zone=context.time_zone,
+                rules=context.rules,
+                history=context.history,
+                opted_out=context.opted_out,
+                unavailable=context.unavailable,
+                day_seconds=context.day_seconds,
             )
+            decision = decide(closing)
             if not decision.allowed:
                 if decision.earliest is None:
                     return
                 await workflow.sleep(decision.earliest - now)
-            elif await self._send(Channel.SMS, template) is not None:
+            elif await self._send(Channel.SMS, template, _allowed_until(closing)) is not None:
                 return
             else:
                 await workflow.sleep(PROVIDER_PAUSE)
         self._event("contact_failed", f"sms {template}: gave up after {CLOSING_TRIES} tries")
+
+
+def _allowed_until(context: ContactContext) -> datetime:
+    """How long a contact the policy allows at `context.now` stays allowed, up to SEND_GIVE_UP:
+    the policy is asked again at later instants (the window is the rule that runs out)."""
+    if decide(replace(context, now=context.now + SEND_GIVE_UP)).allowed:
+        return context.now + SEND_GIVE_UP
+    allowed, refused = timedelta(0), SEND_GIVE_UP
+    while refused - allowed > timedelta(seconds=1):
+        middle = (allowed + refused) / 2
+        if decide(replace(context, now=context.now + middle)).allowed:
+            allowed = middle
+        else:
+            refused = middle
+    return context.now + allowed

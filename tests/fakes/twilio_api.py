@@ -44,6 +44,8 @@ _NUMBER_ERRORS = {
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
 }
+# Twilio answers these to messages only: an unsubscribed or landline number still takes calls.
+_MESSAGING_ONLY = {21610, 21614}
 
 
 @dataclass
@@ -145,7 +147,8 @@ class FakeTwilio:
             self._knobs.fail_next.extend([status] * n)
 
     def reject_number(self, number: str, code: int) -> None:
-        """Creates to `number` answer 400 with Twilio error `code` (21211, 21610, 21614 ...)."""
+        """Creates to `number` answer 400 with Twilio error `code` (21211, 21610, 21614 ...);
+        as on Twilio, 21610 and 21614 refuse messages only, calls still go through."""
         with self._lock:
             self._knobs.numbers[number] = code
 
@@ -241,8 +244,8 @@ class FakeTwilio:
             problem = _invalid(kind, to, from_, body, form)
             if problem is not None:
                 return problem
-            if to in knobs.numbers:
-                code = knobs.numbers[to]
+            code = knobs.numbers.get(to)
+            if code is not None and not (kind == "call" and code in _MESSAGING_ONLY):
                 return _error(400, code, _NUMBER_ERRORS.get(code, "Rejected").format(to=to))
             record = self._record(sid, kind, to, from_, body, form.get("StatusCallback"))
             lost = knobs.lost.popleft() if knobs.lost else None

@@ -4,19 +4,25 @@ faked at its REST API, the read model in a SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import shutil
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import Sender, TwilioSender
 from config.settings import Settings, TaskQueues, load_settings
 from models.contracts import (
@@ -30,8 +36,11 @@ from models.contracts import (
 )
 from models.db import Database
 from models.tables import ContactAttemptRow
+from models.visibility import ALL_KEYS
 from tests.fakes.twilio_api import FakeTwilio
-from workers.main import Services, build_worker
+from tests.temporal_env import installed_binary
+from workers.client import data_converter
+from workers.main import SANDBOX, Services, activities_for, build_worker, workflows_for
 from workflows.case import CollectionCaseWorkflow
 
 Case = CollectionCaseWorkflow
@@ -97,6 +106,21 @@ class CaseHarness:
     async def sleep_days(self, days: float) -> None:
         await self.env.sleep(timedelta(days=days))
 
+    async def sleep_until(self, moment: datetime) -> None:
+        """Skips the server's clock forward to `moment` (not at all if it has passed)."""
+        left = moment - await self.env.get_current_time()
+        if left > timedelta(0):
+            await self.env.sleep(left)
+
+    async def sleep_until_local(self, hour: int, time_zone: str = "Asia/Shanghai") -> datetime:
+        """Skips the clock to the next `hour`:00 on the wall clock of `time_zone`."""
+        zone = ZoneInfo(time_zone)
+        now = (await self.env.get_current_time()).astimezone(zone)
+        day = now.date() if now.time() < time(hour) else now.date() + timedelta(days=1)
+        moment = datetime.combine(day, time(hour), zone)
+        await self.sleep_until(moment)
+        return moment
+
     async def timeline(
         self, handle: WorkflowHandle[CollectionCaseWorkflow, CaseStatus]
     ) -> list[TimelineEvent]:
@@ -143,14 +167,97 @@ async def sqlite_db(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Data
     await db.dispose()
 
 
+def department_settings(queue: str) -> Settings:
+    """Settings whose collections, risk and legal queues are this test's own."""
+    queues = TaskQueues(collections=queue, risk=f"{queue}-risk", legal=f"{queue}-legal")
+    return dataclasses.replace(test_settings(queue), task_queues=queues)
+
+
+def case_worker(
+    env: WorkflowEnvironment,
+    queue: str,
+    db: Database,
+    sender: Sender,
+    *,
+    settle: timedelta | None = None,
+    settings: Settings | None = None,
+) -> Worker:
+    """The production worker for `queue`; `settle` replaces the send activity's wait before
+    it resends an attempt left in doubt. That wait is measured on the wall clock, while the
+    time-skipping server fires the activity's retries (and its one-hour give-up) at once, so a
+    test that goes through the in-doubt path passes `timedelta(0)` to stay deterministic."""
+    services = Services(db=db, sender=sender)
+    settings = settings or test_settings(queue)
+    if settle is None:
+        return build_worker(env.client, settings, queue, services)
+    send = MessagingActivities(sender, db, settle=settle).send_contact
+    activities = [
+        send if getattr(fn, "__name__", "") == "send_contact" else fn
+        for fn in activities_for(settings, queue, services)
+    ]
+    return Worker(
+        env.client,
+        task_queue=queue,
+        workflows=workflows_for(settings, queue),
+        activities=activities,
+        workflow_runner=SANDBOX,
+        activity_executor=ThreadPoolExecutor(max_workers=8),
+    )
+
+
+@contextlib.asynccontextmanager
+async def department_workers(
+    env: WorkflowEnvironment,
+    queue: str,
+    db: Database,
+    sender: Sender,
+    *,
+    settle: timedelta | None = None,
+) -> AsyncIterator[Settings]:
+    """Workers for the collections, risk and legal queues (`queue`, `queue`-risk, `queue`-legal),
+    so that a case may go wherever it goes; a child workflow on a queue nobody polls would hold
+    the time-skipping server's clock."""
+    settings = department_settings(queue)
+    async with contextlib.AsyncExitStack() as stack:
+        for q in settings.task_queues.all():
+            worker = case_worker(env, q, db, sender, settle=settle, settings=settings)
+            await stack.enter_async_context(worker)
+        yield settings
+
+
 async def running_harness(
-    env: WorkflowEnvironment, queue: str, fake: FakeTwilio, db: Database, sender: Sender
+    env: WorkflowEnvironment,
+    queue: str,
+    fake: FakeTwilio,
+    db: Database,
+    sender: Sender,
+    *,
+    settle: timedelta | None = None,
 ) -> AsyncIterator[CaseHarness]:
     fake.reset()
-    services = Services(db=db, sender=sender)
-    async with build_worker(env.client, test_settings(queue), queue, services):
+    async with case_worker(env, queue, db, sender, settle=settle):
         harness = CaseHarness(env=env, queue=queue, fake=fake, db=db)
         yield harness
+
+
+@contextlib.asynccontextmanager
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server, as the `ts_env` fixture makes one, for tests that need
+    several (one per hypothesis example)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(),
+        test_server_existing_path=installed_binary("temporal-test-server"),
+    )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={key.name: key.indexed_value_type for key in ALL_KEYS},
+            )
+        )
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @pytest.fixture
