@@ -84,7 +84,7 @@ class CaseActions(CaseTasks):
     async def promise_to_pay(self, req: PromiseToPayInput) -> ActionResult:
         state = await self._ready()
         self._validate_promise(req)
-        promise = rules.open_promise(state, req, workflow.now())
+        promise = rules.open_promise(state, req, workflow.now(), self._customer_today())
         promise.key = self._next_key("p")
         self._promise_row(promise)
         self._event(
@@ -104,7 +104,7 @@ class CaseActions(CaseTasks):
             return
         if req.amount_minor > state.outstanding_minor:
             raise invalid("promised amount is more than the outstanding balance")
-        problem = rules.promise_problem(state, req, workflow.now().date())
+        problem = rules.promise_problem(state, req, self._customer_today())
         if problem:
             raise invalid(problem)
 

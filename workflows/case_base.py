@@ -7,7 +7,7 @@ the state held here. Nothing here does I/O.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -68,6 +68,9 @@ class CaseBase:
         self._flushed_dpd = -1
         # Department workflows to start from the run loop: (type, input, id, task queue).
         self._pending_children: list[tuple[str, object, str, str]] = []
+
+    def _customer_today(self) -> date:
+        return rules.local_date(workflow.now(), self._input.contact.time_zone)
 
     def _live(self) -> CaseState:
         if self._state is None:

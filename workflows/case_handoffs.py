@@ -113,14 +113,16 @@ class CaseHandoffs(CaseBase):
         match decision.kind:
             case RiskDecisionKind.FORBEARANCE:
                 assert decision.forbearance_until is not None
-                days = (decision.forbearance_until - now.date()).days
+                days = (decision.forbearance_until - self._customer_today()).days
                 dept.forbearance_until = now + rules.day(strategy) * max(1, days)
                 self._set_stage(Stage.RISK_REVIEW, "forbearance")
             case RiskDecisionKind.PAYMENT_PLAN:
                 grace = strategy.promise.grace_days
                 dept.plan = [
                     PlanInstalment(
-                        due_at=now + rules.day(strategy) * ((i.due_date - now.date()).days + grace),
+                        due_at=now
+                        + rules.day(strategy)
+                        * ((i.due_date - self._customer_today()).days + grace),
                         due_date=i.due_date,
                         amount_minor=i.amount_minor,
                     )

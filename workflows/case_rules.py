@@ -18,6 +18,7 @@ from models.contracts import (
     Stage,
 )
 from models.strategy import LadderStep, Strategy
+from workflows.contact_policy import zone_info
 
 # A case's history is carried across continue-as-new; these keep what is carried bounded.
 TIMELINE_KEPT = 200
@@ -115,10 +116,19 @@ def promise_problem(state: CaseState, req: PromiseToPayInput, today: date) -> st
     return None
 
 
-def open_promise(state: CaseState, req: PromiseToPayInput, now: datetime) -> Promise:
-    """Contact pauses until the promised date plus grace, on the strategy's clock."""
+def local_date(now: datetime, time_zone: str) -> date:
+    """The customer's calendar day at `now`: the dates a customer promises are theirs."""
+    return now.astimezone(zone_info(time_zone)).date()
+
+
+def open_promise(
+    state: CaseState, req: PromiseToPayInput, now: datetime, today: date | None = None
+) -> Promise:
+    """Contact pauses until the promised date plus grace, on the strategy's clock; `today` is
+    the customer's calendar day (`local_date`)."""
     strategy = state.assessment.strategy
-    days_ahead = (req.promised_date - now.date()).days + strategy.promise.grace_days
+    today = today or now.date()
+    days_ahead = (req.promised_date - today).days + strategy.promise.grace_days
     promise = Promise(
         amount_minor=req.amount_minor,
         promised_date=req.promised_date,

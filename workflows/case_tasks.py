@@ -118,7 +118,7 @@ class CaseTasks(CaseHandoffs):
             )
             if promise.amount_minor <= 0:
                 raise invalid("promised amount must be positive")
-            problem = rules.promise_problem(state, promise, workflow.now().date())
+            problem = rules.promise_problem(state, promise, self._customer_today())
             if problem:
                 raise invalid(problem)
 
@@ -142,6 +142,7 @@ class CaseTasks(CaseHandoffs):
                         promised_date=req.promised_date,
                     ),
                     now,
+                    self._customer_today(),
                 )
                 promise.key = self._next_key("p")
                 self._promise_row(promise)

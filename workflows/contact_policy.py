@@ -127,7 +127,7 @@ def _blocked(ctx: ContactContext) -> RefusalReason | None:
 
 def _checks(ctx: ContactContext) -> list[tuple[RefusalReason, _Release]]:
     """The rules that lift with time, in the order their reasons are reported."""
-    zone = _zone(ctx.time_zone)
+    zone = zone_info(ctx.time_zone)
     rules = ctx.rules
     day = timedelta(seconds=ctx.day_seconds)
     sent = [c for c in ctx.history if c.channel == ctx.channel]
@@ -157,7 +157,7 @@ def _checks(ctx: ContactContext) -> list[tuple[RefusalReason, _Release]]:
     return checks
 
 
-def _zone(key: str) -> ZoneInfo:
+def zone_info(key: str) -> ZoneInfo:
     zone = ZoneInfo(key)
     if issubclass(type(zone), tzinfo):
         return zone
