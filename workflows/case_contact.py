@@ -118,6 +118,10 @@ class CaseContact(CaseBase):
     def _policy_context(self, channel: Channel, now: datetime) -> ContactContext:
         state = self._live()
         promise = state.promise
+        dept = state.departments
+        paused_for = [state.paused_reason, state.hardship_reason, dept.plan_status == "active"]
+        holds = [promise.check_at] if promise and promise.status == "open" else []
+        holds += [dept.forbearance_until] if dept.forbearance_until else []
         return ContactContext(
             now=now,
             channel=channel,
@@ -127,8 +131,9 @@ class CaseContact(CaseBase):
             opted_out=frozenset(state.opted_out),
             unavailable=frozenset(state.unavailable),
             dispute_open=bool(state.dispute_reason),
-            paused=bool(state.paused_reason or state.hardship_reason),
-            promise_until=promise.check_at if promise and promise.status == "open" else None,
+            paused=any(paused_for),
+            promise_until=max(holds) if holds else None,
+            legal_hold=dept.legal_referral is not None and not dept.legal_contact_allowed,
             paid_in_full=state.outstanding_minor == 0,
             closed=state.stage is Stage.CLOSED,
             last_conversation_at=state.last_conversation_at,
