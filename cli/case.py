@@ -307,15 +307,9 @@ def list_command(
 def visibility_query(
     stage: Stage | None = None, segment: Segment | None = None, min_dpd: int | None = None
 ) -> str:
-    """Values come from enums and an int, so nothing needs quoting beyond the literals."""
-    parts = [f"WorkflowType = '{WORKFLOW_TYPE}'", "ExecutionStatus != 'ContinuedAsNew'"]
-    if stage is not None:
-        parts.append(f"CaseStage = '{stage.value}'")
-    if segment is not None:
-        parts.append(f"CaseSegment = '{segment.value}'")
-    if min_dpd is not None:
-        parts.append(f"DaysPastDue >= {int(min_dpd)}")
-    return " AND ".join(parts)
+    from models.visibility import case_query
+
+    return case_query(stage.value if stage else None, segment.value if segment else None, min_dpd)
 
 
 async def list_cases(

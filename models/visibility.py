@@ -21,3 +21,18 @@ def balance_band(outstanding_minor: int) -> str:
         if major < bound:
             return name
     return "100k-plus"
+
+
+def case_query(
+    stage: str | None = None, segment: str | None = None, min_dpd: int | None = None
+) -> str:
+    """A visibility query for cases; stage and segment must be known enum values (the callers
+    take them as enums), so nothing needs quoting beyond the literals."""
+    parts = ["WorkflowType = 'CollectionCase'", "ExecutionStatus != 'ContinuedAsNew'"]
+    if stage is not None:
+        parts.append(f"{CASE_STAGE.name} = '{stage}'")
+    if segment is not None:
+        parts.append(f"{SEGMENT.name} = '{segment}'")
+    if min_dpd is not None:
+        parts.append(f"{DAYS_PAST_DUE.name} >= {int(min_dpd)}")
+    return " AND ".join(parts)

@@ -17,7 +17,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 from sqlmodel import col, select
-from temporalio.client import WorkflowQueryFailedError
+from temporalio.client import (
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.case_store import get_case
@@ -35,11 +39,14 @@ from models.contracts import (
     ReasonInput,
     RecordPaymentInput,
     ResolveDisputeInput,
+    Stage,
     TimelineEvent,
     case_id,
 )
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
+from models.strategy import Segment
 from models.tables import AuditLogRow, CaseRow
+from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT, case_query
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +159,53 @@ def _row_errors(errors: list[RowError]) -> list[dict[str, object]]:
         }
         for field, reason in pairs
     ]
+
+
+class ListedCase(BaseModel):
+    case_id: str
+    stage: str | None
+    segment: str | None
+    days_past_due: int | None
+    balance_band: str | None
+    running: bool
+
+
+@router.get("/search")
+async def search_cases(
+    client: TemporalDep,
+    stage: Stage | None = None,
+    segment: Segment | None = None,
+    min_dpd: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ListedCase]:
+    """Cases by stage, segment and days past due, from Temporal's visibility (newest first);
+    the search attributes carry no personal data."""
+    query = case_query(stage.value if stage else None, segment.value if segment else None, min_dpd)
+    newest: dict[str, WorkflowExecution] = {}
+    try:
+        async for execution in client.list_workflows(query, limit=limit):
+            known = newest.get(execution.id)
+            if known is None or execution.start_time > known.start_time:
+                newest[execution.id] = execution
+    except RPCError as error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"Temporal refused the search ({error.status.name})",
+        ) from None
+    ordered = sorted(newest.values(), key=lambda e: e.start_time, reverse=True)
+    return [_listed(e) for e in ordered]
+
+
+def _listed(execution: WorkflowExecution) -> ListedCase:
+    found = execution.typed_search_attributes
+    return ListedCase(
+        case_id=execution.id,
+        stage=found.get(CASE_STAGE),
+        segment=found.get(SEGMENT),
+        days_past_due=found.get(DAYS_PAST_DUE),
+        balance_band=found.get(BALANCE_BAND),
+        running=execution.status == WorkflowExecutionStatus.RUNNING,
+    )
 
 
 @router.get("/{account_no}")

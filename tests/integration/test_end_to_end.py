@@ -87,6 +87,27 @@ async def test_a_case_runs_through_every_layer(
             assert body["status"]["stage"] == "early"
             assert body["status"]["outstanding_minor"] == 880_000
 
+            # Searching goes through Temporal's visibility, which catches up in a moment.
+            async def listed() -> bool:
+                found = await http.get(
+                    "/cases/search",
+                    params={"stage": "early", "min_dpd": 12},
+                    headers={"X-API-Key": "ops-key"},
+                )
+                assert found.status_code == 200, found.text
+                return handle.id in [c["case_id"] for c in found.json()]
+
+            for _ in range(50):
+                if await listed():
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("the case never showed in the stage search")
+            other_stage = await http.get(
+                "/cases/search", params={"stage": "legal"}, headers={"X-API-Key": "ops-key"}
+            )
+            assert handle.id not in [c["case_id"] for c in other_stage.json()]
+
             unknown = await http.get("/cases/0000000000", headers={"X-API-Key": "ops-key"})
             assert unknown.status_code == 404
             anonymous = await http.get(f"/cases/{account.account_no}")
