@@ -230,6 +230,7 @@ class CaseHandoffs(CaseBase):
         dept.legal_referral = referral_id
         dept.legal_contact_allowed = False
         self._set_stage(Stage.LEGAL, f"referred to the legal department, approved by {approved_by}")
+        self._stop_collector_work("the legal department holds the case")
         self._pending_children.append(
             (
                 "LegalReferral",
@@ -283,6 +284,13 @@ class CaseHandoffs(CaseBase):
         state.departments.legal_contact_allowed = permission.allowed
         verb = "allows" if permission.allowed else "stops"
         self._event("legal_contact", f"legal ({permission.by}) {verb} contact: {permission.reason}")
+        if not permission.allowed:
+            self._stop_collector_work("legal stopped contact")
+        self._changed = True
+
+    def _stop_collector_work(self, why: str) -> None:
+        for kind in (TaskKind.COLLECTOR_CALL, TaskKind.FIELD_VISIT):
+            self._cancel_open_tasks(why, kind=kind)
 
     async def _start_pending_children(self) -> None:
         while self._pending_children:

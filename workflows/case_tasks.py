@@ -203,12 +203,20 @@ class CaseTasks(CaseHandoffs):
         pending = [i for i in dept.plan if i.status == "due"]
         if dept.plan_status == "active" and pending:
             due.append((pending[0].due_at, "instalment"))
-        if state.stage is Stage.COLLECTOR and not self._collector_blocked():
-            # One collector task at a time; an escalated one waits for its supervisor.
-            if not any(t.kind in COLLECTOR_WORK for t in dept.tasks):
-                due.append((dept.next_call_at or now, "collector_call"))
-            if rules.days_past_due(state, now) >= state.assessment.strategy.stages.legal_dpd:
-                due.append((dept.legal_check_at or now, "legal_check"))
+        collecting = state.stage is Stage.COLLECTOR or (
+            state.stage is Stage.LEGAL and dept.legal_contact_allowed
+        )
+        # One collector task at a time; an escalated one waits for its supervisor.
+        idle = not any(t.kind in COLLECTOR_WORK for t in dept.tasks)
+        if collecting and idle and not self._collector_blocked():
+            due.append((dept.next_call_at or now, "collector_call"))
+        legal_dpd = state.assessment.strategy.stages.legal_dpd
+        if (
+            state.stage is Stage.COLLECTOR
+            and not self._collector_blocked()
+            and rules.days_past_due(state, now) >= legal_dpd
+        ):
+            due.append((dept.legal_check_at or now, "legal_check"))
         return due
 
     def _collector_blocked(self) -> bool:

@@ -23,6 +23,7 @@ from models.contracts import (
 from models.db import Database
 from models.departments import (
     AcceptReferralInput,
+    ContactPermissionInput,
     CompleteTaskInput,
     Instalment,
     ProceedingInput,
@@ -242,9 +243,28 @@ async def test_legal_accepts_a_referral_carries_it_to_judgment_and_closes_the_ca
             LegalReferralWorkflow.record_proceeding,
             ProceedingInput(kind=kind, on=today, by="counsel-1"),
         )
-    sent = (await handle.query(Case.status)).contacts_sent
+    status = await handle.query(Case.status)
+    assert not [t for t in status.open_tasks if t.kind is TaskKind.COLLECTOR_CALL]
     await departments.sleep_days(30)
-    assert (await handle.query(Case.status)).contacts_sent == sent  # legal holds the case
+    status = await handle.query(Case.status)
+    assert status.contacts_sent == 0 or status.open_tasks == ()  # legal holds the case
+    assert not [t for t in status.open_tasks if t.kind is TaskKind.COLLECTOR_CALL]
+
+    # Legal lets the collectors call again while it holds the case.
+    await referral.execute_update(
+        LegalReferralWorkflow.set_contact_permission,
+        ContactPermissionInput(allowed=True, by="counsel-1", reason="settlement talks"),
+    )
+    await departments.sleep_days(1)
+    status = await handle.query(Case.status)
+    assert [t for t in status.open_tasks if t.kind is TaskKind.COLLECTOR_CALL]
+    await referral.execute_update(
+        LegalReferralWorkflow.set_contact_permission,
+        ContactPermissionInput(allowed=False, by="counsel-1", reason="talks failed"),
+    )
+    await departments.sleep_days(0.1)
+    status = await handle.query(Case.status)
+    assert not [t for t in status.open_tasks if t.kind is TaskKind.COLLECTOR_CALL]
     today = await departments.today()
     await referral.execute_update(
         LegalReferralWorkflow.record_proceeding,
