@@ -364,9 +364,8 @@ class PaymentRow:
 
 @dataclass(frozen=True)
 class PromiseRow:
-    key: (
-        str  # `case-<account_no>/p<n>`: a promise's row is updated in place as it is kept or broken
-    )
+    # `case-<account_no>/<opened>/p<n>`: the row is updated in place as it is kept or broken.
+    key: str
     amount_minor: int
     currency: str
     promised_date: date
