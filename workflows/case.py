@@ -244,7 +244,7 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
 
     @workflow.query
     def timeline(self) -> list[TimelineEvent]:
-        return list(self._live().timeline)
+        return list(self._state.timeline) if self._state is not None else []
 
     async def _flush(self) -> None:
         """Writes what changed to the read model: the case row, the audit log, new rows."""

@@ -8,6 +8,7 @@ the body exactly as the daily file's rows are checked (`models.intake`).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -27,7 +28,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.case_store import get_case
 from api.auth import Role, require_roles
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import REFUSALS, CaseNotFound, execute_action, query_case
+from api.errors import (
+    ANSWER_TIMEOUT,
+    REFUSALS,
+    CaseNotFound,
+    execute_action,
+    no_answer,
+    query_case,
+    rpc_error,
+)
 from cli.intake_run import Outcome, run_intake
 from config.settings import POLICY_DIR
 from models.contracts import (
@@ -212,9 +221,14 @@ def _listed(execution: WorkflowExecution) -> ListedCase:
 async def read_case(account_no: str, db: DatabaseDep, client: TemporalDep) -> CaseView:
     """404 when neither the read model nor Temporal knows the account."""
     row = await get_case(db, account_no=account_no)
-    live = await _live_status(client, case_id(account_no))
-    if row is None and live is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case for account {account_no}")
+    try:
+        live = await _live_status(client, case_id(account_no))
+    except CaseNotFound:
+        if row is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"no case for account {account_no}"
+            ) from None
+        live = None  # Temporal no longer holds it; the read model still does
     return CaseView(case=row, status=live)
 
 
@@ -327,14 +341,20 @@ async def close(account_no: str, body: CloseInput, client: TemporalDep) -> Actio
 
 
 async def _live_status(client: TemporalDep, workflow_id: str) -> CaseStatus | None:
+    """The case's live status; None while it is being assessed (it cannot answer yet).
+    `CaseNotFound` when Temporal does not know it; 503/504 when Temporal or its worker is
+    not answering."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        live: CaseStatus = await handle.query("status", result_type=CaseStatus)
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            live: CaseStatus = await handle.query("status", result_type=CaseStatus)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
+            raise CaseNotFound(workflow_id) from None
+        raise await rpc_error(client, workflow_id, error) from None
     except WorkflowQueryFailedError as error:
-        log.info("status of %s not available: %s", workflow_id, error)
+        log.info("status of %s not available yet: %s", workflow_id, error)
         return None
+    except TimeoutError:
+        raise no_answer(workflow_id) from None
     return live
