@@ -23,8 +23,8 @@ from models.contracts import (
 from models.db import Database
 from models.departments import (
     AcceptReferralInput,
-    ContactPermissionInput,
     CompleteTaskInput,
+    ContactPermissionInput,
     Instalment,
     ProceedingInput,
     ProceedingKind,
