@@ -192,6 +192,10 @@ class _RowChecker:
         for name in REQUIRED:
             if not values[name]:
                 fail(name, "is missing")
+        for name, value in values.items():
+            if not _is_text(value):
+                fail(name, "holds characters that are not text (a broken encoding?)")
+                values[name] = ""
 
         account_no = values["account_no"]
         if account_no:
@@ -254,6 +258,9 @@ class _RowChecker:
         if not _INTEGER.fullmatch(raw):
             fail(field, "is not a whole number of minor units")
             return None
+        if len(raw.lstrip("-").lstrip("0")) > len(str(MAX_MINOR)):
+            fail(field, "is too large")  # before int(): Python refuses very long digit runs
+            return None
         amount = int(raw)
         if amount < 0:
             fail(field, "must not be negative")
@@ -287,3 +294,12 @@ class _RowChecker:
         ):
             fail("strategy", "unknown strategy (no policy of that name)")
         return name
+
+
+def _is_text(value: str) -> bool:
+    """False for what cannot be encoded to be stored or sent: lone surrogates (JSON allows them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

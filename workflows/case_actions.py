@@ -33,6 +33,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_tasks import CaseTasks
 
 
+def _need_channel(req: object) -> None:
+    # A JSON null decodes to None whatever the input type: refuse it here, not in the handler.
+    if not isinstance(req, ChannelInput) or not isinstance(req.channel, Channel):
+        raise invalid("a channel (sms or voice) is required")
+
+
 def _need_reason(text: str) -> None:
     if not text.strip():
         raise invalid("a reason is required")
@@ -169,6 +175,10 @@ class CaseActions(CaseTasks):
             self._event("opted_out", f"{req.channel}: {req.reason or 'customer request'}")
         return self._result(f"no more {req.channel} contact")
 
+    @opt_out.validator
+    def _validate_opt_out(self, req: ChannelInput) -> None:
+        _need_channel(req)
+
     @workflow.update
     async def opt_in(self, req: ChannelInput) -> ActionResult:
         state = await self._ready()
@@ -180,6 +190,7 @@ class CaseActions(CaseTasks):
 
     @opt_in.validator
     def _validate_opt_in(self, req: ChannelInput) -> None:
+        _need_channel(req)
         self._open_state()
 
     @workflow.update
