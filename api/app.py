@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from temporalio.client import Client
@@ -78,7 +81,16 @@ def create_app(
     for router in routers():
         app.include_router(router)
     codec.codec_cors(app, codec.ui_origins(settings))
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 echoes the input back: that leaks customer data into answers and fails
+    (500) on input it cannot render. Say what is wrong and where, without the input."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
 @contextlib.asynccontextmanager

@@ -93,6 +93,9 @@ class CaseInput:
     carried: CaseState | None = None
 
 
+MAX_MINOR = 2**63 - 1  # money is stored as BIGINT: no amount may be larger
+
+
 def case_id(account_no: str) -> str:
     return f"case-{account_no}"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from models.contracts import Account, CaseInput, ContactPoints, Language
+from models.contracts import MAX_MINOR, Account, CaseInput, ContactPoints, Language
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ REQUIRED = tuple(c.name for c in COLUMNS if c.required)
 KNOWN = frozenset(c.name for c in COLUMNS)
 
 HEADER_ROW = 1
-MAX_MINOR = 2**63 - 1  # the read model stores money as BIGINT
 
 # Active ISO 4217 codes, without funds, metals and testing codes.
 _ISO_4217 = """

@@ -11,6 +11,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.contracts import (
+        MAX_MINOR,
         Account,
         ActionResult,
         AttemptStatus,
@@ -31,6 +32,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows import case_rules as rules
     from workflows.case_base import SUPERVISOR, invalid
     from workflows.case_tasks import CaseTasks
+
+
+def _need_amount(amount_minor: int) -> None:
+    if not 0 < amount_minor <= MAX_MINOR:
+        raise invalid(f"amount must be positive and at most {MAX_MINOR}, got {amount_minor}")
 
 
 def _need_channel(req: object) -> None:
@@ -79,8 +85,7 @@ class CaseActions(CaseTasks):
     def _validate_payment(self, req: RecordPaymentInput) -> None:
         if self._state is not None and req.payment_ref in self._state.payment_refs:
             return  # a repeat is answered, not refused
-        if req.amount_minor <= 0:
-            raise invalid(f"amount must be positive, got {req.amount_minor}")
+        _need_amount(req.amount_minor)
         self._same_currency(req.currency)
         if not req.payment_ref.strip():
             raise invalid("payment_ref is required")
@@ -102,8 +107,7 @@ class CaseActions(CaseTasks):
 
     @promise_to_pay.validator
     def _validate_promise(self, req: PromiseToPayInput) -> None:
-        if req.amount_minor <= 0:
-            raise invalid(f"amount must be positive, got {req.amount_minor}")
+        _need_amount(req.amount_minor)
         self._same_currency(req.currency)
         state = self._open_state()
         if state is None:
@@ -267,7 +271,7 @@ class CaseActions(CaseTasks):
         if account.account_no != mine.account_no:
             raise invalid("the refresh is for another account")
         self._same_currency(account.currency)
-        if not 0 <= account.overdue_minor <= account.outstanding_minor:
+        if not 0 <= account.overdue_minor <= account.outstanding_minor <= MAX_MINOR:
             raise invalid("balances must satisfy 0 <= overdue <= outstanding")
         self._open_state()
 

@@ -116,8 +116,10 @@ class CaseTasks(CaseHandoffs):
                 currency=self._input.account.currency,
                 promised_date=req.promised_date,
             )
-            if promise.amount_minor <= 0:
-                raise invalid("promised amount must be positive")
+            if not 0 < promise.amount_minor <= state.outstanding_minor:
+                raise invalid(
+                    "promised amount must be positive and at most the outstanding balance"
+                )
             problem = rules.promise_problem(state, promise, self._customer_today())
             if problem:
                 raise invalid(problem)

@@ -313,7 +313,10 @@ async def test_a_payment_is_recorded_once_and_shows_on_the_timeline(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({**PAYMENT, "amount_minor": -5}, "amount must be positive, got -5"),
+        (
+            {**PAYMENT, "amount_minor": -5},
+            "amount must be positive and at most 9223372036854775807, got -5",
+        ),
         ({**PAYMENT, "currency": "USD"}, "currency USD does not match the account's CNY"),
         ({**PAYMENT, "payment_ref": " "}, "payment_ref is required"),
     ],

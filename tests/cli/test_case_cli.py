@@ -212,8 +212,11 @@ async def test_an_action_is_taken_and_a_bad_one_is_refused_with_the_cases_messag
 
     ran = await cli(pay(0, "BANK-2"), json_output=True)
     assert ran.code == 1
-    assert "refused: amount must be positive, got 0" in ran.err
-    assert ran.json() == {"error": "refused: amount must be positive, got 0", "exit_code": 1}
+    assert "refused: amount must be positive and at most 9223372036854775807, got 0" in ran.err
+    assert ran.json() == {
+        "error": "refused: amount must be positive and at most 9223372036854775807, got 0",
+        "exit_code": 1,
+    }
 
     ran = await cli(pay(20_000, "BANK-1"))  # the same reference again: nothing changes
     assert ran.code == 1 and "not accepted: payment BANK-1 was already recorded" in ran.err

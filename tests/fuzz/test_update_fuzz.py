@@ -1,20 +1,23 @@
 """Bad update arguments, at scale, against the real case workflow on the time-skipping server:
 hypothesis sends operator actions with amounts from zero to past int64, empty, blank, huge and
 odd Unicode text, dates from year 1 to 9999, every enum member, task keys that exist and that
-do not, and raw JSON that is not the input type at all.
+do not, and raw JSON that is not the input type at all (null included).
 
 Whatever it sends, each call is answered (an `ActionResult`) or refused (the validator's or the
-handler's `WorkflowUpdateFailedError`), and afterwards the case is running or properly completed,
-answers `status`, and its history holds no failed workflow task: a poisoned workflow shows
-repeated `WorkflowTaskFailed` events and never answers again.
+handler's `WorkflowUpdateFailedError`), and afterwards the case is running or properly completed
+and answers `status`, and nothing in it fails for good: no failed workflow task (a poisoned
+workflow fails its task on every retry and never answers again), no payload a real server would
+refuse (which fails the task there), no activity retried over and over (a write the input made
+impossible keeps the case waiting forever).
 
-One case serves many examples; a new one starts when the last one has completed.
+One case serves many examples; a new one starts once it has closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
@@ -53,6 +57,7 @@ from models.departments import (
     FieldVisitReport,
     TaskOutcome,
 )
+from models.intake import MAX_MINOR
 from models.strategy import Channel
 from tests.workflows.harness import CaseHarness
 from workflows.case import CollectionCaseWorkflow
@@ -64,6 +69,10 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 ANSWER_WITHIN = 10.0  # seconds; a poisoned update never answers
+# A real server refuses a payload past this (its default blob size limit): the worker cannot
+# complete the workflow task, and fails it on every retry.
+BLOB_LIMIT = 2 * 1024 * 1024
+REPEATED = 3  # attempts of an activity that fails for good (retries are 1 s, 2 s ... apart)
 INT64 = st.integers(-(2**63), 2**63 - 1)
 ALIVE = {WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED}
 workflow_definition = _Definition.must_from_class
@@ -91,22 +100,39 @@ class OwnAccount:
     """The case's own account number."""
 
 
-amounts = st.one_of(
-    st.integers(1, 200_000),
-    st.integers(1, 200_000),
-    st.sampled_from([0, -1, 1, 2**31, 2**63 - 1, -(2**63)]),
-    INT64,
+def rarely(strategy: st.SearchStrategy[Any], otherwise: st.SearchStrategy[Any]) -> Any:
+    """`strategy` about once in two hundred draws (`one_of` weighs its branches alike)."""
+    return st.integers(0, 199).flatmap(lambda n: strategy if n == 0 else otherwise)
+
+
+amounts = rarely(
+    st.sampled_from([2**63, 10**30, -(2**64)]),  # past int64: JSON has no limit
+    st.one_of(
+        st.integers(1, 50_000),  # well within the case's balances (120,000 overdue): it goes on
+        st.integers(1, 200_000),
+        st.sampled_from([0, -1, 1, 2**31, 2**63 - 1, -(2**63)]),
+        INT64,
+    ),
 )
+
+
 # Any text a client can encode; a lone surrogate never leaves the client (see test_api_fuzz).
-texts = st.one_of(
-    st.sampled_from(["", " ", "\t\n", "\u3000", "\x00", "\u200b", "customer asked", "家里有事"]),
-    st.text(st.characters(codec="utf-8"), max_size=40),
-    st.builds(str.__mul__, st.sampled_from(["x", "长", "\U0001f4b8"]), st.integers(1_000, 50_000)),
+texts = rarely(
+    st.builds(str.__mul__, st.just("x"), st.integers(BLOB_LIMIT, BLOB_LIMIT + 100_000)),
+    st.one_of(
+        st.sampled_from(
+            ["", " ", "\t\n", "\u3000", "\x00", "\u200b", "customer asked", "家里有事"]
+        ),
+        st.text(st.characters(codec="utf-8"), max_size=40),
+        st.builds(
+            str.__mul__, st.sampled_from(["x", "长", "\U0001f4b8"]), st.integers(1_000, 50_000)
+        ),
+    ),
 )
 reasons = st.one_of(st.just("customer asked"), texts)
+# (`one_of` weighs its branches alike, and the same strategy twice counts once.)
 currencies = st.one_of(
-    *[st.just("CNY")] * 4,
-    st.sampled_from(["cny", "USD", "", " CNY", "CNY\x00"]),
+    st.sampled_from(["CNY"] * 6 + ["cny", "USD", "", " CNY", "CNY\x00"]),
     st.text(max_size=4),
 )
 dates = st.one_of(
@@ -117,9 +143,9 @@ dates = st.one_of(
     st.dates(),
 )
 payment_refs = st.one_of(st.sampled_from(["P-1", "P-2", "P-3"]), texts)
-collectors = st.one_of(*[st.sampled_from(["ann", "bob"])] * 3, st.just("ann "), texts)
+collectors = st.one_of(st.sampled_from(["ann"] * 8 + ["bob", "ann ", " "]), st.text(max_size=12))
 task_keys = st.one_of(
-    *[st.builds(OpenTask, st.integers(0, 3))] * 4,
+    *(st.builds(OpenTask, st.integers(0, 3)) for _ in range(4)),
     st.sampled_from(["", "case-x/1/t1", "../../etc", "/"]),
     texts,
 )
@@ -218,6 +244,7 @@ raw_calls = st.builds(
     Call,
     st.one_of(st.sampled_from(UPDATES), st.sampled_from(["no_such_update", "status", ""])),
     st.one_of(
+        st.none(),
         json_values,
         st.fixed_dictionaries(
             {
@@ -249,21 +276,20 @@ class CaseUnderTest:
     handle: WorkflowHandle[Any, Any] | None = None
     touched: list[str] = field(default_factory=list)  # ids of every case this test started
 
-    async def current(self) -> WorkflowHandle[Any, Any]:
-        if self.handle is None or not await self.usable(self.handle):
-            started = await self.harness.start(dpd=self.dpd)
-            self.handle = self.harness.client.get_workflow_handle(started.id)
-            self.touched.append(started.id)
-            await self.assessed(self.handle)
-        return self.handle
-
-    async def usable(self, handle: WorkflowHandle[Any, Any]) -> bool:
-        if await self.status_of(handle) != "running":
-            return False
-        status = await self.assessed(handle)
-        return status.stage is not Stage.CLOSED and (
-            bool(status.open_tasks) or not self.needs_tasks
-        )
+    async def current(self) -> tuple[WorkflowHandle[Any, Any], CaseStatus]:
+        if self.handle is not None:
+            status = await status_query(self.handle)  # a completed case still answers
+            if status.stage is not Stage.CLOSED and (status.open_tasks or not self.needs_tasks):
+                return self.handle, status
+        started = await self.harness.start(dpd=self.dpd)
+        self.handle = self.harness.client.get_workflow_handle(started.id)
+        self.touched.append(started.id)
+        for _ in range(100):
+            status = await self.assessed(self.handle)
+            if status.open_tasks or not self.needs_tasks:
+                break
+            await asyncio.sleep(0.02)  # its collector call opens in its first steps
+        return self.handle, status
 
     async def status_of(self, handle: WorkflowHandle[Any, Any]) -> str:
         described = await handle.describe()
@@ -281,8 +307,8 @@ class CaseUnderTest:
     async def send(self, call: Call) -> ActionResult | WorkflowUpdateFailedError:
         """The call's answer or refusal; a completed case is replaced and the call sent again."""
         for _ in range(2):
-            handle = await self.current()
-            arg = await self.resolve(handle, call.arg)
+            handle, status = await self.current()
+            arg = await self.resolve(status, call.arg)
             try:
                 return await answer_of(handle, call.update, arg)
             except WorkflowUpdateFailedError as refused:
@@ -295,19 +321,18 @@ class CaseUnderTest:
                     raise
         raise AssertionError("two cases in a row completed under one call")
 
-    async def resolve(self, handle: WorkflowHandle[Any, Any], arg: tuple[type | None, Any]) -> Any:
+    async def resolve(self, status: CaseStatus, arg: tuple[type | None, Any]) -> Any:
         kind, fields = arg
         if kind is None:
             return fields  # raw JSON
-        today = (await self.harness.env.get_current_time()).date()
-        status = await self.assessed(handle)
-        open_tasks = [t.key for t in status.open_tasks] or [f"{handle.id}/no-task/t1"]
         values = {}
         for name, value in fields.items():
             if isinstance(value, Days):
+                today = (await self.harness.env.get_current_time()).date()
                 value = today + timedelta(days=value.n)
             elif isinstance(value, OpenTask):
-                value = open_tasks[value.i % len(open_tasks)]
+                keys = [t.key for t in status.open_tasks] or [f"{status.case_id}/x/t1"]
+                value = keys[value.i % len(keys)]
             elif isinstance(value, OwnAccount):
                 value = status.account_no
             values[name] = value
@@ -315,43 +340,84 @@ class CaseUnderTest:
 
     async def check(self, handle: WorkflowHandle[Any, Any]) -> None:
         """Running or completed, answering `status`, and no workflow task ever failed."""
-        failed = await task_failures(handle)
-        assert not failed, f"{handle.id}: {len(failed)} failed workflow task(s): {failed[0]}"
+        failed = await troubles(handle)
+        assert not failed, f"{handle.id}: {failed}"
         state = await self.status_of(handle)
         status = await status_query(handle)
         if state == "completed":
             assert status.stage is Stage.CLOSED
-        assert status.outstanding_minor >= 0
-        assert 0 <= status.overdue_minor <= max(status.outstanding_minor, status.overdue_minor)
+        assert 0 <= status.overdue_minor <= status.outstanding_minor
+        assert status.paid_minor >= 0
 
     async def check_all(self) -> None:
         for case_id in self.touched:
             await self.check(self.harness.client.get_workflow_handle(case_id))
 
 
+def task_failure(event: HistoryEvent) -> str | None:
+    """Why the workflow task failed, if the event says it did; but not the server's own refusal
+    of a task that tried to complete the workflow while an update arrived (`UNHANDLED_COMMAND`):
+    the worker runs that task again with the update; it is no failure of the workflow's code."""
+    if event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        return None
+    failed = event.workflow_task_failed_event_attributes
+    if failed.cause == UNHANDLED_COMMAND:
+        return None
+    return f"{WorkflowTaskFailedCause.Name(failed.cause)}: {failed.failure.message}"
+
+
 async def task_failures(handle: WorkflowHandle[Any, Any]) -> list[str]:
-    """Why each workflow task of the case failed, but for the server's own refusal of a task
-    that tried to complete the workflow while an update arrived (`UNHANDLED_COMMAND`): the
-    worker runs that task again with the update; it is no failure of the workflow's code."""
     return [
-        f"{WorkflowTaskFailedCause.Name(failed.cause)}: {failed.failure.message}"
-        async for event in handle.fetch_history_events()
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
-        and (failed := event.workflow_task_failed_event_attributes).cause != UNHANDLED_COMMAND
+        failure
+        async for entry in handle.fetch_history_events()
+        if (failure := task_failure(entry)) is not None
     ]
 
 
-async def answer_of(handle: WorkflowHandle[Any, Any], update: str, arg: Any) -> ActionResult:
+async def failing_activities(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """Activities of the workflow that keep failing: a write the input made impossible is
+    retried forever, and the case waits on it forever. One that failed once gets a few
+    seconds (its retries) to come through."""
+    for _ in range(20):
+        pending = (await handle.describe()).raw_description.pending_activities
+        failing = [activity for activity in pending if activity.HasField("last_failure")]
+        if not failing:
+            return []
+        if all(activity.attempt >= REPEATED for activity in failing):
+            return [
+                f"{a.activity_type.name} failed {a.attempt - 1} times: {a.last_failure.message}"
+                for a in failing
+            ]
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{handle.id}: activities neither recover nor keep failing")
+
+
+async def troubles(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """A poisoned workflow task; a payload a real server would refuse (the time-skipping
+    server takes any size), which fails the workflow task there; or an activity failing over
+    and over."""
+    found = []
+    async for entry in handle.fetch_history_events():
+        if (failure := task_failure(entry)) is not None:
+            found.append(failure)
+        elif entry.ByteSize() > BLOB_LIMIT:
+            found.append(f"{EventType.Name(entry.event_type)}: {entry.ByteSize()} bytes")
+    return found or await failing_activities(handle)
+
+
+async def answer_of(
+    handle: WorkflowHandle[Any, Any], update: str, arg: Any, within: float = ANSWER_WITHIN
+) -> ActionResult:
     """The update's answer; an AssertionError as soon as the case's workflow task fails (a
     poisoned case never answers), or when no answer comes in time."""
     pending = asyncio.ensure_future(handle.execute_update(update, arg, result_type=ActionResult))
     try:
-        async with asyncio.timeout(ANSWER_WITHIN):
+        async with asyncio.timeout(within):
             while not (await asyncio.wait({pending}, timeout=0.2))[0]:
                 failed = await task_failures(handle)
                 assert not failed, f"{update}({arg!r:.200}) poisoned {handle.id}: {failed[0]}"
     except TimeoutError:
-        raise AssertionError(f"{update} got no answer in {ANSWER_WITHIN} s") from None
+        raise AssertionError(f"{update} got no answer in {within} s") from None
     finally:
         if not pending.done():
             pending.cancel()
@@ -359,7 +425,8 @@ async def answer_of(handle: WorkflowHandle[Any, Any], update: str, arg: Any) -> 
                 asyncio.CancelledError, WorkflowUpdateRPCTimeoutOrCancelledError
             ):
                 await pending
-    return pending.result()
+    answer: ActionResult = pending.result()
+    return answer
 
 
 async def status_query(handle: WorkflowHandle[Any, Any]) -> CaseStatus:
@@ -377,6 +444,7 @@ async def status_query(handle: WorkflowHandle[Any, Any]) -> CaseStatus:
 
 async def play(case: CaseUnderTest, calls: list[Call]) -> None:
     """Sends the calls; then checks every case they reached."""
+    assume(not any(map(fails_today, calls)))
     touched = len(case.touched)
     for one in calls:
         answer = await case.send(one)
@@ -427,29 +495,107 @@ async def test_claiming_and_completing_any_task_with_any_outcome(
 async def test_refreshes_and_raw_json_that_is_not_the_input_type(
     case: CaseUnderTest, calls: list[Call]
 ) -> None:
-    assume(not any(map(poisons_today, calls)))
     await play(case, calls)
 
 
 # --- found by the tests above -----------------------------------------------------------------
 
 
-def poisons_today(call: Call) -> bool:
-    """The input below poisons a case until the fix lands; the fuzz test above leaves it to
-    the test below. Delete this (and its use) when that test passes."""
-    return call.update in NULL_POISONS and call.arg == (None, None)
+def fails_today(call: Call) -> bool:
+    """A call a test below shows failing; the fuzz tests above leave it to that test until
+    the fix lands. Delete each case (and then this, and its use in `play`) when its test
+    passes."""
+    return past_blob_limit(call.arg[1])
 
 
-NULL_POISONS = ("opt_out", "opt_in")
+def values_in(value: Any) -> list[Any]:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return values_in(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in values_in(item)]
+    if isinstance(value, list | tuple):
+        return [v for item in value for v in values_in(item)]
+    return [value]
 
 
-@pytest.mark.parametrize("update", NULL_POISONS)
-async def test_a_null_channel_input_is_refused_not_a_poisoned_case(
-    departments: CaseHarness, update: str
+def past_int64(value: Any) -> bool:
+    return any(isinstance(v, int) and v > MAX_MINOR for v in values_in(value))
+
+
+def past_blob_limit(value: Any) -> bool:
+    return any(isinstance(v, str) and len(v) > BLOB_LIMIT // 2 for v in values_in(value))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="no validator bounds free text: a reason (note, payment_ref ...) past 2 MB is "
+    "taken, and the workflow task that carries it cannot complete on a real server (payload "
+    "past the blob size limit, TMPRL1103): it fails on every retry, the case is poisoned. "
+    "Seen on the dev server; the time-skipping server takes any size, hence the size check",
+)
+async def test_a_reason_past_the_payload_limit_is_refused_not_a_poisoned_case(
+    departments: CaseHarness,
 ) -> None:
-    case = CaseUnderTest(departments, dpd=5)
-    answer = await case.send(Call(update, (None, None)))
-    assert isinstance(answer, WorkflowUpdateFailedError)
+    handle, _ = await CaseUnderTest(departments, dpd=5).current()
+    reason = ReasonInput(reason="x" * (BLOB_LIMIT + 1_000))
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await answer_of(handle, "pause", reason, within=3.0)
+    assert not await troubles(handle)
+
+
+async def test_an_amount_past_int64_is_refused_not_a_case_stuck_on_its_write(
+    departments: CaseHarness,
+) -> None:
+    case = CaseUnderTest(departments, dpd=40, needs_tasks=True)  # a collector call is open
+    big = MAX_MINOR + 1
+    for call in [
+        Call(
+            "complete_task",
+            (
+                CompleteTaskInput,
+                {
+                    "task_key": OpenTask(0),
+                    "collector": "ann",
+                    "outcome": TaskOutcome.PROMISE_MADE,
+                    "promised_amount_minor": big,
+                    "promised_date": Days(3),
+                },
+            ),
+        ),
+        Call(
+            "refresh_account",
+            (
+                Account,
+                {
+                    "account_no": OwnAccount(),
+                    "product": "card",
+                    "currency": "CNY",
+                    "outstanding_minor": big,
+                    "overdue_minor": 120_000,
+                    "oldest_due_date": Days(-40),
+                },
+            ),
+        ),
+        Call(
+            "record_payment",
+            (RecordPaymentInput, {"amount_minor": big, "currency": "CNY", "payment_ref": "P-9"}),
+        ),
+    ]:
+        answer = await case.send(call)
+        assert isinstance(answer, WorkflowUpdateFailedError), f"{call.update} took {big}"
+    await case.check_all()
+
+
+async def test_a_null_input_to_any_update_is_refused_not_a_poisoned_case(
+    case: CaseUnderTest,
+) -> None:
+    """JSON null decodes to None whatever the input type. opt_out had no validator and
+    opt_in's never read its input, so None reached their handlers, whose `req.channel` raised
+    AttributeError: the workflow task failed on every retry, and the case answered nothing
+    again (not even `status`) until a fixed worker was deployed."""
+    for update in UPDATES:
+        answer = await case.send(Call(update, (None, None)))
+        assert isinstance(answer, WorkflowUpdateFailedError), update
     await case.check_all()
 
 

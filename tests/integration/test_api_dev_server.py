@@ -268,7 +268,7 @@ async def test_a_case_is_started_read_acted_on_and_closed(api: Api) -> None:
     refused_payment = await api.call("POST", f"{base}/record_payment", "operations", negative)
     assert (refused_payment.status_code, detail(refused_payment)) == (
         400,
-        "amount must be positive, got -5",
+        "amount must be positive and at most 9223372036854775807, got -5",
     )
     repeated = await api.ok("POST", f"{base}/record_payment", "supervisor", payment)
     assert repeated["accepted"] is False
