@@ -66,7 +66,7 @@ class HistoryCost:
 
 
 def _kind(event_type: int) -> str:
-    return EventType.Name(event_type).removeprefix("EVENT_TYPE_").lower()
+    return EventType.Name(EventType.ValueType(event_type)).removeprefix("EVENT_TYPE_").lower()
 
 
 def cost(events: Sequence[HistoryEvent]) -> HistoryCost:

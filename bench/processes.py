@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import signal
 import socket
@@ -77,8 +78,8 @@ def dev_server_args(db_file: Path, port: int) -> list[str]:
     args += ["--db-filename", str(db_file), "--ip", "127.0.0.1", "--port", str(port)]
     args += ["--log-level", "warn"]
     for key in ALL_KEYS:
-        kind = IndexedValueType.Name(key.indexed_value_type).removeprefix("INDEXED_VALUE_TYPE_")
-        args += ["--search-attribute", f"{key.name}={kind.title()}"]
+        kind = IndexedValueType.Name(IndexedValueType.ValueType(key.indexed_value_type))
+        args += ["--search-attribute", f"{key.name}={kind.split('_')[-1].title()}"]
     return args
 
 
@@ -103,7 +104,7 @@ async def wait_for_server(address: str, proc: subprocess.Popen[bytes], within: f
 def rss_bytes(pid: int) -> int:
     """Resident memory of `pid` (psutil when installed, else /proc)."""
     try:
-        import psutil
+        psutil = importlib.import_module("psutil")
     except ImportError:
         status = Path(f"/proc/{pid}/status").read_text()
         for line in status.splitlines():

@@ -99,6 +99,11 @@ def rows(scales: list[ScaleResult], aging: AgingResult) -> list[Row]:
     return out
 
 
+def _at_most(limit: int, events: int) -> Callable[[float], bool]:
+    """A verdict on the project's own figure, whatever the ratio."""
+    return lambda _ratio: events <= limit
+
+
 def _pair(pair: Pair) -> tuple[float, float]:
     return pair.project, pair.bare
 
@@ -135,7 +140,7 @@ def _history_rows(contact: list[ScaleResult], aging: AgingResult) -> list[Row]:
                 plain.current_run_events,
                 count,
                 target=f"project ≤ {limit:,}",
-                met=lambda _r, c=case.current_run_events: c <= limit,
+                met=_at_most(limit, case.current_run_events),
             )
         )
     return out
