@@ -40,6 +40,7 @@ from models.contracts import (
 from models.db import Database
 from tests.fakes.twilio_api import FakeTwilio
 from tests.histories.record import morning, retries_and_new_run
+from tests.time_skip import skip
 from tests.workflows.harness import CaseHarness, running_harness, twilio_sender
 from workers.client import data_converter
 from workers.codec import ENCODING, EncryptionCodec
@@ -115,7 +116,7 @@ async def encrypted_case(
         handle = await client.start_workflow(
             Case.run, case, id=case_id(account_no), task_queue=task_queue
         )
-        await ts_env.sleep(timedelta(days=1))
+        await skip(ts_env, timedelta(days=1), [handle.id])
         promised = (await ts_env.get_current_time()).date() + timedelta(days=5)
         await handle.execute_update(
             Case.promise_to_pay,
@@ -124,9 +125,9 @@ async def encrypted_case(
         pay = RecordPaymentInput(amount_minor=20_000, currency="CNY", payment_ref="H-1")
         await handle.execute_update(Case.record_payment, pay)
         await handle.execute_update(Case.pause, ReasonInput(reason=f"call back on {MOBILE}"))
-        await ts_env.sleep(timedelta(days=2))
+        await skip(ts_env, timedelta(days=2), [handle.id])
         await handle.execute_update(Case.resume, ReasonInput(reason="customer is back"))
-        await ts_env.sleep(timedelta(days=2))
+        await skip(ts_env, timedelta(days=2), [handle.id])
         pay = RecordPaymentInput(amount_minor=280_000, currency="CNY", payment_ref="H-2")
         await handle.execute_update(Case.record_payment, pay)
         await handle.result()

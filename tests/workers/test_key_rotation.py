@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.contracts import Account, CaseInput, ClosureReason, ContactPoints, RecordPaymentInput
 from models.db import Database
 from tests.fakes.twilio_api import FakeTwilio
+from tests.time_skip import skip
 from tests.workflows.harness import CaseHarness, twilio_sender
 from tests.workflows.harness import test_settings as settings_for
 from workers.client import data_converter
@@ -50,7 +51,7 @@ async def test_a_case_started_under_the_old_key_finishes_under_the_new_one(
             id="case-rotation-1",
             task_queue=task_queue,
         )
-        await ts_env.sleep(timedelta(days=1))
+        await skip(ts_env, timedelta(days=1), [handle.id])
 
     # The keys rotate: workers and clients now hold both, the new one last.
     new_client = await client_with(ts_env, OLD, NEW)
@@ -61,7 +62,7 @@ async def test_a_case_started_under_the_old_key_finishes_under_the_new_one(
             RecordPaymentInput(amount_minor=500_000, currency="CNY", payment_ref="after-rotation"),
         )
         # This client knows the keys but not the test server's clock: move the clock, then read.
-        await ts_env.sleep(timedelta(days=2))
+        await skip(ts_env, timedelta(days=2), [case.id])
         final = await case.result()
     await sender.aclose()
 

@@ -39,6 +39,7 @@ from models.tables import ContactAttemptRow
 from models.visibility import ALL_KEYS
 from tests.fakes.twilio_api import FakeTwilio
 from tests.temporal_env import installed_binary
+from tests.time_skip import skip
 from workers.client import data_converter
 from workers.main import SANDBOX, Services, activities_for, build_worker, workflows_for
 from workflows.case import CollectionCaseWorkflow
@@ -60,6 +61,7 @@ class CaseHarness:
     queue: str
     fake: FakeTwilio
     db: Database
+    started: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def client(self) -> Client:
@@ -101,16 +103,21 @@ class CaseHarness:
         handle = await self.client.start_workflow(
             CollectionCaseWorkflow.run, case, id=case_id(account_no), task_queue=self.queue
         )
+        self.started.append(handle.id)
         return handle
 
     async def sleep_days(self, days: float) -> None:
-        await self.env.sleep(timedelta(days=days))
+        await self.skip(timedelta(days=days))
+
+    async def skip(self, by: timedelta) -> None:
+        """Moves the clock by `by`, clear of the started cases' timers (see `tests.time_skip`)."""
+        await skip(self.env, by, self.started)
 
     async def sleep_until(self, moment: datetime) -> None:
         """Skips the server's clock forward to `moment` (not at all if it has passed)."""
         left = moment - await self.env.get_current_time()
         if left > timedelta(0):
-            await self.env.sleep(left)
+            await self.skip(left)
 
     async def sleep_until_local(self, hour: int, time_zone: str = "Asia/Shanghai") -> datetime:
         """Skips the clock to the next `hour`:00 on the wall clock of `time_zone`."""
