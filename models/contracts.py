@@ -94,6 +94,20 @@ class CaseInput:
 
 
 MAX_MINOR = 2**63 - 1  # money is stored as BIGINT: no amount may be larger
+_CONTROL = {chr(c) for c in (*range(0x20), 0x7F)} - set("\t\n\r")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored and sent as text, or None. PostgreSQL refuses NUL in text
+    and no driver can encode a lone surrogate (JSON allows both): taken in, either would fail
+    the case's writes on every retry."""
+    if any(c in _CONTROL for c in value):
+        return "holds a control character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds characters that are not text (a broken encoding?)"
+    return None
 
 
 def case_id(account_no: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from models.contracts import MAX_MINOR, Account, CaseInput, ContactPoints, Language
+from models.contracts import MAX_MINOR, Account, CaseInput, ContactPoints, Language, text_problem
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ LANGUAGES = {language.value.lower(): language for language in Language}
 _MOBILE = re.compile(r"\+[1-9][0-9]{7,14}")
 _ACCOUNT_NO = re.compile(r"[A-Za-z0-9]{6,34}")
 _INTEGER = re.compile(r"-?[0-9]+")
+MAX_CELL = 200  # characters in one cell: names and references, never prose
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _POLICY_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -192,8 +193,11 @@ class _RowChecker:
             if not values[name]:
                 fail(name, "is missing")
         for name, value in values.items():
-            if not _is_text(value):
-                fail(name, "holds characters that are not text (a broken encoding?)")
+            problem = text_problem(value)
+            if problem is None and len(value) > MAX_CELL:
+                problem = f"is longer than {MAX_CELL} characters"
+            if problem is not None:
+                fail(name, problem)
                 values[name] = ""
 
         account_no = values["account_no"]
@@ -293,12 +297,3 @@ class _RowChecker:
         ):
             fail("strategy", "unknown strategy (no policy of that name)")
         return name
-
-
-def _is_text(value: str) -> bool:
-    """False for what cannot be encoded to be stored or sent: lone surrogates (JSON allows them)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

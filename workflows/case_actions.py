@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from models.departments import TaskKind
     from models.strategy import Channel
     from workflows import case_rules as rules
-    from workflows.case_base import SUPERVISOR, invalid
+    from workflows.case_base import SUPERVISOR, bounded, invalid
     from workflows.case_tasks import CaseTasks
 
 
@@ -83,6 +83,7 @@ class CaseActions(CaseTasks):
 
     @record_payment.validator
     def _validate_payment(self, req: RecordPaymentInput) -> None:
+        bounded(req)
         if self._state is not None and req.payment_ref in self._state.payment_refs:
             return  # a repeat is answered, not refused
         _need_amount(req.amount_minor)
@@ -107,6 +108,7 @@ class CaseActions(CaseTasks):
 
     @promise_to_pay.validator
     def _validate_promise(self, req: PromiseToPayInput) -> None:
+        bounded(req)
         _need_amount(req.amount_minor)
         self._same_currency(req.currency)
         state = self._open_state()
@@ -129,6 +131,7 @@ class CaseActions(CaseTasks):
 
     @raise_dispute.validator
     def _validate_dispute(self, req: ReasonInput) -> None:
+        bounded(req)
         _need_reason(req.reason)
         state = self._open_state()
         if state is not None and state.dispute_reason:
@@ -150,6 +153,7 @@ class CaseActions(CaseTasks):
 
     @resolve_dispute.validator
     def _validate_resolve(self, req: ResolveDisputeInput) -> None:
+        bounded(req)
         _need_reason(req.reason)
         state = self._open_state()
         if state is not None and not state.dispute_reason:
@@ -167,6 +171,7 @@ class CaseActions(CaseTasks):
 
     @report_hardship.validator
     def _validate_hardship(self, req: ReasonInput) -> None:
+        bounded(req)
         _need_reason(req.reason)
         self._open_state()
 
@@ -181,6 +186,7 @@ class CaseActions(CaseTasks):
 
     @opt_out.validator
     def _validate_opt_out(self, req: ChannelInput) -> None:
+        bounded(req)
         _need_channel(req)
 
     @workflow.update
@@ -194,6 +200,7 @@ class CaseActions(CaseTasks):
 
     @opt_in.validator
     def _validate_opt_in(self, req: ChannelInput) -> None:
+        bounded(req)
         _need_channel(req)
         self._open_state()
 
@@ -207,6 +214,7 @@ class CaseActions(CaseTasks):
 
     @pause.validator
     def _validate_pause(self, req: ReasonInput) -> None:
+        bounded(req)
         _need_reason(req.reason)
         state = self._open_state()
         if state is not None and state.paused_reason:
@@ -223,6 +231,7 @@ class CaseActions(CaseTasks):
 
     @resume.validator
     def _validate_resume(self, req: ReasonInput) -> None:
+        bounded(req)
         _need_reason(req.reason)
         state = self._open_state()
         if state is not None and not state.paused_reason:
@@ -237,6 +246,7 @@ class CaseActions(CaseTasks):
 
     @close.validator
     def _validate_close(self, req: CloseInput) -> None:
+        bounded(req)
         if req.reason in (ClosureReason.PAID, ClosureReason.CURED):
             raise invalid(f"a case closes as {req.reason} by recording the payment")
         _need_reason(req.note)
@@ -267,6 +277,7 @@ class CaseActions(CaseTasks):
 
     @refresh_account.validator
     def _validate_refresh(self, account: Account) -> None:
+        bounded(account)
         mine = self._input.account
         if account.account_no != mine.account_no:
             raise invalid("the refresh is for another account")

@@ -7,6 +7,7 @@ the state held here. Nothing here does I/O.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta
 
 from temporalio import workflow
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         TimelineEvent,
         case_id,
+        text_problem,
     )
     from models.departments import (
         DepartmentState,
@@ -46,6 +48,26 @@ STORE_RETRY = RetryPolicy(
 OPERATIONS = "operations"  # the queues (roles) human tasks go to
 SUPERVISOR = "supervisor"
 EVIDENCE_KEPT = 50
+
+
+MAX_TEXT = 2_000  # characters in any one text an operator sends; payloads must stay small
+
+
+def bounded(req: object) -> None:
+    """Refuses an operator's input with a text too long to carry through history (a huge reason
+    would fail the workflow task on every retry) or one no database takes (a NUL, a lone
+    surrogate: the case's writes would fail on every retry). Either way, a poisoned case."""
+    if not dataclasses.is_dataclass(req) or isinstance(req, type):
+        return
+    for f in dataclasses.fields(req):
+        value = getattr(req, f.name)
+        for text in value if isinstance(value, (tuple, list)) else (value,):
+            if not isinstance(text, str):
+                bounded(text)
+            elif len(text) > MAX_TEXT:
+                raise invalid(f"{f.name} is longer than {MAX_TEXT} characters")
+            elif problem := text_problem(text):
+                raise invalid(f"{f.name} {problem}")
 
 
 def invalid(message: str) -> ApplicationError:

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.strategy import Channel
     from workflows import case_rules as rules
-    from workflows.case_base import OPERATIONS, SUPERVISOR, invalid
+    from workflows.case_base import OPERATIONS, SUPERVISOR, bounded, invalid
     from workflows.case_handoffs import CaseHandoffs
 
 
@@ -58,6 +58,7 @@ class CaseTasks(CaseHandoffs):
 
     @claim_task.validator
     def _validate_claim(self, req: ClaimTaskInput) -> None:
+        bounded(req)
         if not req.collector.strip():
             raise invalid("collector is required")
         if self._open_state() is None:
@@ -90,6 +91,7 @@ class CaseTasks(CaseHandoffs):
 
     @complete_task.validator
     def _validate_completion(self, req: CompleteTaskInput) -> None:
+        bounded(req)
         if not req.collector.strip():
             raise invalid("collector is required")
         state = self._open_state()

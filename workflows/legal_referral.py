@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         ProceedingKind,
         ReturnReferralInput,
     )
-    from workflows.case_base import STORE_RETRY, STORE_TIMEOUT, invalid
+    from workflows.case_base import STORE_RETRY, STORE_TIMEOUT, bounded, invalid
 
 CONTACT_PERMISSION_SIGNAL = "legal_contact_permission"
 OUTCOME_SIGNAL = "legal_outcome"
@@ -211,6 +211,7 @@ class LegalReferralWorkflow:
 
     @accept.validator
     def _check_accept(self, req: AcceptReferralInput) -> None:
+        bounded(req)
         _need(req.by, "by")
         self._need_referred()
 
@@ -227,6 +228,7 @@ class LegalReferralWorkflow:
 
     @return_referral.validator
     def _check_return(self, req: ReturnReferralInput) -> None:
+        bounded(req)
         _need(req.by, "by")
         _need(req.reason, "a reason")
         self._need_referred()
@@ -269,6 +271,7 @@ class LegalReferralWorkflow:
 
     @record_proceeding.validator
     def _check_proceeding(self, req: ProceedingInput) -> None:
+        bounded(req)
         today = (workflow.now() + _EARLIEST_ZONE).date()
         problem = proceeding_problem(self._state, req, self._input.preconditions, today)
         if problem:
@@ -294,6 +297,7 @@ class LegalReferralWorkflow:
 
     @set_contact_permission.validator
     def _check_permission(self, req: ContactPermissionInput) -> None:
+        bounded(req)
         _need(req.by, "by")
         _need(req.reason, "a reason")
         if self._state.status not in ("referred", "accepted"):

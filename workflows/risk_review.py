@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         RiskReviewState,
         RiskReviewStatus,
     )
-    from workflows.case_base import STORE_RETRY, STORE_TIMEOUT, invalid
+    from workflows.case_base import STORE_RETRY, STORE_TIMEOUT, bounded, invalid
 
 DECISION_SIGNAL = "risk_decided"
 MAX_FORBEARANCE_DAYS = 180
@@ -157,6 +157,7 @@ class RiskReviewWorkflow:
 
     @decide.validator
     def _check_decision(self, decision: RiskDecision) -> None:
+        bounded(decision)
         if self._cancelled:
             raise invalid("the review was cancelled: the case closed or moved on")
         taken = self._decision

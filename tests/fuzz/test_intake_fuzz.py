@@ -19,8 +19,16 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from models.contracts import Language
-from models.intake import CURRENCIES, KNOWN, MAX_MINOR, REQUIRED, ParsedIntake, parse_intake
+from models.contracts import Language, text_problem
+from models.intake import (
+    CURRENCIES,
+    KNOWN,
+    MAX_CELL,
+    MAX_MINOR,
+    REQUIRED,
+    ParsedIntake,
+    parse_intake,
+)
 from workers.client import data_converter
 
 BOM = "\ufeff"
@@ -328,6 +336,10 @@ def check_valid_rows(file: IntakeFile, parsed: ParsedIntake) -> None:
         assert account.overdue_minor == int(cell("overdue_minor"))
         assert account.oldest_due_date <= file.as_of
         assert account.oldest_due_date.isoformat() == cell("oldest_due_date")
+        # Text PostgreSQL stores and a payload carries: no NUL or other control character, no
+        # lone surrogate, nothing past a cell's length.
+        for value in (case.customer_ref, case.customer_name, account.product, contact.mobile):
+            assert text_problem(value) is None and len(value) <= MAX_CELL
         assert case.strategy_version == (cell("strategy") or file.default_strategy)
         if file.strategies is not None and case.strategy_version:
             assert case.strategy_version in file.strategies
@@ -355,8 +367,13 @@ def masked(file: IntakeFile) -> str:
         ]:
             if i is None or i >= len(cells) or not cells[i].strip():
                 continue
-            if not is_text(cells[i]):
+            value = cells[i].strip()
+            if not is_text(value):
                 cells[i] = f"\ud800 {n}"
+            elif text_problem(value):
+                cells[i] = f"\x00 {n}"
+            elif len(value) > MAX_CELL:
+                cells[i] = "N" * (MAX_CELL + 1)
             elif name == "mobile":
                 cells[i] = f"+1555{n:07d}" if E164.fullmatch(cells[i].strip()) else f"no. {n}"
             else:
@@ -463,3 +480,27 @@ def test_a_row_with_a_lone_surrogate_is_rejected_not_left_unstartable(
 ) -> None:
     parsed = check(one_row_file(**{column: f"x{surrogate}y"}))
     assert [e.field for e in parsed.errors] == [column]
+
+
+@settings(max_examples=20, deadline=None)
+@example(column="customer_name", control="\x00")
+@given(
+    column=st.sampled_from(["customer_name", "customer_ref", "product"]),
+    control=st.sampled_from([chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\n\r"]),
+)
+def test_a_row_with_a_control_character_is_rejected_not_left_unwritable(
+    column: str, control: str
+) -> None:
+    """PostgreSQL refuses NUL in text: such a row would fail the case's write on every retry."""
+    parsed = check(one_row_file(**{column: f"Wei{control}Zhang"}))
+    assert [(e.field, e.reason) for e in parsed.errors] == [(column, "holds a control character")]
+    assert "Wei" not in str(parsed.errors)  # the value itself is not echoed
+
+
+def test_a_cell_past_its_length_is_rejected_and_one_at_it_is_taken() -> None:
+    at, past = "N" * MAX_CELL, "N" * (MAX_CELL + 1)
+    assert [c.customer_name for _, c in check(one_row_file(customer_name=at)).valid] == [at]
+    parsed = check(one_row_file(customer_name=past))
+    assert [(e.field, e.reason) for e in parsed.errors] == [
+        ("customer_name", f"is longer than {MAX_CELL} characters")
+    ]

@@ -260,3 +260,25 @@ async def test_close_needs_a_reason_and_cannot_claim_paid(harness: CaseHarness) 
         Case.close, CloseInput(reason=ClosureReason.WRITTEN_OFF, note="uneconomic")
     )
     assert (await handle.result()).closed_reason is ClosureReason.WRITTEN_OFF
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x" * 2_001, "reason is longer than 2000 characters"),
+        ("call back\x00later", "reason holds a control character"),
+    ],
+)
+async def test_an_operator_text_the_case_could_not_store_is_refused_and_the_case_goes_on(
+    harness: CaseHarness, text: str, message: str
+) -> None:
+    """A reason that would fail every write of the case (a NUL: PostgreSQL refuses it) or bloat
+    its history is refused up front, not taken in. (A lone surrogate never gets this far: the
+    client's converter cannot encode it.)"""
+    handle = await harness.start()
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(Case.pause, ReasonInput(reason=text))
+    assert message in str(refused.value.cause)
+    assert text not in str(refused.value.cause)
+    await handle.execute_update(Case.pause, ReasonInput(reason="x" * 2_000))  # at the limit
+    assert (await handle.query(Case.status)).paused

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -41,6 +41,7 @@ from models.departments import (
 )
 from models.strategy import Segment
 from models.tables import HandoffRow
+from tests.time_skip import skip
 from workers.main import SANDBOX
 from workflows.legal_referral import (
     CONTACT_PERMISSION_SIGNAL,
@@ -116,6 +117,7 @@ class LegalDesk:
     env: WorkflowEnvironment
     queue: str
     db: Database
+    started: list[str] = field(default_factory=list)
 
     async def today(self) -> date:
         return (await self.env.get_current_time()).date()
@@ -145,12 +147,14 @@ class LegalDesk:
 
     async def start(self, **changes: object) -> Handle:
         input = await self.referral_input(**changes)
-        return await self.env.client.start_workflow(
+        handle = await self.env.client.start_workflow(
             Referral.run,
             input,
             id=handoff_id("legal", input.summary.account_no, 1),
             task_queue=self.queue,
         )
+        self.started.append(handle.id)
+        return handle
 
     async def _seed_case(self, account_no: str, now: datetime) -> None:
         account = Account(
@@ -200,7 +204,7 @@ class LegalDesk:
         raise AssertionError(f"handoff {key} never reached {status}: {row}")
 
     async def sleep_days(self, days: float) -> None:
-        await self.env.sleep(timedelta(days=days))
+        await skip(self.env, timedelta(days=days), self.started)
 
 
 @pytest.fixture
@@ -242,6 +246,12 @@ async def test_legal_returns_the_referral_with_a_reason(desk: LegalDesk) -> None
     assert referred.dossier is not None and referred.dossier["approved_by"] == "wang.fang"
     assert "a reason is required" in await refusal(
         handle, Referral.return_referral, ReturnReferralInput(by="zhao.lei", reason=" ")
+    )
+    assert "reason holds a control character" in await refusal(
+        handle, Referral.return_referral, ReturnReferralInput(by="zhao.lei", reason="no\x00proof")
+    )
+    assert "reason is longer than 2000 characters" in await refusal(
+        handle, Referral.return_referral, ReturnReferralInput(by="zhao.lei", reason="n" * 2_001)
     )
 
     status = await handle.execute_update(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ from models.departments import (
 )
 from models.strategy import Segment
 from models.tables import HandoffRow
+from tests.time_skip import skip
 from workers.main import SANDBOX
 from workflows.risk_review import DECISION_SIGNAL
 from workflows.risk_review import RiskReviewWorkflow as Review
@@ -79,6 +80,7 @@ class RiskDesk:
     env: WorkflowEnvironment
     queue: str
     db: Database
+    started: list[str] = field(default_factory=list)
 
     async def today(self) -> date:
         return (await self.env.get_current_time()).date()
@@ -89,6 +91,7 @@ class RiskDesk:
         handle = await self.env.client.start_workflow(
             Review.run, start, id=review_id, task_queue=self.queue
         )
+        self.started.append(handle.id)
         await self.row_once(handle, "open")
         return handle
 
@@ -110,7 +113,7 @@ class RiskDesk:
         raise AssertionError(f"handoff {handle.id} never reached {status}: {row}")
 
     async def sleep_days(self, days: float) -> None:
-        await self.env.sleep(timedelta(days=days))
+        await skip(self.env, timedelta(days=days), self.started)
 
 
 def review_worker(env: WorkflowEnvironment, queue: str, store: Callable[..., Any]) -> Worker:
@@ -242,6 +245,15 @@ async def test_bad_payment_plans_are_refused_before_history(
     [
         (RiskDecision(RiskDecisionKind.PROCEED, decided_by="", reason="x"), "decided_by"),
         (RiskDecision(RiskDecisionKind.PROCEED, decided_by="risk.li", reason=" "), "reason"),
+        # Text no database stores (a NUL) or too long to carry: the review's writes would fail.
+        (
+            RiskDecision(RiskDecisionKind.PROCEED, decided_by="risk.li\x00", reason="x"),
+            "decided_by holds a control character",
+        ),
+        (
+            RiskDecision(RiskDecisionKind.PROCEED, decided_by="risk.li", reason="x" * 2_001),
+            "reason is longer than 2000 characters",
+        ),
         (RiskDecision(RiskDecisionKind.FORBEARANCE, "risk.li", "x"), "needs forbearance_until"),
         (
             RiskDecision(RiskDecisionKind.FORBEARANCE, "risk.li", "x", forbearance_until=date.min),
