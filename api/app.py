@@ -19,6 +19,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from api.deps import DatabaseDep, get_temporal_or_none
+from api.limits import BodyLimit
 from api.routes import cases, codec, handoffs, session, tasks, twilio_webhooks
 from config.settings import Settings
 from models.db import Database
@@ -80,6 +81,7 @@ def create_app(
     app.state.codec = codec_from_settings(settings)
     for router in routers():
         app.include_router(router)
+    app.add_middleware(BodyLimit)  # inside CORS: a 413 to the Web UI still carries its headers
     codec.codec_cors(app, codec.ui_origins(settings))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     return app
