@@ -13,6 +13,7 @@ The upserts use `INSERT .. ON CONFLICT`, which SQLite and PostgreSQL spell alike
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,9 +34,11 @@ from models.contracts import (
 )
 from models.db import Database
 from models.departments import HandoffWrite, TaskRecord
+from models.kpis import Bucket, bucket_of
 from models.tables import (
     AccountRow,
     AuditLogRow,
+    BucketMoveRow,
     CaseRow,
     ContactAttemptRow,
     CustomerRow,
@@ -174,7 +177,41 @@ class CaseStoreActivities:
             opened_at=snapshot.updated_at,  # the first write is the case's opening
             updated_at=snapshot.updated_at,
         )
+        before = (
+            await session.exec(
+                select(CaseRow.days_past_due, CaseRow.closed_reason, CaseRow.updated_at).where(
+                    CaseRow.case_id == snapshot.case_id
+                )
+            )
+        ).first()
         await self._upsert(session, row, "case_id", keep=("opened_at",))
+        await self._record_bucket_move(session, snapshot, before)
+
+    async def _record_bucket_move(
+        self,
+        session: AsyncSession,
+        snapshot: CaseSnapshot,
+        before: tuple[int, str | None, datetime] | None,
+    ) -> None:
+        """A row in `bucket_moves` when this write puts the case in another bucket (or is its
+        first). A write older than the stored row (a retry that lost a race) moves nothing."""
+        now = bucket_of(snapshot.days_past_due, closed=snapshot.closed_reason is not None)
+        was: Bucket | None = None
+        if before is not None:
+            dpd, closed_reason, stored_at = before
+            if stored_at > snapshot.updated_at:
+                return
+            was = bucket_of(dpd, closed=closed_reason is not None)
+            if was == now:
+                return
+        move = BucketMoveRow(
+            case_id=snapshot.case_id,
+            from_bucket=was.value if was else None,
+            to_bucket=now.value,
+            at=snapshot.updated_at,
+        )
+        stmt = self._insert(BucketMoveRow, _values(move))
+        await session.exec(stmt.on_conflict_do_nothing(index_elements=["case_id", "at"]))
 
     async def _append_audit(self, session: AsyncSession, entries: Sequence[AuditEntry]) -> None:
         if not entries:

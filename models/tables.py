@@ -196,3 +196,18 @@ class AuditLogRow(SQLModel, table=True):
     kind: str
     detail: str
     actor: str
+
+
+class BucketMoveRow(SQLModel, table=True):
+    """A case entering a delinquency bucket (`models.kpis.Bucket`): at its first write, at each
+    change of bucket, and at its close (`closed`). Roll rates are counted from these rows.
+    Append-only, one row per (case_id, at): a retried write adds nothing."""
+
+    __tablename__ = "bucket_moves"
+    __table_args__ = (UniqueConstraint("case_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    from_bucket: str | None = None  # None at the case's first write
+    to_bucket: str
+    at: datetime = Field(index=True)
