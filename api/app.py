@@ -18,9 +18,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from temporalio.client import Client
 
+from api.console import routes as console
 from api.deps import DatabaseDep, get_temporal_or_none
 from api.limits import BodyLimit
-from api.routes import cases, codec, handoffs, session, tasks, twilio_webhooks
+from api.routes import cases, codec, handoffs, kpis, session, tasks, twilio_webhooks
 from config.settings import Settings
 from models.db import Database
 from workers.client import connect
@@ -66,7 +67,9 @@ def routers() -> list[APIRouter]:
         cases.router,
         tasks.router,
         handoffs.router,
+        kpis.router,
         twilio_webhooks.router,
+        console.router,
     ]
 
 
@@ -84,6 +87,7 @@ def create_app(
     app.add_middleware(BodyLimit)  # inside CORS: a 413 to the Web UI still carries its headers
     codec.codec_cors(app, codec.ui_origins(settings))
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(console.SignInFirst, console.sign_in_first)
     return app
 
 

@@ -37,6 +37,7 @@ class Settings:
     temporal_tls_key: Path | None = None
     temporal_api_key: SecretStr | None = None
     temporal_ui_port: int = 8233
+    temporal_ui_url: str = ""  # where people open the Web UI; default: the local dev server's
     task_queues: TaskQueues = field(default_factory=TaskQueues)
     database_url: str = ""
     twilio_account_sid: str = ""
@@ -53,6 +54,10 @@ class Settings:
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def web_ui_url(self) -> str:
+        return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
 
     @property
     def api_base_url(self) -> str:
@@ -102,6 +107,7 @@ def load_settings(
         temporal_tls_key=Path(key) if key else None,
         temporal_api_key=SecretStr(get("TEMPORAL_API_KEY")) if get("TEMPORAL_API_KEY") else None,
         temporal_ui_port=int(get("TEMPORAL_UI_PORT", "8233")),
+        temporal_ui_url=get("TEMPORAL_UI_URL"),
         task_queues=TaskQueues(
             collections=get("QUEUE_COLLECTIONS", "collections"),
             risk=get("QUEUE_RISK", "risk"),

@@ -23,6 +23,18 @@ def balance_band(outstanding_minor: int) -> str:
     return "100k-plus"
 
 
+BANDS = (*(name for _, name in _BANDS), "100k-plus")
+
+
+def band_range(band: str) -> tuple[int, int | None]:
+    """The outstanding balances in minor units that `balance_band` names `band`: [low, high)."""
+    bounds = [0] + [bound * 100 for bound, _ in _BANDS] + [None]
+    index = BANDS.index(band)
+    low = bounds[index]
+    assert low is not None
+    return low, bounds[index + 1]
+
+
 def case_query(
     stage: str | None = None, segment: str | None = None, min_dpd: int | None = None
 ) -> str:

@@ -1,0 +1,1 @@
+"""The web console for collectors, supervisors, risk and legal: see `api.console.routes`."""

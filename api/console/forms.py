@@ -1,0 +1,67 @@
+"""What people type into the console's forms, read into the API's input types.
+
+People think in yuan, not fen: an amount is typed in major units ("1,234.56") and becomes minor
+units by the currency's own number of decimals. A value that cannot be read raises `FormError`
+naming the field; everything else (a negative amount, a date in the past ...) is the workflow's
+to refuse, with its own message, exactly as through the API.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+# ISO 4217 minor units where they are not 2.
+_DECIMALS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
+    **dict.fromkeys(("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+
+
+class FormError(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def decimals(currency: str) -> int:
+    return _DECIMALS.get(currency.upper(), 2)
+
+
+def minor_units(raw: str, currency: str, field: str = "amount") -> int:
+    """'1,234.56' CNY -> 123456. The sign is kept: the workflow refuses what is not positive."""
+    text = raw.strip().replace(",", "").replace("，", "").replace(" ", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise FormError(field, "not_a_number") from None
+    if not amount.is_finite() or len(text) > 30:
+        raise FormError(field, "not_a_number")
+    scaled = amount.scaleb(decimals(currency))
+    if scaled != scaled.to_integral_value():
+        raise FormError(field, "too_many_decimals")
+    return int(scaled)
+
+
+def optional_minor_units(raw: str, currency: str, field: str = "amount") -> int | None:
+    return minor_units(raw, currency, field) if raw.strip() else None
+
+
+def money(amount_minor: int, currency: str) -> str:
+    """123456, CNY -> '1,234.56 CNY'."""
+    places = decimals(currency)
+    value = Decimal(amount_minor).scaleb(-places)
+    return f"{value:,.{places}f} {currency}"
+
+
+def a_date(raw: str, field: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise FormError(field, "not_a_date") from None
+
+
+def optional_date(raw: str, field: str) -> date | None:
+    return a_date(raw, field) if raw.strip() else None

@@ -1,0 +1,811 @@
+"""The web console: server-rendered pages over the API's own route functions.
+
+Every action a page takes calls the same function its API route calls (`api.routes.cases`,
+`tasks`, `handoffs`), so the console follows the same rules and the workflows' validators
+refuse bad input for both; a refusal is shown beside the form that caused it, with what was
+typed kept. After an action the page redirects (post/redirect/get) and shows the workflow's
+answer once, so a reload never sends an action twice.
+
+Sign-in takes a role's key, as the API does, and a staff ID: keys are shared per role, so the
+staff ID is what the console records as who claimed, completed, decided or accepted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote, unquote, urlencode
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import col, select
+from temporalio.client import Client
+
+from activities.case_store import get_case, list_attempts
+from api.auth import SESSION_COOKIE, Role, roles_of
+from api.console import charts
+from api.console.forms import (
+    FormError,
+    a_date,
+    minor_units,
+    money,
+    optional_date,
+    optional_minor_units,
+)
+from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, translator
+from api.deps import DatabaseDep, SettingsDep
+from api.routes import cases, handoffs, tasks
+from config.settings import Settings
+from models.contracts import (
+    ChannelInput,
+    CloseInput,
+    ClosureReason,
+    PromiseToPayInput,
+    ReasonInput,
+    RecordPaymentInput,
+    ResolveDisputeInput,
+    Stage,
+    case_id,
+)
+from models.db import Database
+from models.departments import (
+    OUTCOMES,
+    AcceptReferralInput,
+    ContactPermissionInput,
+    FieldVisitReport,
+    Instalment,
+    ProceedingInput,
+    ProceedingKind,
+    ReturnReferralInput,
+    RiskDecision,
+    RiskDecisionKind,
+    TaskOutcome,
+    TaskStatus,
+)
+from models.kpis import DELINQUENT, center_kpis
+from models.strategy import Channel, Segment
+from models.tables import CaseRow, HandoffRow, HumanTaskRow
+from models.visibility import BANDS, band_range
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["money"] = money
+templates.env.filters["unquote"] = unquote
+
+STAFF_COOKIE = "collections_staff"
+LANGUAGE_COOKIE = "collections_lang"
+FLASH_COOKIE = "collections_flash"
+COOKIE_LIFETIME = 8 * 3600  # a working day
+DUE_SOON = timedelta(hours=4)
+PAGE_SIZE = 200
+
+COLLECTORS = frozenset({Role.OPERATIONS, Role.SUPERVISOR})
+EVERYONE = frozenset(Role)
+# Who opens which page; the inboxes follow the API's own readers.
+PAGES: dict[str, frozenset[Role]] = {
+    "cases": EVERYONE,
+    "tasks": COLLECTORS,
+    "risk": handoffs.READERS["risk"],
+    "legal": handoffs.READERS["legal"],
+    "dashboard": EVERYONE,
+}
+# The role an API function is called as, when a key holds several: the one that sees the most.
+ROLE_ORDER = (Role.SUPERVISOR, Role.OPERATIONS, Role.RISK, Role.LEGAL, Role.ENGINEER)
+
+
+@dataclass(frozen=True)
+class Operator:
+    roles: frozenset[Role]
+    staff: str
+    language: str
+
+    def may(self, allowed: frozenset[Role]) -> bool:
+        return bool(self.roles & allowed)
+
+    def acting_as(self, allowed: frozenset[Role] = EVERYONE) -> Role:
+        return next(role for role in ROLE_ORDER if role in self.roles and role in allowed)
+
+
+class SignInFirst(Exception):
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def _language(request: Request) -> str:
+    chosen = request.cookies.get(LANGUAGE_COOKIE, DEFAULT_LANGUAGE)
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def signed_in(request: Request, settings: Settings) -> Operator:
+    key = request.cookies.get(SESSION_COOKIE, "")
+    roles = frozenset(Role(r) for r in roles_of(settings, key) if r in Role.__members__.values())
+    staff = request.cookies.get(STAFF_COOKIE, "")
+    if not roles or not staff:
+        raise SignInFirst(request.url.path)
+    return Operator(roles=roles, staff=staff, language=_language(request))
+
+
+async def sign_in_first(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInFirst)
+    return RedirectResponse(
+        f"/console/signin?{urlencode({'next': exc.path})}", status.HTTP_303_SEE_OTHER
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    operator: Operator | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    language = operator.language if operator else _language(request)
+    nav = [page for page, who in PAGES.items() if operator and operator.may(who)]
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "op": operator,
+            "t": translator(language),
+            "language": language,
+            "nav": nav,
+            "path": request.url.path,
+            "flash": request.cookies.get(FLASH_COOKIE, ""),
+            "stages": STAGES,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if FLASH_COOKIE in request.cookies:
+        response.delete_cookie(FLASH_COOKIE, path="/console")
+    return response
+
+
+def forbidden(request: Request, operator: Operator) -> HTMLResponse:
+    return render(request, "forbidden.html", operator, status_code=status.HTTP_403_FORBIDDEN)
+
+
+def answered(to: str, message: str) -> RedirectResponse:
+    """Back to the page, with the workflow's answer shown there once."""
+    response = RedirectResponse(to, status.HTTP_303_SEE_OTHER)
+    response.set_cookie(FLASH_COOKIE, quote(message), path="/console", httponly=True)
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+# --- sign-in ------------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+async def home() -> Response:
+    return RedirectResponse("/console/cases", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def signin_form(request: Request, next: str = "/console/cases") -> HTMLResponse:
+    return render(request, "signin.html", None, next=_local(next))
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request, settings: SettingsDep) -> Response:
+    form = await request.form()
+    key, staff = str(form.get("key", "")), str(form.get("staff", "")).strip()
+    target = _local(str(form.get("next", "/console/cases")))
+    if not roles_of(settings, key) or not staff or len(staff) > 64:
+        return render(
+            request, "signin.html", None, status_code=403, next=target, error="unknown_key"
+        )
+    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    for name, value in ((SESSION_COOKIE, key), (STAFF_COOKIE, staff)):
+        response.set_cookie(
+            name,
+            value,
+            max_age=COOKIE_LIFETIME,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+        )
+    return response
+
+
+@router.post("/signout")
+async def signout() -> Response:
+    response = RedirectResponse("/console/signin", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(STAFF_COOKIE)
+    return response
+
+
+@router.get("/language/{language}")
+async def choose_language(language: str, next: str = "/console/cases") -> Response:
+    response = RedirectResponse(_local(next), status.HTTP_303_SEE_OTHER)
+    if language in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _local(path: str) -> str:
+    """Only a path of this console: a sign-in link cannot send anyone elsewhere."""
+    return path if path.startswith("/console") and "//" not in path else "/console/cases"
+
+
+# --- cases --------------------------------------------------------------------------------------
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def case_list(
+    request: Request,
+    settings: SettingsDep,
+    db: DatabaseDep,
+    account: str = "",
+    stage: str = "",
+    segment: str = "",
+    min_dpd: str = "",
+    max_dpd: str = "",
+    band: str = "",
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["cases"]):
+        return forbidden(request, operator)
+    query = select(CaseRow).order_by(col(CaseRow.updated_at).desc()).limit(PAGE_SIZE)
+    if account.strip():
+        query = query.where(col(CaseRow.account_no).startswith(account.strip()))
+    if stage in STAGES:
+        query = query.where(CaseRow.stage == stage)
+    if segment in Segment.__members__.values():
+        query = query.where(CaseRow.segment == segment)
+    if min_dpd.strip().isdigit():
+        query = query.where(col(CaseRow.days_past_due) >= int(min_dpd))
+    if max_dpd.strip().isdigit():
+        query = query.where(col(CaseRow.days_past_due) <= int(max_dpd))
+    if band in BANDS:
+        low, high = band_range(band)
+        query = query.where(col(CaseRow.outstanding_minor) >= low)
+        if high is not None:
+            query = query.where(col(CaseRow.outstanding_minor) < high)
+    async with db.session() as session:
+        rows = list(await session.exec(query))
+    filters = {
+        "account": account,
+        "stage": stage,
+        "segment": segment,
+        "min_dpd": min_dpd,
+        "max_dpd": max_dpd,
+        "band": band,
+    }
+    return render(
+        request,
+        "cases.html",
+        operator,
+        rows=rows,
+        filters=filters,
+        segments=[s.value for s in Segment],
+        bands=BANDS,
+    )
+
+
+# The operator actions: the case's updates, each with who may take it and how its form reads.
+CASE_ACTIONS: dict[str, frozenset[Role]] = {
+    "record_payment": COLLECTORS,
+    "promise_to_pay": COLLECTORS,
+    "raise_dispute": COLLECTORS,
+    "report_hardship": COLLECTORS,
+    "opt_out": COLLECTORS,
+    "opt_in": COLLECTORS,
+    "pause": COLLECTORS,
+    "resume": COLLECTORS,
+    "resolve_dispute": frozenset({Role.SUPERVISOR}),
+    "close": frozenset({Role.SUPERVISOR}),
+}
+MANUAL_CLOSURES = [
+    r.value for r in ClosureReason if r not in (ClosureReason.PAID, ClosureReason.CURED)
+]
+
+
+def _case_input(action: str, form: dict[str, str], currency: str) -> object:
+    """The update's input from the form; `FormError` for a value that cannot be read."""
+    reason = form.get("reason", "")
+    match action:
+        case "record_payment":
+            amount = minor_units(form.get("amount", ""), currency)
+            return RecordPaymentInput(amount, currency, form.get("payment_ref", "").strip())
+        case "promise_to_pay":
+            amount = minor_units(form.get("amount", ""), currency)
+            promised = a_date(form.get("promised_date", ""), "promised_date")
+            return PromiseToPayInput(amount, currency, promised, form.get("note", ""))
+        case "raise_dispute" | "report_hardship" | "pause" | "resume":
+            return ReasonInput(reason=reason)
+        case "opt_out" | "opt_in":
+            channel = form.get("channel", "")
+            if channel not in Channel.__members__.values():
+                raise FormError("channel", "not_a_channel")
+            return ChannelInput(Channel(channel), reason)
+        case "resolve_dispute":
+            return ResolveDisputeInput(upheld=form.get("upheld") == "on", reason=reason)
+        case "close":
+            closure = form.get("closure", "")
+            if closure not in MANUAL_CLOSURES:
+                raise FormError("closure", "not_a_closure")
+            return CloseInput(ClosureReason(closure), form.get("note", ""))
+    raise FormError("action", "unknown")
+
+
+async def _case_page(
+    request: Request,
+    operator: Operator,
+    account_no: str,
+    db: Database,
+    client: Client,
+    settings: Settings,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, dict[str, str]] | None = None,
+) -> HTMLResponse:
+    try:
+        view = await cases.read_case(account_no, db, client)
+    except HTTPException as refused:
+        return render(
+            request,
+            "error.html",
+            operator,
+            status_code=refused.status_code,
+            message=refused.detail,
+        )
+    timeline = []
+    with contextlib.suppress(HTTPException):
+        async with db.session() as session:
+            timeline = await cases.read_timeline(account_no, client, session)
+    attempts = await list_attempts(db, case_id=case_id(account_no))
+    row, live = view.case, view.status
+    currency = live.currency if live else row.currency if row else "CNY"
+    history = (
+        f"{settings.web_ui_url}/namespaces/{quote(settings.temporal_namespace)}"
+        f"/workflows/{quote(case_id(account_no))}"
+    )
+    allowed = [a for a, who in CASE_ACTIONS.items() if operator.may(who)]
+    return render(
+        request,
+        "case.html",
+        operator,
+        status_code=status_code,
+        account_no=account_no,
+        row=row,
+        live=live,
+        currency=currency,
+        timeline=list(reversed(timeline)),
+        attempts=attempts,
+        history_url=history,
+        actions=allowed if live is not None else [],
+        errors=errors or {},
+        typed=typed or {},
+        channels=[c.value for c in Channel],
+        closures=MANUAL_CLOSURES,
+    )
+
+
+@router.get("/cases/{account_no}", response_class=HTMLResponse)
+async def case_page(
+    request: Request, account_no: str, settings: SettingsDep, db: DatabaseDep
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["cases"]):
+        return forbidden(request, operator)
+    return await _case_page(request, operator, account_no, db, _client(request), settings)
+
+
+@router.post("/cases/{account_no}/{action}", response_class=HTMLResponse)
+async def case_action(
+    request: Request, account_no: str, action: str, settings: SettingsDep, db: DatabaseDep
+) -> Response:
+    operator = signed_in(request, settings)
+    who = CASE_ACTIONS.get(action)
+    if who is None or not operator.may(who):
+        return forbidden(request, operator)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    client = _client(request)
+    row = await get_case(db, account_no=account_no)
+    currency = row.currency if row else "CNY"
+    try:
+        body = _case_input(action, form, currency)
+        result = await getattr(cases, action)(account_no, body, client)
+    except FormError as error:
+        t = translator(operator.language)
+        message = f"{t(error.field)}: {t(error.reason)}"
+        return await _case_page(
+            request,
+            operator,
+            account_no,
+            db,
+            client,
+            settings,
+            status_code=400,
+            errors={action: message},
+            typed={action: form},
+        )
+    except HTTPException as refused:
+        return await _case_page(
+            request,
+            operator,
+            account_no,
+            db,
+            client,
+            settings,
+            status_code=refused.status_code,
+            errors={action: str(refused.detail)},
+            typed={action: form},
+        )
+    return answered(f"/console/cases/{quote(account_no)}", result.message)
+
+
+def _client(request: Request) -> Client:
+    client: Client | None = request.app.state.temporal
+    if client is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is unreachable")
+    return client
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+async def task_list(
+    request: Request, settings: SettingsDep, db: DatabaseDep, view: str = "mine"
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["tasks"]):
+        return forbidden(request, operator)
+    active = [TaskStatus.OPEN.value, TaskStatus.CLAIMED.value]
+    query = (
+        select(HumanTaskRow)
+        .where(col(HumanTaskRow.status).in_(active))
+        .order_by(col(HumanTaskRow.deadline))
+        .limit(PAGE_SIZE)
+    )
+    if view == "mine":
+        query = query.where(HumanTaskRow.assignee == operator.staff)
+    else:
+        queues = (
+            ["operations", "supervisor"] if Role.SUPERVISOR in operator.roles else ["operations"]
+        )
+        query = query.where(col(HumanTaskRow.queue).in_(queues))
+    async with db.session() as session:
+        rows = list(await session.exec(query))
+    now = datetime.now(UTC)
+    urgency = {
+        row.idempotency_key: "overdue"
+        if row.deadline < now
+        else "soon"
+        if row.deadline < now + DUE_SOON
+        else ""
+        for row in rows
+    }
+    return render(
+        request,
+        "tasks.html",
+        operator,
+        rows=rows,
+        view=view,
+        urgency=urgency,
+        outcomes={kind.value: [o.value for o in found] for kind, found in OUTCOMES.items()},
+    )
+
+
+@router.post("/tasks/{verb}", response_class=HTMLResponse)
+async def task_action(
+    request: Request, verb: str, settings: SettingsDep, db: DatabaseDep
+) -> Response:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["tasks"]) or verb not in ("claim", "complete"):
+        return forbidden(request, operator)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    key = form.get("task_key", "")
+    back = f"/console/tasks?view={quote(form.get('view', 'mine'))}"
+    role = operator.acting_as(COLLECTORS)
+    client = _client(request)
+    try:
+        if verb == "claim":
+            body: Any = tasks.ClaimBody(collector=operator.staff)
+            result = await tasks.claim_task(key, body, role, db, client)
+        else:
+            outcome = form.get("outcome", "")
+            if outcome not in TaskOutcome.__members__.values():
+                raise FormError("outcome", "not_an_outcome")
+            visit = None
+            if form.get("second_collector", "").strip():
+                visit = FieldVisitReport(
+                    collectors=(operator.staff, form["second_collector"].strip()),
+                    consent_to_enter=form.get("consent") == "on",
+                )
+            body = tasks.CompleteBody(
+                collector=operator.staff,
+                outcome=TaskOutcome(outcome),
+                note=form.get("note", ""),
+                promised_amount_minor=optional_minor_units(
+                    form.get("promised_amount", ""), await _task_currency(db, key)
+                ),
+                promised_date=optional_date(form.get("promised_date", ""), "promised_date"),
+                visit=visit,
+            )
+            result = await tasks.complete_task(key, body, role, db, client)
+    except FormError as error:
+        t = translator(operator.language)
+        return answered(back, f"{t('error')}: {t(error.field)}: {t(error.reason)}")
+    except HTTPException as refused:
+        t = translator(operator.language)
+        return answered(back, f"{t('error')}: {refused.detail}")
+    return answered(back, result.message)
+
+
+# --- the risk and legal inboxes ------------------------------------------------------------------
+
+ANSWERS: dict[str, dict[str, frozenset[Role]]] = {
+    "risk": {"decide": frozenset({Role.RISK})},
+    "legal": {
+        "accept": frozenset({Role.LEGAL}),
+        "return": frozenset({Role.LEGAL}),
+        "proceedings": frozenset({Role.LEGAL}),
+        "contact-permission": frozenset({Role.LEGAL}),
+    },
+}
+
+
+@router.get("/inbox/{department}", response_class=HTMLResponse)
+async def inbox(
+    request: Request, department: str, settings: SettingsDep, db: DatabaseDep
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if department not in ANSWERS or not operator.may(PAGES[department]):
+        return forbidden(request, operator)
+    role = operator.acting_as(PAGES[department])
+    rows = await handoffs.list_handoffs(
+        role, db, cast(handoffs.Department, department), None, None, PAGE_SIZE
+    )
+    return render(request, "inbox.html", operator, department=department, rows=rows)
+
+
+async def _handoff_page(
+    request: Request,
+    operator: Operator,
+    department: str,
+    key: str,
+    db: Database,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, dict[str, str]] | None = None,
+) -> HTMLResponse:
+    role = operator.acting_as(PAGES[department])
+    try:
+        detail = await handoffs.read_handoff(key, role, db, _client(request))
+    except HTTPException as refused:
+        return render(
+            request, "error.html", operator, status_code=refused.status_code, message=refused.detail
+        )
+    if detail.handoff.department != department:
+        return render(
+            request,
+            "error.html",
+            operator,
+            status_code=404,
+            message=f"no {department} handoff {key}",
+        )
+    dossier: dict[str, Any] | None = None
+    with contextlib.suppress(HTTPException):
+        dossier = await handoffs.read_dossier(key, role, db)
+    answers = [a for a, who in ANSWERS[department].items() if operator.may(who)]
+    currency = await _handoff_currency(db, key)
+    return render(
+        request,
+        "handoff.html",
+        operator,
+        status_code=status_code,
+        department=department,
+        detail=detail,
+        dossier=dossier,
+        answers=answers,
+        errors=errors or {},
+        typed=typed or {},
+        decisions=[k.value for k in RiskDecisionKind],
+        proceeding_kinds=[k.value for k in ProceedingKind],
+        today=datetime.now(UTC).date().isoformat(),
+        currency=currency,
+    )
+
+
+async def _task_currency(db: Database, key: str) -> str:
+    async with db.session() as session:
+        found = await session.exec(
+            select(CaseRow.currency)
+            .join(HumanTaskRow, col(HumanTaskRow.case_id) == col(CaseRow.case_id))
+            .where(HumanTaskRow.idempotency_key == key)
+        )
+        return found.first() or "CNY"
+
+
+async def _handoff_currency(db: Database, key: str) -> str:
+    """The currency of the handed-off case's account: amounts are typed in it."""
+    async with db.session() as session:
+        found = await session.exec(
+            select(CaseRow.currency)
+            .join(HandoffRow, col(HandoffRow.case_id) == col(CaseRow.case_id))
+            .where(HandoffRow.idempotency_key == key)
+        )
+        return found.first() or "CNY"
+
+
+@router.get("/inbox/{department}/{key}", response_class=HTMLResponse)
+async def handoff_page(
+    request: Request, department: str, key: str, settings: SettingsDep, db: DatabaseDep
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if department not in ANSWERS or not operator.may(PAGES[department]):
+        return forbidden(request, operator)
+    return await _handoff_page(request, operator, department, key, db)
+
+
+def _answer_input(answer: str, form: dict[str, str], staff: str, currency: str) -> object:
+    match answer:
+        case "decide":
+            kind = form.get("kind", "")
+            if kind not in RiskDecisionKind.__members__.values():
+                raise FormError("decision", "not_a_decision")
+            instalments = []
+            for line in filter(None, (s.strip() for s in form.get("instalments", "").splitlines())):
+                when, _, amount = line.partition(" ")
+                instalments.append(
+                    Instalment(
+                        a_date(when, "instalments"), minor_units(amount, currency, "instalments")
+                    )
+                )
+            return RiskDecision(
+                kind=RiskDecisionKind(kind),
+                decided_by=staff,
+                reason=form.get("reason", ""),
+                forbearance_until=optional_date(
+                    form.get("forbearance_until", ""), "forbearance_until"
+                ),
+                instalments=tuple(instalments),
+            )
+        case "accept":
+            return AcceptReferralInput(by=staff, note=form.get("note", ""))
+        case "return":
+            return ReturnReferralInput(by=staff, reason=form.get("reason", ""))
+        case "proceedings":
+            kind = form.get("kind", "")
+            if kind not in ProceedingKind.__members__.values():
+                raise FormError("proceeding", "not_a_proceeding")
+            return ProceedingInput(
+                kind=ProceedingKind(kind),
+                on=a_date(form.get("on", ""), "on_date"),
+                by=staff,
+                note=form.get("note", ""),
+                amount_minor=optional_minor_units(form.get("amount", ""), currency),
+            )
+        case "contact-permission":
+            return ContactPermissionInput(
+                allowed=form.get("allowed") == "on", by=staff, reason=form.get("reason", "")
+            )
+    raise FormError("action", "unknown")
+
+
+_ANSWER_CALLS: dict[str, Callable[..., Any]] = {
+    "decide": handoffs.decide,
+    "accept": handoffs.accept,
+    "return": handoffs.return_referral,
+    "proceedings": handoffs.record_proceeding,
+    "contact-permission": handoffs.set_contact_permission,
+}
+
+
+@router.post("/inbox/{department}/{key}/{answer}", response_class=HTMLResponse)
+async def handoff_answer(
+    request: Request,
+    department: str,
+    key: str,
+    answer: str,
+    settings: SettingsDep,
+    db: DatabaseDep,
+) -> Response:
+    operator = signed_in(request, settings)
+    who = ANSWERS.get(department, {}).get(answer)
+    if who is None or not operator.may(who):
+        return forbidden(request, operator)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    currency = await _handoff_currency(db, key)
+    t = translator(operator.language)
+    try:
+        body = _answer_input(answer, form, operator.staff, currency)
+        await _ANSWER_CALLS[answer](key, body, db, _client(request))
+    except FormError as error:
+        message = f"{t(error.field)}: {t(error.reason)}"
+        return await _handoff_page(
+            request,
+            operator,
+            department,
+            key,
+            db,
+            status_code=400,
+            errors={answer: message},
+            typed={answer: form},
+        )
+    except HTTPException as refused:
+        return await _handoff_page(
+            request,
+            operator,
+            department,
+            key,
+            db,
+            status_code=refused.status_code,
+            errors={answer: str(refused.detail)},
+            typed={answer: form},
+        )
+    return answered(f"/console/inbox/{department}/{quote(key)}", f"{t(answer)}: {t('done')}")
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(
+    request: Request, settings: SettingsDep, db: DatabaseDep, window: int = 30
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["dashboard"]):
+        return forbidden(request, operator)
+    days = min(max(window, 1), 3660)
+    kpis = await center_kpis(db, datetime.now(UTC), timedelta(days=days))
+    t = translator(operator.language)
+    rates = [
+        ("cure_rate", kpis.cure),
+        ("promise_kept_rate", kpis.promise_kept),
+        ("rpc_rate", kpis.right_party_contact),
+    ]
+    drawn = {
+        "stage": charts.bar_chart(
+            "stage", [(t(stage), float(n)) for stage, n in kpis.by_stage.items()]
+        ),
+        "bucket": charts.bar_chart(
+            "bucket", [(bucket, float(n)) for bucket, n in kpis.by_bucket.items()]
+        ),
+        "roll": charts.bar_chart(
+            "roll",
+            [(f"{r.bucket} →", r.rolled.value or 0.0) for r in kpis.roll_rates],
+            shown=[_rate_text(r.rolled.numerator, r.rolled.denominator) for r in kpis.roll_rates],
+            maximum=1.0,
+        ),
+        "rates": charts.bar_chart(
+            "rates",
+            [(t(name), rate.value or 0.0) for name, rate in rates],
+            shown=[_rate_text(rate.numerator, rate.denominator) for _, rate in rates],
+            maximum=1.0,
+        ),
+        "refusals": charts.bar_chart(
+            "refusals", [(reason, float(n)) for reason, n in kpis.refusals.items()]
+        ),
+    }
+    return render(
+        request,
+        "dashboard.html",
+        operator,
+        kpis=kpis,
+        charts=drawn,
+        window=days,
+        delinquent=[b.value for b in DELINQUENT],
+        stage_names=[s.value for s in Stage],
+    )
+
+
+def _rate_text(numerator: int, denominator: int) -> str:
+    if not denominator:
+        return "–"
+    return f"{numerator / denominator:.0%} ({numerator}/{denominator})"

@@ -1,0 +1,251 @@
+"""The web console's pages and forms against the real case, risk and legal workflows on the
+time-skipping server: sign-in, roles, a collector's search, promise and refusals shown in
+place, a supervisor's approval from the task list, legal's acceptance and judgment, and the
+dashboard drawn from the read model. (`tests/browser` drives the same pages in Chromium.)"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from api import app as api_app
+from api.auth import Role
+from api.console.i18n import LABELS, STAGES
+from models.kpis import center_kpis
+from tests.api.test_cases_api import at_rest
+from tests.workflows import harness as workflow_harness
+from tests.workflows import test_case_departments as with_departments
+from tests.workflows.harness import CaseHarness, department_settings
+from tests.workflows.test_case_departments import legal_ready_case
+from workflows.case import CollectionCaseWorkflow as Case
+
+fake_twilio = workflow_harness.fake_twilio
+sqlite_db = workflow_harness.sqlite_db
+departments = with_departments.departments
+
+KEYS = {role: f"key-{role}" for role in Role}
+TEMPLATES = Path(__file__).parents[2] / "api" / "console" / "templates"
+
+
+@dataclasses.dataclass
+class Console:
+    harness: CaseHarness
+    app: object
+
+    def browser(self) -> httpx.AsyncClient:
+        """A fresh browser: its own cookies."""
+        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
+        return httpx.AsyncClient(transport=transport, base_url="http://console")
+
+
+@pytest.fixture
+async def console(departments: CaseHarness) -> AsyncIterator[Console]:
+    settings = dataclasses.replace(
+        department_settings(departments.queue),
+        api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()),
+    )
+    app = api_app.create_app(settings, client=departments.client, db=departments.db)
+    yield Console(departments, app)
+
+
+@contextlib.asynccontextmanager
+async def signed_in(console: Console, role: Role, staff: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with console.browser() as browser:
+        answer = await browser.post("/console/signin", data={"key": KEYS[role], "staff": staff})
+        assert answer.status_code == 303, answer.text
+        yield browser
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+async def test_sign_in_needs_a_known_key_and_a_staff_id(console: Console) -> None:
+    async with console.browser() as browser:
+        first = await browser.get("/console/cases")
+        assert (first.status_code, first.headers["location"]) == (
+            303,
+            "/console/signin?next=%2Fconsole%2Fcases",
+        )
+        wrong = await browser.post("/console/signin", data={"key": "nope", "staff": "ann"})
+        assert wrong.status_code == 403 and "密钥无效" in wrong.text
+        nameless = await browser.post("/console/signin", data={"key": KEYS[Role.OPERATIONS]})
+        assert nameless.status_code == 403
+        # A sign-in link cannot send anyone off the console.
+        ok = await browser.post(
+            "/console/signin",
+            data={"key": KEYS[Role.OPERATIONS], "staff": "ann", "next": "//evil.example/"},
+        )
+        assert (ok.status_code, ok.headers["location"]) == (303, "/console/cases")
+        page = await browser.get("/console/cases")
+        assert page.status_code == 200 and "ann" in page.text
+
+
+async def test_each_role_sees_its_own_pages_and_no_other(console: Console) -> None:
+    expected = {
+        Role.OPERATIONS: {"cases", "tasks", "risk", "dashboard"},
+        Role.SUPERVISOR: {"cases", "tasks", "risk", "legal", "dashboard"},
+        Role.RISK: {"cases", "risk", "dashboard"},
+        Role.LEGAL: {"cases", "legal", "dashboard"},
+        Role.ENGINEER: {"cases", "dashboard"},
+    }
+    paths = {
+        "cases": "/console/cases",
+        "tasks": "/console/tasks",
+        "risk": "/console/inbox/risk",
+        "legal": "/console/inbox/legal",
+        "dashboard": "/console/dashboard",
+    }
+    for role, pages in expected.items():
+        async with signed_in(console, role, f"{role}-1") as browser:
+            home = await browser.get("/console/cases")
+            assert set(re.findall(r'data-nav="(\w+)"', home.text)) == pages, role
+            for page, path in paths.items():
+                answer = await browser.get(path)
+                assert answer.status_code == (200 if page in pages else 403), (role, page)
+
+
+async def test_a_collector_finds_a_case_records_a_promise_and_sees_refusals_in_place(
+    console: Console,
+) -> None:
+    harness = console.harness
+    handle = await harness.start(dpd=12)
+    account = handle.id.removeprefix("case-")
+    await at_rest(harness, account)
+    async with signed_in(console, Role.OPERATIONS, "ann") as browser:
+        found = await browser.get("/console/cases", params={"account": account[:10], "min_dpd": 10})
+        assert f'data-account="{account}"' in found.text
+        assert "张伟" not in found.text and "+86138" not in found.text  # no personal data listed
+        page = await browser.get(f"/console/cases/{account}")
+        assert page.status_code == 200
+        assert 'data-stage="early"' in page.text and "5,000.00 CNY" in page.text
+        assert f"/workflows/case-{account}" in page.text  # the history link
+        # Supervisors' actions are not offered to a collector, and refused if posted.
+        assert 'data-form="close"' not in page.text
+        closing = await browser.post(
+            f"/console/cases/{account}/close", data={"closure": "manual", "note": "x"}
+        )
+        assert closing.status_code == 403
+
+        # A bad amount: the workflow's own refusal, beside the form, with what was typed.
+        today = (await harness.env.get_current_time()).date()
+        promised = (today + timedelta(days=5)).isoformat()
+        bad = await browser.post(
+            f"/console/cases/{account}/promise_to_pay",
+            data={"amount": "-5", "promised_date": promised},
+        )
+        assert bad.status_code == 400
+        [message] = re.findall(r'data-error="promise_to_pay">([^<]+)<', bad.text)
+        assert "amount" in message
+        assert 'value="-5"' in bad.text
+        unreadable = await browser.post(
+            f"/console/cases/{account}/promise_to_pay",
+            data={"amount": "lots", "promised_date": promised},
+        )
+        assert unreadable.status_code == 400 and "不是有效金额" in unreadable.text
+
+        # A good one: redirected to the case, which shows the workflow's answer once.
+        good = await browser.post(
+            f"/console/cases/{account}/promise_to_pay",
+            data={"amount": "1,200.50", "promised_date": promised},
+        )
+        assert (good.status_code, good.headers["location"]) == (303, f"/console/cases/{account}")
+        shown = await browser.get(f"/console/cases/{account}")
+        [answer] = re.findall(r"data-flash>([^<]+)<", shown.text)
+        assert "promise" in answer.lower()
+        assert "1,200.50 CNY" in text_of(shown.text.split("data-promise>")[1])
+        again = await browser.get(f"/console/cases/{account}")
+        assert "data-flash" not in again.text
+    status = await handle.query(Case.status)
+    assert status.open_promise is not None and status.open_promise.amount_minor == 120_050
+
+
+async def test_a_supervisor_approves_and_legal_accepts_and_records_a_judgment(
+    console: Console,
+) -> None:
+    harness = console.harness
+    handle = await legal_ready_case(harness)
+    async with signed_in(console, Role.SUPERVISOR, "sup-1") as supervisor:
+        team = await supervisor.get("/console/tasks", params={"view": "team"})
+        [key] = re.findall(r'data-task="([^"]+)" data-kind="supervisor_approval"', team.text)
+        done = await supervisor.post(
+            "/console/tasks/complete", data={"task_key": key, "outcome": "approved", "view": "team"}
+        )
+        assert done.status_code == 303
+        shown = await supervisor.get(done.headers["location"])
+        assert "referred to the legal department" in shown.text
+    await harness.sleep_days(0.1)
+    referral = (await handle.query(Case.status)).legal_referral
+    assert referral
+
+    async with signed_in(console, Role.OPERATIONS, "ann") as collector:
+        assert (await collector.get("/console/inbox/legal")).status_code == 403
+        assert (await collector.get(f"/console/inbox/legal/{referral}")).status_code == 403
+
+    async with signed_in(console, Role.LEGAL, "counsel-9") as legal:
+        inbox = await legal.get("/console/inbox/legal")
+        assert f'data-handoff="{referral}"' in inbox.text
+        page = await legal.get(f"/console/inbox/legal/{referral}")
+        assert 'data-form="accept"' in page.text and "data-dossier" in page.text
+        accepted = await legal.post(f"/console/inbox/legal/{referral}/accept", data={"note": ""})
+        assert accepted.status_code == 303
+        page = await legal.get(accepted.headers["location"])
+        assert "data-accepted-by>counsel-9<" in page.text
+        # A judgment before the filing: the referral's own refusal, in place.
+        today = (await harness.env.get_current_time()).date().isoformat()
+        early = await legal.post(
+            f"/console/inbox/legal/{referral}/proceedings",
+            data={"kind": "judgment", "on": today, "amount": "9,000"},
+        )
+        assert early.status_code == 400 and 'data-error="proceedings"' in early.text
+        for kind in ("filed", "judgment"):
+            recorded = await legal.post(
+                f"/console/inbox/legal/{referral}/proceedings",
+                data={"kind": kind, "on": today, "amount": "9,000" if kind == "judgment" else ""},
+            )
+            assert recorded.status_code == 303, recorded.text
+        page = await legal.get(f"/console/inbox/legal/{referral}")
+        proceedings = text_of(page.text.split("data-proceedings>")[1].split("</dd>")[0])
+        assert "filed" in proceedings and "judgment" in proceedings
+        assert "9,000.00 CNY" in proceedings
+
+
+async def test_the_dashboard_draws_what_the_read_model_counts(console: Console) -> None:
+    harness = console.harness
+    for dpd in (5, 40, 75):
+        handle = await harness.start(dpd=dpd)
+        await at_rest(harness, handle.id.removeprefix("case-"))
+    kpis = await center_kpis(harness.db, datetime.now(UTC))
+    async with signed_in(console, Role.ENGINEER, "eng-1") as browser:
+        page = await browser.get("/console/dashboard")
+    assert page.status_code == 200
+    buckets = dict(
+        re.findall(
+            r'data-label="([^"]+)" data-value="([^"]+)"',
+            page.text.split('data-chart="bucket"')[1].split("</svg>")[0],
+        )
+    )
+    assert {k: int(float(v)) for k, v in buckets.items()} == kpis.by_bucket
+    assert kpis.by_bucket["M1"] >= 1 and kpis.by_bucket["M2"] >= 1 and kpis.by_bucket["M3"] >= 1
+    for chart in ("stage", "roll", "rates"):
+        assert f'data-chart="{chart}"' in page.text
+    assert "<script" not in page.text and "http://" not in page.text.replace(
+        "http://www.w3.org", ""
+    )
+
+
+def test_every_label_the_templates_use_exists_in_both_languages() -> None:
+    used = set()
+    for template in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"t\('([a-z_]+)'\)", template.read_text()))
+    known = set(LABELS) | set(STAGES) | {"risk_inbox", "legal_inbox"}
+    assert used and used <= known, used - known
+    assert all((zh and en and zh != en) or key == "app" for key, (zh, en) in LABELS.items())
