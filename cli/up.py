@@ -145,6 +145,7 @@ def _print_ready(settings: Settings, console: Console) -> None:
     console.print("[bold green]Collections is up.[/]")
     console.print(
         f"  Temporal Web UI  http://127.0.0.1:{settings.temporal_ui_port}\n"
+        f"  Web console      {api}/console  (sign in with a key from below)\n"
         f"  API              {api}  (docs: {api}/docs)\n"
         f"  Temporal         {settings.temporal_address}, namespace {settings.temporal_namespace}"
         f", state in {server_db(settings)}, log in {server_log(settings)}\n"

@@ -10,11 +10,11 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 420
+WIDTH = 480
 BAR_HEIGHT = 22
 GAP = 8
-LABEL_WIDTH = 120
-VALUE_WIDTH = 70
+LABEL_WIDTH = 180
+VALUE_WIDTH = 100
 COLOURS = ("#2f6db5", "#d9822b", "#3a9a5b", "#c23b3b", "#7b5ea7", "#5f6b7a")
 
 
@@ -37,7 +37,7 @@ def bar_chart(
     height = len(items) * (BAR_HEIGHT + GAP) + GAP
     parts = [
         f'<svg class="chart" data-chart="{escape(name)}" role="img" viewBox="0 0 {WIDTH} {height}"'
-        f' width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        f' width="100%" style="max-width:{WIDTH}px" xmlns="http://www.w3.org/2000/svg">'
     ]
     for i, (label, value) in enumerate(items):
         y = GAP + i * (BAR_HEIGHT + GAP)

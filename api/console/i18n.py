@@ -138,13 +138,34 @@ STAGES = {
     "closed": ("已结案", "Closed"),
 }
 
+# Task kinds, outcomes and statuses, as the workflows name them.
+TERMS = {
+    "collector_call": ("催收电话", "Collector call"),
+    "field_visit": ("外访", "Field visit"),
+    "supervisor_approval": ("主管审批", "Supervisor approval"),
+    "dispute_investigation": ("争议调查", "Dispute investigation"),
+    "escalation": ("升级", "Escalation"),
+    "reached": ("已联系到本人", "Reached"),
+    "promise_made": ("承诺还款", "Promise made"),
+    "refused": ("拒绝", "Refused"),
+    "not_found": ("未找到", "Not found"),
+    "wrong_number": ("号码错误", "Wrong number"),
+    "approved": ("批准", "Approved"),
+    "rejected": ("驳回", "Rejected"),
+    "dispute_upheld": ("争议成立", "Dispute upheld"),
+    "dispute_rejected": ("争议不成立", "Dispute rejected"),
+    "reassigned": ("已改派", "Reassigned"),
+    "open": ("待处理", "Open"),
+    "claimed": ("已认领", "Claimed"),
+}
+
 
 def translator(language: str) -> Callable[[str], str]:
     """`t(key)`: the label in `language` (its key when there is none)."""
     index = 0 if language == "zh" else 1
 
     def t(key: str) -> str:
-        found = LABELS.get(key) or STAGES.get(key)
+        found = LABELS.get(key) or STAGES.get(key) or TERMS.get(key)
         return found[index] if found else key
 
     return t

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from activities.case_store import get_case, list_attempts
+from activities.dossier import render_dossier_text
 from api.auth import SESSION_COOKIE, Role, roles_of
 from api.console import charts
 from api.console.forms import (
@@ -64,6 +65,7 @@ from models.departments import (
     ReturnReferralInput,
     RiskDecision,
     RiskDecisionKind,
+    RiskReviewState,
     TaskOutcome,
     TaskStatus,
 )
@@ -602,7 +604,9 @@ async def _handoff_page(
     dossier: dict[str, Any] | None = None
     with contextlib.suppress(HTTPException):
         dossier = await handoffs.read_dossier(key, role, db)
-    answers = [a for a, who in ANSWERS[department].items() if operator.may(who)]
+    answers = [
+        a for a, who in ANSWERS[department].items() if operator.may(who) and a in _open(detail)
+    ]
     currency = await _handoff_currency(db, key)
     return render(
         request,
@@ -612,6 +616,7 @@ async def _handoff_page(
         department=department,
         detail=detail,
         dossier=dossier,
+        printed=render_dossier_text(dossier) if dossier and department == "legal" else None,
         answers=answers,
         errors=errors or {},
         typed=typed or {},
@@ -620,6 +625,19 @@ async def _handoff_page(
         today=datetime.now(UTC).date().isoformat(),
         currency=currency,
     )
+
+
+def _open(detail: handoffs.HandoffDetail) -> frozenset[str]:
+    """The answers the handoff's workflow still takes (the workflow refuses the others)."""
+    if detail.review is not None:
+        waiting = detail.review.status in (RiskReviewState.OPEN, RiskReviewState.ESCALATED)
+        return frozenset({"decide"}) if waiting else frozenset()
+    if detail.referral is not None:
+        return {
+            "referred": frozenset({"accept", "return", "contact-permission"}),
+            "accepted": frozenset({"proceedings", "contact-permission"}),
+        }.get(detail.referral.status, frozenset())
+    return frozenset()
 
 
 async def _task_currency(db: Database, key: str) -> str:
@@ -749,7 +767,8 @@ async def handoff_answer(
             errors={answer: str(refused.detail)},
             typed={answer: form},
         )
-    return answered(f"/console/inbox/{department}/{quote(key)}", f"{t(answer)}: {t('done')}")
+    label = t("proceeding") if answer == "proceedings" else t(answer.replace("-", "_"))
+    return answered(f"/console/inbox/{department}/{quote(key)}", f"{label}: {t('done')}")
 
 
 # --- the dashboard ------------------------------------------------------------------------------

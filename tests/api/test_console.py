@@ -199,6 +199,10 @@ async def test_a_supervisor_approves_and_legal_accepts_and_records_a_judgment(
         assert accepted.status_code == 303
         page = await legal.get(accepted.headers["location"])
         assert "data-accepted-by>counsel-9<" in page.text
+        assert "LEGAL REFERRAL DOSSIER" in page.text  # the printable dossier, not raw JSON
+        # Accepted: it can no longer be accepted or returned, only worked.
+        forms = set(re.findall(r'data-form="([a-z-]+)"', page.text))
+        assert forms == {"proceedings", "contact-permission"}
         # A judgment before the filing: the referral's own refusal, in place.
         today = (await harness.env.get_current_time()).date().isoformat()
         early = await legal.post(

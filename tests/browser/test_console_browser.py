@@ -1,0 +1,327 @@
+"""The web console in headless Chromium (Debian's `chromium`, driven by Playwright with
+`executable_path`: nothing is downloaded) against the running system: the `collections api`
+and `collections worker` processes on the session's dev server, as in production.
+
+A collector finds a case, records a promise and sees the workflow's answer; a bad amount shows
+its error; a collector cannot open the legal inbox; a supervisor approves a referral from the
+task list; a legal user accepts it and records a judgment; the dashboard draws its charts from
+the cases. Screenshots of the main pages are written to `docs/console/` when
+`CONSOLE_SCREENSHOTS=1` (the README shows them).
+
+The worker runs `fast_legal.toml` (a day is a second): a case reaches legal within a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from models.db import migrate
+from tests.integration.processes import free_port, project_process, wait_for_health
+from workers.codec import generate_key
+
+playwright = pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
+
+pytestmark = pytest.mark.integration
+
+POLICY = Path(__file__).parents[1] / "integration" / "policies" / "fast_legal.toml"
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "console"
+KEYS = {
+    "operations": "ops-key",
+    "supervisor": "sup-key",
+    "risk": "risk-key",
+    "legal": "legal-key",
+    "engineer": "eng-key",
+}
+RUN = f"{time.time_ns() % 10**9:09d}"
+EVIDENCE_GAP = 30.0  # seconds: 30 one-second days between two effective contacts
+
+
+def chromium() -> str | None:
+    return (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+
+
+if chromium() is None:
+    pytest.skip(
+        "no Chromium: install Debian's chromium package (.ci/run does) or set CHROMIUM",
+        allow_module_level=True,
+    )
+
+
+def account_no(n: int) -> str:
+    return f"6233{n:02d}{RUN}"
+
+
+def intake_row(
+    account: str, *, dpd: int, strategy: str = "default", **changes: Any
+) -> dict[str, Any]:
+    row = {
+        "account_no": account,
+        "customer_ref": f"CUST-{account[-6:]}",
+        "customer_name": "王芳",
+        "mobile": "+8613712345678",
+        "language": "zh-CN",
+        "time_zone": "Asia/Shanghai",
+        "product": "card",
+        "currency": "CNY",
+        "outstanding_minor": 500_000,
+        "overdue_minor": 120_000,
+        "oldest_due_date": (date.today() - timedelta(days=dpd)).isoformat(),
+        "strategy": strategy,
+    }
+    return {**row, **changes}
+
+
+@dataclass
+class Stack:
+    base_url: str
+    http: httpx.AsyncClient
+
+    async def api(self, method: str, path: str, role: str, body: Any = None, **params: Any) -> Any:
+        answer = await self.http.request(
+            method, path, json=body, params=params, headers={"X-API-Key": KEYS[role]}
+        )
+        assert answer.is_success, (method, path, answer.status_code, answer.text)
+        return answer.json()
+
+    async def eventually(self, check: Any, what: str, within: float = 60.0) -> Any:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found = await check()
+            if found:
+                return found
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"{what}: not within {within:g} s")
+
+    async def started(self, row: dict[str, Any]) -> str:
+        await self.api("POST", "/cases", "operations", row)
+        account = str(row["account_no"])
+
+        async def assessed() -> Any:
+            view = await self.api("GET", f"/cases/{account}", "operations")
+            return view["case"] is not None and view["status"] is not None
+
+        await self.eventually(assessed, f"{account} assessed")
+        return account
+
+    async def open_task(self, account: str, kind: str) -> dict[str, Any]:
+        async def found() -> Any:
+            listed = await self.api(
+                "GET", "/tasks", "supervisor", case_id=f"case-{account}", status="open"
+            )
+            return next((t for t in listed if t["kind"] == kind), None)
+
+        task: dict[str, Any] = await self.eventually(found, f"an open {kind} on {account}")
+        return task
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    tmp = tmp_path_factory.mktemp("console-browser")
+    database_url = f"sqlite+aiosqlite:///{tmp / 'collections.db'}"
+    await asyncio.to_thread(migrate, database_url)
+    port = free_port()
+    env = {
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "DATABASE_URL": database_url,
+        "QUEUE_COLLECTIONS": f"console-{RUN}",
+        "QUEUE_RISK": f"console-risk-{RUN}",
+        "QUEUE_LEGAL": f"console-legal-{RUN}",
+        "PAYLOAD_KEYS": f"k1:{generate_key()}",
+        "API_KEYS": ",".join(f"{role}:{key}" for role, key in KEYS.items()),
+        "API_PORT": str(port),
+        "COLLECTIONS_POLICY": str(POLICY),
+        "COLLECTIONS_VAR_DIR": str(tmp / "var"),
+    }
+    base_url = f"http://127.0.0.1:{port}"
+    with (
+        project_process(["worker"], env, tmp / "worker.log"),
+        project_process(["api"], env, tmp / "api.log") as api_process,
+    ):
+        await wait_for_health(base_url, api_process)
+        async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as http:
+            yield Stack(base_url, http)
+
+
+@pytest.fixture(scope="module")
+async def browser(stack: Stack) -> AsyncIterator[Any]:
+    async with playwright.async_playwright() as driver:
+        launched = await driver.chromium.launch(
+            executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        await launched.close()
+
+
+async def signed_in(browser: Any, stack: Stack, role: str, staff: str, language: str = "en") -> Any:
+    context = await browser.new_context(
+        base_url=stack.base_url, viewport={"width": 1280, "height": 900}, locale="en-US"
+    )
+    page = await context.new_page()
+    await page.goto(f"/console/language/{language}?next=/console/signin")
+    await page.fill("input[name=key]", KEYS[role])
+    await page.fill("input[name=staff]", staff)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/console/cases")
+    return page
+
+
+async def screenshot(page: Any, name: str) -> None:
+    if os.environ.get("CONSOLE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_a_collector_finds_a_case_records_a_promise_and_sees_a_bad_amount_refused(
+    stack: Stack, browser: Any
+) -> None:
+    account = await stack.started(intake_row(account_no(1), dpd=12))
+    await stack.started(intake_row(account_no(2), dpd=45, outstanding_minor=2_400_000))
+    page = await signed_in(browser, stack, "operations", "ann")
+    await page.fill("input[name=account]", account)
+    await page.click("form.filters button")
+    await page.click(f"tr[data-account='{account}'] a")
+    await page.wait_for_url(f"**/console/cases/{account}")
+    assert await page.get_attribute("[data-stage]", "data-stage") == "early"
+
+    promise = page.locator("form[data-form=promise_to_pay]")
+    promised = (date.today() + timedelta(days=5)).isoformat()
+    await promise.locator("input[name=amount]").fill("-5")
+    await promise.locator("input[name=promised_date]").fill(promised)
+    await promise.locator("button").click()
+    refusal = page.locator("[data-error=promise_to_pay]")
+    await refusal.wait_for()
+    assert "amount" in (await refusal.inner_text())
+    assert (
+        await page.locator("form[data-form=promise_to_pay] input[name=amount]").input_value()
+        == "-5"
+    )
+    await screenshot(page, "case-refused")
+
+    promise = page.locator("form[data-form=promise_to_pay]")
+    await promise.locator("input[name=amount]").fill("1,200.50")
+    await promise.locator("input[name=promised_date]").fill(promised)
+    await promise.locator("button").click()
+    await page.wait_for_url(f"**/console/cases/{account}")
+    answer = await page.locator("[data-flash]").inner_text()
+    assert "promise" in answer.lower()
+    assert "1,200.50 CNY" in await page.locator("[data-promise]").inner_text()
+    await screenshot(page, "case")
+
+    await page.goto("/console/cases")
+    await screenshot(page, "cases")
+    assert await page.locator("[data-nav=legal]").count() == 0
+    response = await page.goto("/console/inbox/legal")
+    assert response.status == 403
+    assert await page.locator("[data-forbidden]").count() == 1
+    await page.context.close()
+
+
+async def test_a_referral_is_approved_accepted_and_judged_in_the_browser(
+    stack: Stack, browser: Any
+) -> None:
+    # 95 days past due, medium segment: the collectors and legal at once (see fast_legal).
+    account = await stack.started(
+        intake_row(
+            account_no(3), dpd=95, strategy="", outstanding_minor=1_200_000, overdue_minor=400_000
+        )
+    )
+    call = await stack.open_task(account, "collector_call")
+    refused = {"collector": "c-1", "outcome": "refused"}
+    await stack.api("POST", f"/tasks/{call['task_key']}/complete", "operations", refused)
+    first = time.monotonic()
+
+    # The second effective contact, 30 "days" later, through the browser's task list.
+    collector = await signed_in(browser, stack, "operations", "ann")
+    await asyncio.sleep(max(0.0, first + EVIDENCE_GAP + 0.5 - time.monotonic()))
+    second = await stack.open_task(account, "collector_call")
+    await collector.goto("/console/tasks?view=team")
+    row = collector.locator(f"tr[data-task='{second['task_key']}']")
+    await row.locator("[data-claim]").click()
+    await collector.wait_for_url("**/console/tasks?view=team")
+    await collector.goto("/console/tasks?view=mine")
+    await screenshot(collector, "tasks")
+    row = collector.locator(f"tr[data-task='{second['task_key']}']")
+    await row.locator("summary").click()
+    await row.locator("select[name=outcome]").select_option("refused")
+    await row.locator("form[data-complete] button").click()
+    await collector.wait_for_url("**/console/tasks?view=mine")
+    assert "refused" in (await collector.locator("[data-flash]").inner_text()).lower()
+    await collector.context.close()
+
+    approval = await stack.open_task(account, "supervisor_approval")
+    supervisor = await signed_in(browser, stack, "supervisor", "sup-1", language="zh")
+    await supervisor.goto("/console/tasks?view=team")
+    row = supervisor.locator(f"tr[data-task='{approval['task_key']}']")
+    await row.locator("summary").click()
+    await screenshot(supervisor, "tasks-zh")
+    await row.locator("select[name=outcome]").select_option("approved")
+    await row.locator("form[data-complete] button").click()
+    await supervisor.wait_for_url("**/console/tasks?view=team")
+    assert "legal" in await supervisor.locator("[data-flash]").inner_text()
+    await supervisor.context.close()
+
+    async def referred() -> Any:
+        listed = await stack.api(
+            "GET", "/handoffs", "legal", department="legal", case_id=f"case-{account}"
+        )
+        return listed[0]["handoff_key"] if listed and listed[0]["status"] == "referred" else None
+
+    key = await stack.eventually(referred, "the legal referral")
+    legal = await signed_in(browser, stack, "legal", "counsel-9")
+    await legal.click("[data-nav=legal]")
+    await screenshot(legal, "legal-inbox")
+    await legal.click(f"tr[data-handoff='{key}'] a")
+    await legal.wait_for_url(f"**/console/inbox/legal/{key}")
+    await legal.locator("form[data-form=accept] button").click()
+    await legal.wait_for_url(f"**/console/inbox/legal/{key}")
+    assert await legal.locator("[data-accepted-by]").inner_text() == "counsel-9"
+    for kind, amount in (("filed", ""), ("judgment", "9,000")):
+        form = legal.locator("form[data-form=proceedings]")
+        await form.locator("select[name=kind]").select_option(kind)
+        await form.locator("input[name=amount]").fill(amount)
+        await form.locator("button").click()
+        await legal.wait_for_url(f"**/console/inbox/legal/{key}")
+    proceedings = await legal.locator("[data-proceedings]").inner_text()
+    assert "filed" in proceedings and "judgment" in proceedings and "9,000.00 CNY" in proceedings
+    await screenshot(legal, "legal-referral")
+    await legal.context.close()
+
+    detail = await stack.api("GET", f"/handoffs/{key}", "legal")
+    assert [p["kind"] for p in detail["referral"]["proceedings"]] == ["filed", "judgment"]
+    assert detail["referral"]["accepted_by"] == "counsel-9"
+
+
+async def test_the_dashboard_draws_its_charts_from_the_cases(stack: Stack, browser: Any) -> None:
+    await stack.started(intake_row(account_no(4), dpd=75))
+    kpis = await stack.api("GET", "/kpis", "engineer")
+    page = await signed_in(browser, stack, "supervisor", "sup-1")
+    await page.click("[data-nav=dashboard]")
+    bars = page.locator("svg[data-chart=bucket] rect.bar")
+    drawn = {
+        await bar.get_attribute("data-label"): float(await bar.get_attribute("data-value"))
+        for bar in await bars.all()
+    }
+    assert drawn == {k: float(v) for k, v in kpis["by_bucket"].items()}
+    assert drawn["M3"] >= 1 and sum(drawn.values()) >= 3
+    stages = page.locator("svg[data-chart=stage] rect.bar")
+    assert await stages.count() == len(kpis["by_stage"])
+    widths = [float(await bar.get_attribute("width")) for bar in await bars.all()]
+    assert max(widths) > 0  # drawn, not just listed
+    await screenshot(page, "dashboard")
+    await page.context.close()
