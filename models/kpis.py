@@ -2,7 +2,7 @@
 
 - cases by stage (every case the read model holds) and open cases by bucket (DPD band: M1 is
   1-30 days past due, M2 31-60, M3 61-90, M4+ over 90; `current` is not yet past due);
-- roll rate from each bucket: of the cases that were in it during the window, the share that
+- roll rate from each bucket but M4+: of the cases that were in it during the window, the share that
   moved on to a worse bucket within the window (from `bucket_moves`);
 - cure rate: of the cases open during the window, the share closed paid or cured within it;
 - promise-kept rate: of the promises settled within the window, the share kept;
@@ -201,8 +201,9 @@ async def _roll_rates(db: Database, start: datetime, now: datetime) -> list[Roll
             .where(col(BucketMoveRow.at) >= start, col(BucketMoveRow.at) <= now)
             .order_by(col(BucketMoveRow.at))
         )
-        present: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT}
-        rolled: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT}
+        # M4+ has no worse bucket to roll to.
+        present: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT[:-1]}
+        rolled: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT[:-1]}
         for case_id, bucket in at_start:
             if bucket in present:
                 present[bucket].add(case_id)

@@ -127,6 +127,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "not_a_number": ("不是有效金额", "is not an amount"),
     "not_a_date": ("不是有效日期", "is not a date"),
     "too_many_decimals": ("小数位过多", "has too many decimals"),
+    "not_an_outcome": ("不是可选结果", "is not one of the outcomes"),
+    "not_a_channel": ("不是可选渠道", "is not one of the channels"),
+    "not_a_closure": ("不是可选结案原因", "is not one of the closing reasons"),
+    "not_a_decision": ("不是可选决定", "is not one of the decisions"),
+    "not_a_proceeding": ("不是可选诉讼进展", "is not one of the proceedings"),
+    "unknown": ("未知", "unknown"),
+    "action": ("操作", "Action"),
+    "closure": ("结案原因", "Closing reason"),
 }
 
 STAGES = {

@@ -173,6 +173,15 @@ def forbidden(request: Request, operator: Operator) -> HTMLResponse:
     return render(request, "forbidden.html", operator, status_code=status.HTTP_403_FORBIDDEN)
 
 
+def refusal(error: FormError | HTTPException, operator: Operator) -> tuple[int, str]:
+    """The status and the message to show beside the form: the console's own reading of a
+    field, or the API's (the workflow's) refusal as it stands."""
+    if isinstance(error, FormError):
+        t = translator(operator.language)
+        return status.HTTP_400_BAD_REQUEST, f"{t(error.field)}: {t(error.reason)}"
+    return error.status_code, str(error.detail)
+
+
 def answered(to: str, message: str) -> RedirectResponse:
     """Back to the page, with the workflow's answer shown there once."""
     response = RedirectResponse(to, status.HTTP_303_SEE_OTHER)
@@ -420,9 +429,8 @@ async def case_action(
     try:
         body = _case_input(action, form, currency)
         result = await getattr(cases, action)(account_no, body, client)
-    except FormError as error:
-        t = translator(operator.language)
-        message = f"{t(error.field)}: {t(error.reason)}"
+    except (FormError, HTTPException) as error:
+        code, message = refusal(error, operator)
         return await _case_page(
             request,
             operator,
@@ -430,20 +438,8 @@ async def case_action(
             db,
             client,
             settings,
-            status_code=400,
+            status_code=code,
             errors={action: message},
-            typed={action: form},
-        )
-    except HTTPException as refused:
-        return await _case_page(
-            request,
-            operator,
-            account_no,
-            db,
-            client,
-            settings,
-            status_code=refused.status_code,
-            errors={action: str(refused.detail)},
             typed={action: form},
         )
     return answered(f"/console/cases/{quote(account_no)}", result.message)
@@ -539,12 +535,9 @@ async def task_action(
                 visit=visit,
             )
             result = await tasks.complete_task(key, body, role, db, client)
-    except FormError as error:
-        t = translator(operator.language)
-        return answered(back, f"{t('error')}: {t(error.field)}: {t(error.reason)}")
-    except HTTPException as refused:
-        t = translator(operator.language)
-        return answered(back, f"{t('error')}: {refused.detail}")
+    except (FormError, HTTPException) as error:
+        _, message = refusal(error, operator)
+        return answered(back, f"{translator(operator.language)('error')}: {message}")
     return answered(back, result.message)
 
 
@@ -744,27 +737,16 @@ async def handoff_answer(
     try:
         body = _answer_input(answer, form, operator.staff, currency)
         await _ANSWER_CALLS[answer](key, body, db, _client(request))
-    except FormError as error:
-        message = f"{t(error.field)}: {t(error.reason)}"
+    except (FormError, HTTPException) as error:
+        code, message = refusal(error, operator)
         return await _handoff_page(
             request,
             operator,
             department,
             key,
             db,
-            status_code=400,
+            status_code=code,
             errors={answer: message},
-            typed={answer: form},
-        )
-    except HTTPException as refused:
-        return await _handoff_page(
-            request,
-            operator,
-            department,
-            key,
-            db,
-            status_code=refused.status_code,
-            errors={answer: str(refused.detail)},
             typed={answer: form},
         )
     label = t("proceeding") if answer == "proceedings" else t(answer.replace("-", "_"))

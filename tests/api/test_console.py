@@ -24,7 +24,7 @@ from tests.api.test_cases_api import at_rest
 from tests.workflows import harness as workflow_harness
 from tests.workflows import test_case_departments as with_departments
 from tests.workflows.harness import CaseHarness, department_settings
-from tests.workflows.test_case_departments import legal_ready_case
+from tests.workflows.test_case_departments import legal_ready_case, risk_review
 from workflows.case import CollectionCaseWorkflow as Case
 
 fake_twilio = workflow_harness.fake_twilio
@@ -222,6 +222,53 @@ async def test_a_supervisor_approves_and_legal_accepts_and_records_a_judgment(
         assert "9,000.00 CNY" in proceedings
 
 
+async def test_risk_decides_a_hardship_review_and_a_collector_only_reads_it(
+    console: Console,
+) -> None:
+    harness = console.harness
+    handle = await harness.start(dpd=3)
+    account = handle.id.removeprefix("case-")
+    await at_rest(harness, account)
+    async with signed_in(console, Role.OPERATIONS, "ann") as collector:
+        reported = await collector.post(
+            f"/console/cases/{account}/report_hardship", data={"reason": "lost job in October"}
+        )
+        assert reported.status_code == 303, reported.text
+        review = await risk_review(harness, handle)
+        inbox = await collector.get("/console/inbox/risk")
+        assert f'data-handoff="{review.id}"' in inbox.text  # collectors follow their reviews
+        page = await collector.get(f"/console/inbox/risk/{review.id}")
+        assert page.status_code == 200 and 'data-form="decide"' not in page.text
+        assert (
+            await collector.post(f"/console/inbox/risk/{review.id}/decide", data={})
+        ).status_code == 403
+
+    async with signed_in(console, Role.RISK, "risk-li") as risk:
+        page = await risk.get(f"/console/inbox/risk/{review.id}")
+        assert 'data-form="decide"' in page.text and "data-dossier" in page.text
+        incomplete = await risk.post(
+            f"/console/inbox/risk/{review.id}/decide",
+            data={"kind": "forbearance", "reason": "temporary unemployment"},
+        )
+        assert incomplete.status_code == 400
+        assert "forbearance_until" in incomplete.text and 'data-error="decide"' in incomplete.text
+        until = (await harness.today() + timedelta(days=30)).isoformat()
+        decided = await risk.post(
+            f"/console/inbox/risk/{review.id}/decide",
+            data={
+                "kind": "forbearance",
+                "reason": "temporary unemployment",
+                "forbearance_until": until,
+            },
+        )
+        assert decided.status_code == 303, decided.text
+        page = await risk.get(decided.headers["location"])
+        assert "forbearance · risk-li" in page.text
+        assert 'data-form="decide"' not in page.text  # decided: nothing more to answer
+    decision = await review.result()
+    assert (decision.decided_by, str(decision.forbearance_until)) == ("risk-li", until)
+
+
 async def test_the_dashboard_draws_what_the_read_model_counts(console: Console) -> None:
     harness = console.harness
     for dpd in (5, 40, 75):
@@ -250,6 +297,13 @@ def test_every_label_the_templates_use_exists_in_both_languages() -> None:
     used = set()
     for template in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"t\('([a-z_]+)'\)", template.read_text()))
+    # The console's own form errors name a field and a reason, both shown through labels.
+    for module in (TEMPLATES.parent / "routes.py", TEMPLATES.parent / "forms.py"):
+        code = module.read_text()
+        used |= {w for pair in re.findall(r'FormError\("(\w+)", "(\w+)"\)', code) for w in pair}
+        used |= set(re.findall(r'FormError\(field, "(\w+)"\)', code))
+        used |= set(re.findall(r'(?:minor_units|a_date|optional_date)\([^()]*, "(\w+)"\)', code))
     known = set(LABELS) | set(STAGES) | {"risk_inbox", "legal_inbox"}
     assert used and used <= known, used - known
+    assert {"not_a_number", "not_an_outcome", "forbearance_until"} <= used
     assert all((zh and en and zh != en) or key == "app" for key, (zh, en) in LABELS.items())

@@ -27,9 +27,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from models.db import migrate
-from tests.integration.processes import free_port, project_process, wait_for_health
-from workers.codec import generate_key
+from tests.integration.processes import api_and_worker
 
 playwright = pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 
@@ -133,29 +131,12 @@ async def stack(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     tmp = tmp_path_factory.mktemp("console-browser")
-    database_url = f"sqlite+aiosqlite:///{tmp / 'collections.db'}"
-    await asyncio.to_thread(migrate, database_url)
-    port = free_port()
-    env = {
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "DATABASE_URL": database_url,
-        "QUEUE_COLLECTIONS": f"console-{RUN}",
-        "QUEUE_RISK": f"console-risk-{RUN}",
-        "QUEUE_LEGAL": f"console-legal-{RUN}",
-        "PAYLOAD_KEYS": f"k1:{generate_key()}",
-        "API_KEYS": ",".join(f"{role}:{key}" for role, key in KEYS.items()),
-        "API_PORT": str(port),
-        "COLLECTIONS_POLICY": str(POLICY),
-        "COLLECTIONS_VAR_DIR": str(tmp / "var"),
-    }
-    base_url = f"http://127.0.0.1:{port}"
-    with (
-        project_process(["worker"], env, tmp / "worker.log"),
-        project_process(["api"], env, tmp / "api.log") as api_process,
+    address = dev_env.client.service_client.config.target_host
+    async with (
+        api_and_worker(address, tmp, queues=f"console-{RUN}", keys=KEYS, policy=POLICY) as url,
+        httpx.AsyncClient(base_url=url, timeout=30.0) as http,
     ):
-        await wait_for_health(base_url, api_process)
-        async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as http:
-            yield Stack(base_url, http)
+        yield Stack(url, http)
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from models.db import migrate
+from workers.codec import generate_key
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,3 +70,34 @@ async def wait_for_health(
                     return
             await asyncio.sleep(0.2)
     raise TimeoutError(f"{base_url}/health did not answer 200 within {within} s")
+
+
+@contextlib.asynccontextmanager
+async def api_and_worker(
+    temporal_address: str, tmp: Path, *, queues: str, keys: Mapping[str, str], policy: Path
+) -> AsyncIterator[str]:
+    """A `collections worker` for all three queues (named `<queues>-collections` ...) and a
+    `collections api` in front of it, on a fresh migrated SQLite database under `tmp`, with
+    payload encryption on; yields the API's base URL once `/health` answers 200."""
+    database_url = f"sqlite+aiosqlite:///{tmp / 'collections.db'}"
+    await asyncio.to_thread(migrate, database_url)
+    port = free_port()
+    env = {
+        "TEMPORAL_ADDRESS": temporal_address,
+        "DATABASE_URL": database_url,
+        "QUEUE_COLLECTIONS": f"{queues}-collections",
+        "QUEUE_RISK": f"{queues}-risk",
+        "QUEUE_LEGAL": f"{queues}-legal",
+        "PAYLOAD_KEYS": f"k1:{generate_key()}",
+        "API_KEYS": ",".join(f"{role}:{key}" for role, key in keys.items()),
+        "API_PORT": str(port),
+        "COLLECTIONS_POLICY": str(policy),
+        "COLLECTIONS_VAR_DIR": str(tmp / "var"),
+    }
+    base_url = f"http://127.0.0.1:{port}"
+    with (
+        project_process(["worker"], env, tmp / "worker.log"),
+        project_process(["api"], env, tmp / "api.log") as api_process,
+    ):
+        await wait_for_health(base_url, api_process)
+        yield base_url
