@@ -55,12 +55,29 @@ class AssessmentActivities:
     def __init__(self, default_policy: Path, queues: TaskQueues | None = None) -> None:
         self._default_policy = default_policy
         self._queues = queues or TaskQueues()
+        # Parsed strategies by file, with the file's (mtime, size) when parsed: a day's intake
+        # parses each policy once, and an edited file is read again.
+        self._strategies: dict[Path, tuple[tuple[int, int], Strategy]] = {}
+
+    def _strategy(self, path: Path) -> Strategy:
+        """Blocking (a stat, and a read when the file changed): run it in a thread."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return load_strategy(path)  # says what is wrong with the path
+        seen = (stat.st_mtime_ns, stat.st_size)
+        cached = self._strategies.get(path)
+        if cached is not None and cached[0] == seen:
+            return cached[1]
+        strategy = load_strategy(path)
+        self._strategies[path] = (seen, strategy)
+        return strategy
 
     @activity.defn(name="assess_case")
     async def assess_case(self, req: AssessInput) -> Assessment:
         try:
             path = policy_path(req.strategy_version, self._default_policy)
-            strategy = await asyncio.to_thread(load_strategy, path)
+            strategy = await asyncio.to_thread(self._strategy, path)
         except PolicyError as exc:
             raise ApplicationError(str(exc), type="PolicyError", non_retryable=True) from None
         days_past_due = max(0, (req.as_of - req.account.oldest_due_date).days)

@@ -266,10 +266,10 @@ async def export_history(
 
 
 def history_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; a folder stands for the *.json files in it."""
+    """Files as given; a folder stands for the *.json files in it and in its subfolders."""
     found: list[Path] = []
     for path in paths:
-        found += sorted(path.glob("*.json")) if path.is_dir() else [path]
+        found += sorted(path.rglob("*.json")) if path.is_dir() else [path]
     return found
 
 

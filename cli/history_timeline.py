@@ -185,11 +185,32 @@ class _RunReader:
         )
 
     async def _on_marker_recorded(self, at: datetime, a: Any, _: HistoryEvent) -> None:
-        if a.marker_name != "core_patch":
-            return
-        values = await self._decode(a.details["patch_data"]) if "patch_data" in a.details else None
-        patch = values[0] if values and isinstance(values[0], dict) else {}
-        self._add(at, "patch", f"code version marker {patch.get('id', '?')}")
+        if a.marker_name == "core_local_activity":
+            await self._local_activity(at, a.details)
+        elif a.marker_name == "core_patch":
+            key = next((k for k in ("patch-data", "patch_data") if k in a.details), None)
+            values = await self._decode(a.details[key]) if key else None
+            patch = values[0] if values and isinstance(values[0], dict) else {}
+            self._add(at, "patch", f"code version marker {patch.get('id', '?')}")
+
+    async def _local_activity(self, at: datetime, details: Any) -> None:
+        """A local activity leaves a marker with its result but not its input: the case's
+        opening write is one, so the opening is told from the assessment's result instead."""
+        data = await self._decode(details["data"]) if "data" in details else None
+        name = str(data[0].get("activity_type", "")) if data and isinstance(data[0], dict) else ""
+        if name == "assess_case" and "result" in details:
+            values = await self._decode(details["result"])
+            found = values[0] if values and isinstance(values[0], dict) else None
+            if found is not None:
+                strategy = found.get("strategy") or {}
+                detail = (
+                    f"strategy {strategy.get('name', '?')} {strategy.get('version', '?')}, "
+                    f"score {found.get('score', '?')}, segment {found.get('segment', '?')}"
+                )
+                self._add(at, "opened", audit_words("opened", detail))
+                return
+        if name and name != STORE_ACTIVITY:
+            self._add(at, "activity", f"{name} done (local)")
 
     # --- activities and timers -----------------------------------------------------------
 

@@ -40,6 +40,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_contact import CaseContact
     from workflows.case_tasks import DEPARTMENT_ACTIONS
 
+# Patches: cases started before a change replay the old commands (see tests/histories).
+# Opening a case (its assessment and its first write) runs as local activities.
+OPEN_LOCALLY = "open-case-locally-2026-11"
+
 
 @workflow.defn(name="CollectionCase")
 class CollectionCaseWorkflow(CaseActions, CaseContact):
@@ -83,17 +87,28 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
 
     async def _open(self, input: CaseInput) -> CaseState:
         now = workflow.now()
-        assessment: Assessment = await workflow.execute_activity(
-            "assess_case",
-            AssessInput(
-                account=input.account,
-                strategy_version=input.strategy_version,
-                as_of=now.date(),
-            ),
-            result_type=Assessment,
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
+        ask = AssessInput(
+            account=input.account, strategy_version=input.strategy_version, as_of=now.date()
         )
+        assessment: Assessment
+        if workflow.patched(OPEN_LOCALLY):
+            # Scoring reads a cached policy and adds points: no server dispatch for it, and the
+            # case's first write goes out in the same workflow task.
+            assessment = await workflow.execute_local_activity(
+                "assess_case",
+                ask,
+                result_type=Assessment,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+        else:
+            assessment = await workflow.execute_activity(
+                "assess_case",
+                ask,
+                result_type=Assessment,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         state = CaseState(
             started_at=now,
             initial_dpd=max(0, (now.date() - input.account.oldest_due_date).days),
@@ -286,7 +301,18 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             tasks=tuple(self._tasks_out),
         )
         self._audit, self._payments, self._promises, self._tasks_out = [], [], [], []
-        self._opened = False
+        opening, self._opened = self._opened, False
+        if opening and workflow.patched(OPEN_LOCALLY):
+            # The case's first write, in the workflow task that assessed it: the first reminder
+            # is scheduled in that same task. Later writes stay activities, so that an update's
+            # answer never waits for the database.
+            await workflow.execute_local_activity(
+                "write_case",
+                write,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            return
         await workflow.execute_activity(
             "write_case",
             write,

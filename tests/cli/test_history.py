@@ -346,7 +346,7 @@ async def test_a_folder_replays_every_history_in_it(tmp_path: Path) -> None:
     settings = settings_for("collections", tmp_path, with_key=False)
     out, out_text, err, _ = consoles()
     assert await replay_files([HISTORIES], settings=settings, out=out, err=err) == 0
-    assert len(out_text.getvalue().splitlines()) == len(list(HISTORIES.glob("*.json")))
+    assert len(out_text.getvalue().splitlines()) == len(list(HISTORIES.rglob("*.json")))
 
 
 async def test_the_timeline_follows_retries_and_continue_as_new() -> None:

@@ -30,7 +30,7 @@ class SleepsFirst(CollectionCaseWorkflow):
 
 
 def recorded_histories() -> list[Path]:
-    return sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
+    return sorted((Path(__file__).parent.parent / "histories").rglob("*.json"))
 
 
 async def test_a_case_run_now_replays_and_a_reordered_workflow_does_not(
