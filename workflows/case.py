@@ -41,8 +41,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_tasks import DEPARTMENT_ACTIONS
 
 # Patches: cases started before a change replay the old commands (see tests/histories).
-# Opening a case (its assessment and its first write) runs as local activities.
-OPEN_LOCALLY = "open-case-locally-2026-11"
+# A case opens with local activities (its assessment and its first write), and upserts its
+# search attributes only when one of them changes.
+CHEAPER_CASE = "cheaper-case-2026-11"
 
 
 @workflow.defn(name="CollectionCase")
@@ -91,7 +92,7 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             account=input.account, strategy_version=input.strategy_version, as_of=now.date()
         )
         assessment: Assessment
-        if workflow.patched(OPEN_LOCALLY):
+        if workflow.patched(CHEAPER_CASE):
             # Scoring reads a cached policy and adds points: no server dispatch for it, and the
             # case's first write goes out in the same workflow task.
             assessment = await workflow.execute_local_activity(
@@ -270,14 +271,21 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
         if not pending and dpd == self._flushed_dpd:
             return
         self._flushed_dpd = dpd
-        workflow.upsert_search_attributes(
-            [
-                CASE_STAGE.value_set(str(state.stage)),
-                DAYS_PAST_DUE.value_set(dpd),
-                SEGMENT.value_set(str(state.assessment.segment)),
-                BALANCE_BAND.value_set(balance_band(state.outstanding_minor)),
-            ]
-        )
+        stage, segment = str(state.stage), str(state.assessment.segment)
+        band = balance_band(state.outstanding_minor)
+        attributes = (stage, dpd, segment, band)
+        # An unchanged upsert is an event and a visibility write for nothing: an operator's
+        # payment usually changes no search attribute, and its answer waited for one.
+        if attributes != self._upserted or not workflow.patched(CHEAPER_CASE):
+            self._upserted = attributes
+            workflow.upsert_search_attributes(
+                [
+                    CASE_STAGE.value_set(stage),
+                    DAYS_PAST_DUE.value_set(dpd),
+                    SEGMENT.value_set(segment),
+                    BALANCE_BAND.value_set(band),
+                ]
+            )
         write = CaseWrite(
             snapshot=CaseSnapshot(
                 case_id=self._id,
@@ -302,7 +310,7 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
         )
         self._audit, self._payments, self._promises, self._tasks_out = [], [], [], []
         opening, self._opened = self._opened, False
-        if opening and workflow.patched(OPEN_LOCALLY):
+        if opening and workflow.patched(CHEAPER_CASE):
             # The case's first write, in the workflow task that assessed it: the first reminder
             # is scheduled in that same task. Later writes stay activities, so that an update's
             # answer never waits for the database.

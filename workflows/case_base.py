@@ -88,6 +88,7 @@ class CaseBase:
         self._tasks_out: list[TaskRecord] = []
         self._opened = input.carried is None
         self._flushed_dpd = -1
+        self._upserted: tuple[str, int, str, str] | None = None  # the last search attributes
         # Department workflows to start from the run loop: (type, input, id, task queue).
         self._pending_children: list[tuple[str, object, str, str]] = []
 
