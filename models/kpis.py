@@ -161,8 +161,7 @@ async def center_kpis(db: Database, now: datetime, window: timedelta = WINDOW) -
                 )
             ).all()
         )
-        roll_rates = await _roll_rates(db, start, now)
-
+    roll_rates = await _roll_rates(db, start, now)  # in its own session, not inside this one
     reached = sum(n for outcome, n in outcomes.items() if outcome in RIGHT_PARTY)
     return Kpis(
         as_of=now,

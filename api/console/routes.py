@@ -39,7 +39,7 @@ from api.console.forms import (
     optional_minor_units,
 )
 from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, translator
-from api.deps import DatabaseDep, SettingsDep
+from api.deps import DatabaseDep, SettingsDep, get_temporal, get_temporal_or_none
 from api.routes import cases, handoffs, tasks
 from config.settings import Settings
 from models.contracts import (
@@ -446,10 +446,9 @@ async def case_action(
 
 
 def _client(request: Request) -> Client:
-    client: Client | None = request.app.state.temporal
-    if client is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is unreachable")
-    return client
+    """The API's Temporal client (503 while unreachable), asked for only once the operator is
+    known to be signed in and allowed: a signed-out browser is sent to sign in either way."""
+    return get_temporal(get_temporal_or_none(request))
 
 
 # --- tasks --------------------------------------------------------------------------------------
@@ -529,7 +528,7 @@ async def task_action(
                 outcome=TaskOutcome(outcome),
                 note=form.get("note", ""),
                 promised_amount_minor=optional_minor_units(
-                    form.get("promised_amount", ""), await _task_currency(db, key)
+                    form.get("promised_amount", ""), await _currency_of(db, HumanTaskRow, key)
                 ),
                 promised_date=optional_date(form.get("promised_date", ""), "promised_date"),
                 visit=visit,
@@ -600,7 +599,7 @@ async def _handoff_page(
     answers = [
         a for a, who in ANSWERS[department].items() if operator.may(who) and a in _open(detail)
     ]
-    currency = await _handoff_currency(db, key)
+    currency = await _currency_of(db, HandoffRow, key)
     return render(
         request,
         "handoff.html",
@@ -633,23 +632,14 @@ def _open(detail: handoffs.HandoffDetail) -> frozenset[str]:
     return frozenset()
 
 
-async def _task_currency(db: Database, key: str) -> str:
+async def _currency_of(db: Database, table: type[HumanTaskRow | HandoffRow], key: str) -> str:
+    """The currency of the account whose case holds the task or handoff `key`: amounts on its
+    forms are typed in it."""
     async with db.session() as session:
         found = await session.exec(
             select(CaseRow.currency)
-            .join(HumanTaskRow, col(HumanTaskRow.case_id) == col(CaseRow.case_id))
-            .where(HumanTaskRow.idempotency_key == key)
-        )
-        return found.first() or "CNY"
-
-
-async def _handoff_currency(db: Database, key: str) -> str:
-    """The currency of the handed-off case's account: amounts are typed in it."""
-    async with db.session() as session:
-        found = await session.exec(
-            select(CaseRow.currency)
-            .join(HandoffRow, col(HandoffRow.case_id) == col(CaseRow.case_id))
-            .where(HandoffRow.idempotency_key == key)
+            .join(table, col(table.case_id) == col(CaseRow.case_id))
+            .where(col(table.idempotency_key) == key)
         )
         return found.first() or "CNY"
 
@@ -732,7 +722,7 @@ async def handoff_answer(
     if who is None or not operator.may(who):
         return forbidden(request, operator)
     form = {k: str(v) for k, v in (await request.form()).items()}
-    currency = await _handoff_currency(db, key)
+    currency = await _currency_of(db, HandoffRow, key)
     t = translator(operator.language)
     try:
         body = _answer_input(answer, form, operator.staff, currency)
