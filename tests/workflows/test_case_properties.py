@@ -173,6 +173,19 @@ NEW_YORK_MIDNIGHT_PROMISE = Scenario(
     ops=(Op("promise", 1),),
 )
 
+# Found by CI: paid in full at 08:00 while the first reminder, scheduled in the case's first
+# workflow task, was still with the provider; the closing message's task then started in the
+# millisecond the reminder's answer arrived.
+PAID_WHILE_THE_FIRST_REMINDER_IS_OUT = Scenario(
+    time_zone="America/New_York",
+    strategy="default",
+    dpd=0,
+    overdue=60_000,
+    near_dst=False,
+    lead_minutes=480,
+    ops=(Op("pay", 60_000),),
+)
+
 
 # --- what happened --------------------------------------------------------------------------
 
@@ -445,10 +458,19 @@ def attach_times(story: Story, timeline: list[TimelineEvent]) -> None:
     story.done = kept
 
 
-async def decision_times(handle: WorkflowHandle[Case, CaseStatus]) -> list[datetime]:
-    """For every send activity, the start of the workflow task that scheduled it."""
-    times = []
+async def send_decisions(
+    handle: WorkflowHandle[Case, CaseStatus],
+) -> list[tuple[datetime, datetime]]:
+    """For every send activity that completed: when it completed, and the start of the workflow
+    task that scheduled it (the policy said yes then).
+
+    A send is paired with its own scheduling through the completion's `scheduled_event_id`, not
+    by time: the next send's workflow task may start in the very millisecond this one's answer
+    arrives, and a reminder scheduled before a payment may still be in flight when it lands.
+    """
     task_started: datetime | None = None
+    decided_by_event: dict[int, datetime] = {}
+    sends = []
     for event in (await handle.fetch_history()).events:
         if event.HasField("workflow_task_started_event_attributes"):
             task_started = event.event_time.ToDatetime(tzinfo=UTC)
@@ -457,8 +479,13 @@ async def decision_times(handle: WorkflowHandle[Case, CaseStatus]) -> list[datet
             and event.activity_task_scheduled_event_attributes.activity_type.name == "send_contact"
         ):
             assert task_started is not None
-            times.append(task_started)
-    return times
+            decided_by_event[event.event_id] = task_started
+        elif event.HasField("activity_task_completed_event_attributes"):
+            scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
+            if scheduled in decided_by_event:
+                completed = event.event_time.ToDatetime(tzinfo=UTC)
+                sends.append((completed, decided_by_event[scheduled]))
+    return sends
 
 
 async def settled(
@@ -489,10 +516,11 @@ async def collect(
     timeline, rows = await settled(harness, handle, mobile)
     attach_times(story, timeline)
     sent = [e for e in timeline if e.kind == "contact_sent"]
-    decisions = await decision_times(handle)
+    sends = await send_decisions(handle)
     for event in sent:
         channel, template = event.detail.split(" ", 1)
-        decided = max(d for d in decisions if d <= event.at)
+        # The case records a send in the workflow task that receives its answer.
+        _, decided = max(s for s in sends if s[0] <= event.at)
         story.contacts.append(Contact(event.at, decided, Channel(channel), template))
     went_out = [r for r in rows if r.status not in (AttemptStatus.REFUSED, AttemptStatus.FAILED)]
     received = harness.fake.sent_to(mobile)
@@ -545,6 +573,7 @@ async def run_scenario(scenario: Scenario, fake: FakeTwilio, db: Database) -> St
 @example(scenario=NEW_YORK_SPRING)
 @example(scenario=AUCKLAND_DISPUTE)
 @example(scenario=NEW_YORK_MIDNIGHT_PROMISE)
+@example(scenario=PAID_WHILE_THE_FIRST_REMINDER_IS_OUT)
 @given(scenario=scenarios)
 async def test_every_contact_of_a_case_is_one_the_policy_allows(
     scenario: Scenario, fake_twilio: FakeTwilio, sqlite_db: Database
