@@ -30,6 +30,7 @@ from models.contracts import (
     PaymentRow,
     PromiseRow,
     RefusedAttempt,
+    WriteReceipt,
     case_id,
 )
 from models.db import Database
@@ -58,7 +59,7 @@ class CaseStoreActivities:
         self._db = db
 
     @activity.defn(name="write_case")
-    async def write_case(self, write: CaseWrite) -> None:
+    async def write_case(self, write: CaseWrite) -> WriteReceipt | None:
         """The case row and what happened since the last write, in one transaction."""
         snapshot = write.snapshot
         async with self._db.session() as session:
@@ -72,6 +73,7 @@ class CaseStoreActivities:
                 await self._record_promise(session, snapshot, promise)
             for task in write.tasks:
                 await self._upsert_task(session, task)
+        return WriteReceipt(audit=write.audit) if write.receipt else None
 
     @activity.defn(name="write_handoff")
     async def write_handoff(self, write: HandoffWrite) -> None:

@@ -87,6 +87,7 @@ class _RunReader:
         self._updates: dict[str, tuple[str, str, datetime]] = {}  # id -> (name, args, at)
         self._children: dict[int, str] = {}  # initiated id -> words
         self._audit_readable = False
+        self._opened_row: TimelineRow | None = None  # told from the assessment, until an entry
 
     def _add(self, at: datetime, kind: str, detail: str) -> None:
         self._timeline.rows.append(TimelineRow(at, kind, detail))
@@ -107,12 +108,10 @@ class _RunReader:
 
     async def read(self, events: Sequence[HistoryEvent]) -> None:
         for event in events:
-            if event.HasField("activity_task_scheduled_event_attributes"):
-                scheduled = event.activity_task_scheduled_event_attributes
-                if scheduled.activity_type.name == STORE_ACTIVITY:
-                    values = await self._decode(scheduled.input)
-                    self._audit_readable = self._audit_readable or values is not None
-                    break
+            audit = await self._audit_of(event)
+            if audit is not None:
+                self._audit_readable = True
+                break
         task_time = datetime.min.replace(tzinfo=UTC)
         for event in events:
             kind = event.WhichOneof("attributes") or ""
@@ -184,20 +183,57 @@ class _RunReader:
             at, "workflow_task_timed_out", "workflow task timed out (a worker was slow or gone)"
         )
 
-    async def _on_marker_recorded(self, at: datetime, a: Any, _: HistoryEvent) -> None:
+    async def _on_marker_recorded(self, at: datetime, a: Any, event: HistoryEvent) -> None:
         if a.marker_name == "core_local_activity":
-            await self._local_activity(at, a.details)
+            await self._local_activity(at, a.details, event)
         elif a.marker_name == "core_patch":
             key = next((k for k in ("patch-data", "patch_data") if k in a.details), None)
             values = await self._decode(a.details[key]) if key else None
             patch = values[0] if values and isinstance(values[0], dict) else {}
             self._add(at, "patch", f"code version marker {patch.get('id', '?')}")
 
-    async def _local_activity(self, at: datetime, details: Any) -> None:
-        """A local activity leaves a marker with its result but not its input: the case's
-        opening write is one, so the opening is told from the assessment's result instead."""
+    async def _audit_of(self, event: HistoryEvent) -> list[dict[str, Any]] | None:
+        """The audit entries a case write carries: in a write activity's input, or in the
+        receipt a local write returns (its marker keeps the result, not the input). None when
+        the event is no write, or its payloads cannot be read."""
+        values: list[Any] | None = None
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            scheduled = event.activity_task_scheduled_event_attributes
+            if scheduled.activity_type.name == STORE_ACTIVITY:
+                values = await self._decode(scheduled.input)
+        elif event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            details = marker.details
+            local = marker.marker_name == "core_local_activity" and "result" in details
+            if local and await self._local_activity_name(details) == STORE_ACTIVITY:
+                values = await self._decode(details["result"])
+        if not values or not isinstance(values[0], dict):
+            return None
+        return list(values[0].get("audit", []))
+
+    async def _local_activity_name(self, details: Any) -> str:
         data = await self._decode(details["data"]) if "data" in details else None
-        name = str(data[0].get("activity_type", "")) if data and isinstance(data[0], dict) else ""
+        return str(data[0].get("activity_type", "")) if data and isinstance(data[0], dict) else ""
+
+    def _add_audit(self, at: datetime, audit: list[dict[str, Any]]) -> None:
+        for entry in audit:
+            kind = str(entry.get("kind", ""))
+            if kind == "opened" and self._opened_row is not None:
+                self._timeline.rows.remove(self._opened_row)  # the entry itself says it better
+                self._opened_row = None
+            when = datetime.fromisoformat(entry["at"]) if entry.get("at") else at
+            self._add(when, kind, audit_words(kind, entry.get("detail", "")))
+
+    async def _local_activity(self, at: datetime, details: Any, event: HistoryEvent) -> None:
+        """A local activity leaves a marker with its result but not its input. A local write
+        returns the audit entries it stored; a case opened before writes asked for that
+        receipt is told from its assessment's result."""
+        name = await self._local_activity_name(details)
+        if name == STORE_ACTIVITY:
+            audit = await self._audit_of(event)
+            if audit:
+                self._add_audit(at, audit)
+            return
         if name == "assess_case" and "result" in details:
             values = await self._decode(details["result"])
             found = values[0] if values and isinstance(values[0], dict) else None
@@ -208,8 +244,9 @@ class _RunReader:
                     f"score {found.get('score', '?')}, segment {found.get('segment', '?')}"
                 )
                 self._add(at, "opened", audit_words("opened", detail))
+                self._opened_row = self._timeline.rows[-1]
                 return
-        if name and name != STORE_ACTIVITY:
+        if name:
             self._add(at, "activity", f"{name} done (local)")
 
     # --- activities and timers -----------------------------------------------------------
@@ -219,15 +256,7 @@ class _RunReader:
         self._activities[event.event_id] = (name, 1)
         if name != STORE_ACTIVITY:
             return
-        values = await self._decode(a.input)
-        audit = values[0].get("audit", []) if values and isinstance(values[0], dict) else []
-        for entry in audit:
-            when = datetime.fromisoformat(entry["at"]) if entry.get("at") else at
-            self._add(
-                when,
-                str(entry.get("kind", "")),
-                audit_words(entry.get("kind", ""), entry.get("detail", "")),
-            )
+        self._add_audit(at, await self._audit_of(event) or [])
 
     def _activity(self, scheduled_id: int) -> tuple[str, int]:
         return self._activities.get(scheduled_id, ("activity", 1))

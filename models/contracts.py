@@ -401,3 +401,13 @@ class CaseWrite:
     promises: tuple[PromiseRow, ...] = ()
     opened: CaseInput | None = None  # on the first write: the customer and account rows
     tasks: tuple[TaskRecord, ...] = ()  # human tasks, upserted by key as they change
+    # Asks for a receipt of the audit entries: a local activity's marker keeps its result but
+    # not its input, and `history show` reads a case's story from these entries.
+    receipt: bool = False
+
+
+@dataclass(frozen=True)
+class WriteReceipt:
+    """What a write put in the audit log, returned when the write asked for it."""
+
+    audit: tuple[AuditEntry, ...] = ()

@@ -44,6 +44,9 @@ with workflow.unsafe.imports_passed_through():
 # A case opens with local activities (its assessment and its first write), and upserts its
 # search attributes only when one of them changes.
 CHEAPER_CASE = "cheaper-case-2026-11"
+# The case's writes to the read model are local activities, in the workflow task that made the
+# change, unless an update's answer waits in that task.
+LOCAL_WRITES = "local-writes-2026-11"
 
 
 @workflow.defn(name="CollectionCase")
@@ -286,6 +289,14 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                     BALANCE_BAND.value_set(band),
                 ]
             )
+        opening, self._opened = self._opened, False
+        answering, self._answering = self._answering, False
+        # No server dispatch and no second workflow task for a local write: the first reminder
+        # is scheduled in the task that assessed the case, and a quiet day's wake is one task.
+        # A write that would hold back an update's answer stays an activity.
+        local = (opening and workflow.patched(CHEAPER_CASE)) or (
+            not answering and workflow.patched(LOCAL_WRITES)
+        )
         write = CaseWrite(
             snapshot=CaseSnapshot(
                 case_id=self._id,
@@ -305,15 +316,12 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             audit=tuple(self._audit),
             payments=tuple(self._payments),
             promises=tuple(self._promises),
-            opened=self._input if self._opened else None,
+            opened=self._input if opening else None,
             tasks=tuple(self._tasks_out),
+            receipt=local,
         )
         self._audit, self._payments, self._promises, self._tasks_out = [], [], [], []
-        opening, self._opened = self._opened, False
-        if opening and workflow.patched(CHEAPER_CASE):
-            # The case's first write, in the workflow task that assessed it: the first reminder
-            # is scheduled in that same task. Later writes stay activities, so that an update's
-            # answer never waits for the database.
+        if local:
             await workflow.execute_local_activity(
                 "write_case",
                 write,

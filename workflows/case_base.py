@@ -81,6 +81,9 @@ class CaseBase:
         self._id = case_id(input.account.account_no)
         self._state: CaseState | None = input.carried
         self._changed = True  # wakes the run loop
+        # An update's answer leaves with the workflow task its handler ran in; a local activity
+        # in that task would hold the answer back until the database had answered too.
+        self._answering = False
         # What the next flush writes to the read model.
         self._audit: list[AuditEntry] = []
         self._payments: list[PaymentRow] = []
@@ -103,6 +106,7 @@ class CaseBase:
     async def _ready(self) -> CaseState:
         """Updates that arrive while the case is being assessed wait for it."""
         await workflow.wait_condition(lambda: self._state is not None)
+        self._answering = True
         return self._live()
 
     def _open_state(self) -> CaseState | None:

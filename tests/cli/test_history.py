@@ -169,6 +169,7 @@ async def test_show_tells_the_case_in_domain_words_and_masks_the_number(
         "completed (closed as paid)",
     ):
         assert words in text, words
+    assert text.count("opened (strategy") == 1  # from the opening write, not its assessment too
     assert all(
         line[:16].replace("-", "").replace(":", "").replace(" ", "").isdigit() for line in lines
     )
