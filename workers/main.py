@@ -28,9 +28,15 @@ from workflows.risk_review import RiskReviewWorkflow
 
 log = logging.getLogger(__name__)
 
-# Contract modules are deterministic plain data: load them once, outside the sandbox.
+# Loaded once, outside the sandbox: the contracts (plain data), pydantic, and the workflow code
+# itself. The sandbox would otherwise import the case's module afresh for every case it starts,
+# running it and building the workflow's definition again: a sixth of a worker's CPU at intake
+# (BENCHMARKS.md). The workflow modules hold no module state; the calls the sandbox would
+# refuse in them are banned by ruff instead (pyproject.toml, banned-api for `workflows/`).
 SANDBOX = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "pydantic")
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "models", "pydantic", "workflows"
+    )
 )
 
 
