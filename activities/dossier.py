@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from models.db import Database
 from models.departments import BuildDossierInput, DossierBuilt
+from models.money import amounts_in_words, money
 from models.tables import (
     AccountRow,
     AuditLogRow,
@@ -267,20 +268,6 @@ def _totals(
 
 # --- printable -------------------------------------------------------------------------------
 
-# Minor units per major unit by currency; two decimals unless listed.
-_DECIMALS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3}
-
-
-def money(amount_minor: int | None, currency: str | None) -> str:
-    if amount_minor is None:
-        return "-"
-    code = currency or ""
-    decimals = _DECIMALS.get(code, 2)
-    sign = "-" if amount_minor < 0 else ""
-    whole, part = divmod(abs(amount_minor), 10**decimals)
-    text = f"{whole:,}" + (f".{part:0{decimals}d}" if decimals else "")
-    return f"{sign}{text} {code}".strip()
-
 
 def _cell(value: Any) -> str:
     if value is None or value == "":
@@ -370,7 +357,10 @@ def render_dossier_text(dossier: Dossier) -> str:
         "4. Balance history",
         _table(
             ("at", "event", "detail"),
-            [(_at(e["at"]), e["kind"], e["detail"]) for e in dossier.get("balance_history", [])],
+            [
+                (_at(e["at"]), e["kind"], amounts_in_words(e["detail"]))
+                for e in dossier.get("balance_history", [])
+            ],
         ),
     )
     paid = ", ".join(money(v, k) for k, v in (totals.get("paid_minor") or {}).items()) or "none"

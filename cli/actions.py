@@ -368,12 +368,6 @@ def day(value: date | None) -> str:
     return value.isoformat() if value is not None else "-"
 
 
-def money(amount_minor: int | None, currency: str) -> str:
-    from activities.dossier import money as format_money
-
-    return format_money(amount_minor, currency)
-
-
 def jsonable(value: Any) -> Any:
     """Dataclasses, enums, dates and SQLModel rows as JSON types."""
     from pydantic_core import to_jsonable_python

@@ -42,7 +42,6 @@ from cli.actions import (
     launch,
     mask_name,
     masked,
-    money,
     query,
 )
 from cli.main import app
@@ -63,6 +62,7 @@ from models.contracts import (
     case_id,
 )
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
+from models.money import money
 from models.strategy import Channel, Segment
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from activities.messaging.privacy import mask_numbers
+from models.money import amounts_in_words, money
 
 MAX_SUMMARY = 160
 _ISO_DATETIME = re.compile(
@@ -21,7 +22,6 @@ _ISO_DATETIME = re.compile(
 # Left as they are by the masking: dates, and the project's workflow ids (an account number
 # and a counter, which `mask_numbers` would take for a phone number).
 _KEEP = re.compile(r"\d{4}-\d{2}-\d{2}|\b(?:case|risk|legal)-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
-_MONEY = re.compile(r"\b(\d+) ([A-Z]{3})\b")
 # Decoded fields never shown: they name or reach the customer, or are keys full of digits.
 _PRIVATE = frozenset({"to", "mobile", "phone", "contact", "params", "address", "email", "name"})
 _NOISE = frozenset({"case_id", "account_no", "key", "currency"})
@@ -39,14 +39,6 @@ def safe(text: str) -> str:
 
 def at_minute(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M}"
-
-
-def money(amount_minor: int, currency: str) -> str:
-    return f"{currency} {amount_minor // 100:,}.{amount_minor % 100:02d}"
-
-
-def _with_money(text: str) -> str:
-    return _MONEY.sub(lambda m: money(int(m[1]), m[2]), text)
 
 
 def _contact(verb: str, detail: str) -> str:
@@ -78,8 +70,8 @@ _PHRASES: dict[str, Callable[[str], str]] = {
     "contact_failed": lambda d: _contact("failed", d),
     "contact_delayed": lambda d: _contact("delayed", d),
     "contact_outcome": lambda d: f"delivery report ({d})",
-    "payment": lambda d: f"payment recorded ({_with_money(d)})",
-    "promise": lambda d: f"promise to pay ({_with_money(d)})",
+    "payment": lambda d: f"payment recorded ({d})",
+    "promise": lambda d: f"promise to pay ({d})",
     "promise_kept": lambda d: f"promise kept ({d})",
     "promise_broken": lambda d: f"promise broken ({d})",
     "stage": _stage,
@@ -94,7 +86,7 @@ def audit_words(kind: str, detail: str) -> str:
     """One audit entry of the case as a line of the timeline."""
     phrase = _PHRASES.get(kind)
     words = phrase(detail) if phrase else f"{kind.replace('_', ' ')} ({detail})"
-    return safe(words)
+    return safe(amounts_in_words(words))
 
 
 def _private(key: str) -> bool:

@@ -36,7 +36,6 @@ from cli.actions import (
     jsonable,
     launch,
     masked,
-    money,
     query,
 )
 from cli.main import app
@@ -52,6 +51,7 @@ from models.departments import (
     RiskDecisionKind,
     RiskReviewStatus,
 )
+from models.money import money
 
 if TYPE_CHECKING:
     from models.tables import HandoffRow

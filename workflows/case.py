@@ -213,16 +213,18 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
         promise = state.promise
         if promise is None or promise.status != "open" or now < promise.check_at:
             return
+        currency = self._input.account.currency
+        paid = f"{promise.paid_since_minor} {currency}"
         if rules.promise_met(state, promise):
             promise.status = "kept"
             state.promises_kept += 1
-            self._event("promise_kept", f"{promise.paid_since_minor} paid by the date")
+            self._event("promise_kept", f"{paid} paid by the date")
         else:
             promise.status = "broken"
             state.promises_broken += 1
             self._event(
                 "promise_broken",
-                f"{promise.paid_since_minor} of {promise.amount_minor} paid; contact resumes",
+                f"{paid} of {promise.amount_minor} {currency} paid; contact resumes",
             )
         self._promise_row(promise)
         self._skip_stale(now)

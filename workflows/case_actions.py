@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from models.departments import TaskKind
+    from models.money import money
     from models.strategy import Channel
     from workflows import case_rules as rules
     from workflows.case_base import SUPERVISOR, bounded, invalid
@@ -79,7 +80,8 @@ class CaseActions(CaseTasks):
             self._event("promise_kept", "paid within tolerance")
         if effect.closes_as is not None:
             self._close(effect.closes_as, f"payment {req.payment_ref}")
-        return self._result(f"payment recorded; outstanding {state.outstanding_minor}")
+        outstanding = money(state.outstanding_minor, req.currency)
+        return self._result(f"payment recorded; outstanding {outstanding}")
 
     @record_payment.validator
     def _validate_payment(self, req: RecordPaymentInput) -> None:
@@ -266,8 +268,8 @@ class CaseActions(CaseTasks):
         state.overdue_minor = account.overdue_minor
         self._event(
             "balances_refreshed",
-            f"outstanding {account.outstanding_minor}, overdue {account.overdue_minor} "
-            f"{account.currency}",
+            f"outstanding {account.outstanding_minor} {account.currency}, "
+            f"overdue {account.overdue_minor} {account.currency}",
         )
         if account.outstanding_minor == 0:
             self._close(ClosureReason.PAID, "the bank's file shows no balance")

@@ -162,7 +162,8 @@ class CaseHandoffs(CaseBase):
         dept.plan_status = "broken"
         self._event(
             "plan_broken",
-            f"instalment of {due.due_date} missed ({due.paid_minor} of {due.amount_minor} paid)",
+            f"instalment of {due.due_date} missed ({due.paid_minor} {self._input.account.currency}"
+            f" of {due.amount_minor} {self._input.account.currency} paid)",
         )
         self._return_to_collection(now)
 

@@ -150,7 +150,8 @@ class CaseTasks(CaseHandoffs):
                 )
                 promise.key = self._next_key("p")
                 self._promise_row(promise)
-                self._event("promise", f"{promise.amount_minor} by {promise.promised_date}")
+                amount = f"{promise.amount_minor} {self._input.account.currency}"
+                self._event("promise", f"{amount} by {promise.promised_date}")
                 return "promise recorded; contact paused until it is due"
             case TaskOutcome.WRONG_NUMBER:
                 for channel in (Channel.SMS, Channel.VOICE):

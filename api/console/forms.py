@@ -11,12 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-# ISO 4217 minor units where they are not 2.
-_DECIMALS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
-    **dict.fromkeys(("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
+from models.money import decimals
 
 
 class FormError(ValueError):
@@ -24,10 +19,6 @@ class FormError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
-
-
-def decimals(currency: str) -> int:
-    return _DECIMALS.get(currency.upper(), 2)
 
 
 def minor_units(raw: str, currency: str, field: str = "amount") -> int:
@@ -47,13 +38,6 @@ def minor_units(raw: str, currency: str, field: str = "amount") -> int:
 
 def optional_minor_units(raw: str, currency: str, field: str = "amount") -> int | None:
     return minor_units(raw, currency, field) if raw.strip() else None
-
-
-def money(amount_minor: int, currency: str) -> str:
-    """123456, CNY -> '1,234.56 CNY'."""
-    places = decimals(currency)
-    value = Decimal(amount_minor).scaleb(-places)
-    return f"{value:,.{places}f} {currency}"
 
 
 def a_date(raw: str, field: str) -> date:

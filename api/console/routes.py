@@ -34,7 +34,6 @@ from api.console.forms import (
     FormError,
     a_date,
     minor_units,
-    money,
     optional_date,
     optional_minor_units,
 )
@@ -70,6 +69,7 @@ from models.departments import (
     TaskStatus,
 )
 from models.kpis import DELINQUENT, center_kpis
+from models.money import amounts_in_words, money
 from models.strategy import Channel, Segment
 from models.tables import CaseRow, HandoffRow, HumanTaskRow
 from models.visibility import BANDS, band_range
@@ -77,6 +77,7 @@ from models.visibility import BANDS, band_range
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["money"] = money
+templates.env.filters["amounts"] = amounts_in_words
 templates.env.filters["unquote"] = unquote
 
 STAFF_COOKIE = "collections_staff"

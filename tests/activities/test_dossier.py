@@ -375,6 +375,7 @@ async def test_the_printable_dossier_has_every_section(database: Database) -> No
     assert "8,800.00 CNY" in text and "Total paid: 500.00 CNY" in text
     assert "SM0004" in text and "30003" in text
     assert "wang.fang" in text and OPENED_LINE in text
+    assert "300.00 CNY ref BANK-1" in text and "30000 CNY" not in text  # balance history
     assert NAME not in text and MOBILE not in text
 
 

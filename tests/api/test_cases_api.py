@@ -293,7 +293,7 @@ async def test_a_payment_is_recorded_once_and_shows_on_the_timeline(
     assert paid.status_code == 200, paid.text
     assert paid.json() == {
         "accepted": True,
-        "message": "payment recorded; outstanding 499900",
+        "message": "payment recorded; outstanding 4,999.00 CNY",
         "stage": "early",
     }
     repeat = await http.post(path, json=PAYMENT, headers=as_role(Role.SUPERVISOR))

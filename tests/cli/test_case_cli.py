@@ -208,7 +208,7 @@ async def test_an_action_is_taken_and_a_bad_one_is_refused_with_the_cases_messag
 
     ran = await cli(pay(20_000, "BANK-1"))
     assert ran.code == 0
-    assert ran.out.strip() == "payment recorded; outstanding 480000 (stage early)"
+    assert ran.out.strip() == "payment recorded; outstanding 4,800.00 CNY (stage early)"
 
     ran = await cli(pay(0, "BANK-2"), json_output=True)
     assert ran.code == 1

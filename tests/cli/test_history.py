@@ -157,10 +157,10 @@ async def test_show_tells_the_case_in_domain_words_and_masks_the_number(
     for words in (
         "opened (strategy default 2026.11-1, score",
         "sms reminder sent (reminder_friendly)",
-        "promise_to_pay (amount=CNY 800.00",
-        "promise to pay (CNY 800.00 by",
-        "record_payment (amount=CNY 200.00, payment_ref=H-1) accepted: payment recorded",
-        "payment recorded (CNY 200.00 ref H-1)",
+        "promise_to_pay (amount=800.00 CNY",
+        "promise to pay (800.00 CNY by",
+        "record_payment (amount=200.00 CNY, payment_ref=H-1) accepted: payment recorded",
+        "payment recorded (200.00 CNY ref H-1)",
         "paused (call back on +86*******5678)",
         "resume (reason=customer is back) accepted: case resumed",
         "waited until",
@@ -405,7 +405,7 @@ def test_words_are_masked_but_dates_stay_readable() -> None:
             "currency": "CNY",
         }
     )
-    assert summary == "channel=sms, amount=CNY 12.34"
+    assert summary == "channel=sms, amount=12.34 CNY"
 
 
 def test_targets_and_command_registration() -> None:

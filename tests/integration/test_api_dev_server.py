@@ -228,7 +228,7 @@ async def test_a_case_is_started_read_acted_on_and_closed(api: Api) -> None:
             "operations",
             "promise recorded",
         ),
-        ("record_payment", payment, "operations", "payment recorded; outstanding 490000"),
+        ("record_payment", payment, "operations", "payment recorded; outstanding 4,900.00 CNY"),
     ]
     base = f"/cases/{account}"
     for action, body, role, message in actions:

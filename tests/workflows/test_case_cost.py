@@ -63,7 +63,7 @@ async def test_a_payment_is_answered_while_the_read_model_cannot_be_written(
         # workflow task, 8 s in (80 % of its 10-s timeout); one that does not, at once.
         update = handle.execute_update(Case.record_payment, payment)
         result = await asyncio.wait_for(update, ANSWERED_WITHIN)
-        assert result.accepted and "outstanding 490000" in result.message
+        assert result.accepted and "outstanding 4,900.00 CNY" in result.message
         async with harness.db.session() as session:
             stored = (await session.exec(select(PaymentRecordRow))).all()
         assert stored == []
