@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import col, select
@@ -74,7 +74,25 @@ from models.strategy import Channel, Segment
 from models.tables import CaseRow, HandoffRow, HumanTaskRow
 from models.visibility import BANDS, band_range
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+
+def same_site_forms(request: Request) -> None:
+    """Refuses a form posted from another site's page, behind the `SameSite=Strict` cookie (which
+    older or misconfigured browsers may not honour). A browser names the page a form came from
+    (`Origin`, else `Referer`); a page of this console has this host (or the host a balancer
+    says it forwarded). A request that names no page is not a browser's form: its key decides."""
+    if request.method != "POST":
+        return
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")} - {None}
+    if urlsplit(source).netloc not in hosts:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a form posted from another site")
+
+
+router = APIRouter(
+    prefix="/console", include_in_schema=False, dependencies=[Depends(same_site_forms)]
+)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["money"] = money
 templates.env.filters["amounts"] = amounts_in_words

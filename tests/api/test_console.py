@@ -89,6 +89,41 @@ async def test_sign_in_needs_a_known_key_and_a_staff_id(console: Console) -> Non
         assert page.status_code == 200 and "ann" in page.text
 
 
+async def test_a_form_posted_from_another_site_is_refused_and_changes_nothing(
+    console: Console,
+) -> None:
+    """The key cookie is `HttpOnly` and `SameSite=Strict`; behind it, a post whose page was on
+    another site is refused, even when a browser sends the cookie along."""
+    handle = await console.harness.start(dpd=12)
+    account = handle.id.removeprefix("case-")
+    await at_rest(console.harness, account)
+    async with signed_in(console, Role.SUPERVISOR, "sam") as browser:
+        cookie = next(
+            line
+            for line in (
+                await browser.post(
+                    "/console/signin", data={"key": KEYS[Role.SUPERVISOR], "staff": "sam"}
+                )
+            ).headers.get_list("set-cookie")
+            if line.startswith("collections_key=")
+        )
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        pause = f"/console/cases/{account}/pause"
+        for page in ("https://evil.example/win", "null"):
+            forged = await browser.post(pause, data={"reason": "x"}, headers={"Origin": page})
+            assert forged.status_code == 403, page
+        referred = await browser.post(
+            pause, data={"reason": "x"}, headers={"Referer": "http://evil.example/form"}
+        )
+        assert referred.status_code == 403
+        assert not (await handle.query(Case.status)).paused
+        own = await browser.post(
+            pause, data={"reason": "customer asked"}, headers={"Origin": "http://console"}
+        )
+        assert own.status_code == 303
+    assert (await handle.query(Case.status)).paused
+
+
 async def test_each_role_sees_its_own_pages_and_no_other(console: Console) -> None:
     expected = {
         Role.OPERATIONS: {"cases", "tasks", "risk", "dashboard"},
