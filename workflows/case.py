@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT, balance_band
     from workflows import case_rules as rules
     from workflows.case_actions import CaseActions
-    from workflows.case_base import STORE_RETRY, STORE_TIMEOUT
+    from workflows.case_base import store
     from workflows.case_contact import CaseContact
     from workflows.case_tasks import DEPARTMENT_ACTIONS
 
@@ -94,25 +94,11 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
         ask = AssessInput(
             account=input.account, strategy_version=input.strategy_version, as_of=now.date()
         )
-        assessment: Assessment
-        if workflow.patched(CHEAPER_CASE):
-            # Scoring reads a cached policy and adds points: no server dispatch for it, and the
-            # case's first write goes out in the same workflow task.
-            assessment = await workflow.execute_local_activity(
-                "assess_case",
-                ask,
-                result_type=Assessment,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
-        else:
-            assessment = await workflow.execute_activity(
-                "assess_case",
-                ask,
-                result_type=Assessment,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+        # Scoring reads a cached policy and adds points: local, so that the case's first write
+        # goes out in the same workflow task.
+        assessment: Assessment = await store(
+            "assess_case", ask, local=workflow.patched(CHEAPER_CASE), result_type=Assessment
+        )
         state = CaseState(
             started_at=now,
             initial_dpd=max(0, (now.date() - input.account.oldest_due_date).days),
@@ -273,9 +259,9 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
         now = workflow.now()
         dpd = rules.days_past_due(state, now)
         pending = self._audit or self._payments or self._promises or self._tasks_out
-        if not pending and dpd == self._flushed_dpd:
+        # Every flush leaves the attributes it wrote in `_upserted`, days past due among them.
+        if not pending and self._upserted is not None and dpd == self._upserted[1]:
             return
-        self._flushed_dpd = dpd
         stage, segment = str(state.stage), str(state.assessment.segment)
         band = balance_band(state.outstanding_minor)
         attributes = (stage, dpd, segment, band)
@@ -323,20 +309,7 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             receipt=local,
         )
         self._audit, self._payments, self._promises, self._tasks_out = [], [], [], []
-        if local:
-            await workflow.execute_local_activity(
-                "write_case",
-                write,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
-            return
-        await workflow.execute_activity(
-            "write_case",
-            write,
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
+        await store("write_case", write, local=local)
 
     def _history_long(self) -> bool:
         info = workflow.info()

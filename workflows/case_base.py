@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -43,6 +44,21 @@ STORE_TIMEOUT = timedelta(seconds=30)
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
+
+
+async def store(
+    activity: str, arg: object, *, local: bool = False, result_type: type | None = None
+) -> Any:
+    """A read-model activity, retried until the database answers. `local` runs it in the
+    workflow task that asked for it: no server dispatch, no second workflow task."""
+    run = workflow.execute_local_activity if local else workflow.execute_activity
+    return await run(
+        activity,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=STORE_TIMEOUT,
+        retry_policy=STORE_RETRY,
+    )
 
 
 OPERATIONS = "operations"  # the queues (roles) human tasks go to
@@ -90,8 +106,8 @@ class CaseBase:
         self._promises: list[PromiseRow] = []
         self._tasks_out: list[TaskRecord] = []
         self._opened = input.carried is None
-        self._flushed_dpd = -1
-        self._upserted: tuple[str, int, str, str] | None = None  # the last search attributes
+        # The search attributes the last flush wrote: (stage, days past due, segment, band).
+        self._upserted: tuple[str, int, str, str] | None = None
         # Department workflows to start from the run loop: (type, input, id, task queue).
         self._pending_children: list[tuple[str, object, str, str]] = []
 

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.strategy import Channel, LadderStep
     from workflows import case_rules as rules
-    from workflows.case_base import STORE_RETRY, STORE_TIMEOUT, CaseBase
+    from workflows.case_base import CaseBase, store
     from workflows.contact_policy import ContactContext, Decision, decide
 
 # A send may meet 429/5xx for a while; exactly-once is the activity's job, so retrying is safe.
@@ -156,12 +156,7 @@ class CaseContact(CaseBase):
             at=now,
             retry_at=decision.earliest,
         )
-        await workflow.execute_activity(
-            "record_refused_attempt",
-            refusal,
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
+        await store("record_refused_attempt", refusal)
         when = f", may go at {decision.earliest.isoformat()}" if decision.earliest else ""
         self._event("contact_refused", f"{channel} {template}: {decision.reason}{when}")
 

@@ -160,10 +160,11 @@ class CaseHandoffs(CaseBase):
             return
         due.status = "missed"
         dept.plan_status = "broken"
+        currency = self._input.account.currency
         self._event(
             "plan_broken",
-            f"instalment of {due.due_date} missed ({due.paid_minor} {self._input.account.currency}"
-            f" of {due.amount_minor} {self._input.account.currency} paid)",
+            f"instalment of {due.due_date} missed "
+            f"({due.paid_minor} {currency} of {due.amount_minor} {currency} paid)",
         )
         self._return_to_collection(now)
 

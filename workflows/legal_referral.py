@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         ProceedingKind,
         ReturnReferralInput,
     )
-    from workflows.case_base import STORE_RETRY, STORE_TIMEOUT, bounded, invalid
+    from workflows.case_base import STORE_RETRY, bounded, invalid, store
 
 CONTACT_PERMISSION_SIGNAL = "legal_contact_permission"
 OUTCOME_SIGNAL = "legal_outcome"
@@ -355,9 +355,4 @@ class LegalReferralWorkflow:
                 reason=reason,
                 at=workflow.now(),
             )
-            await workflow.execute_activity(
-                "write_handoff",
-                write,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+            await store("write_handoff", write)

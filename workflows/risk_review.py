@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         RiskReviewState,
         RiskReviewStatus,
     )
-    from workflows.case_base import STORE_RETRY, STORE_TIMEOUT, bounded, invalid
+    from workflows.case_base import bounded, invalid, store
 
 DECISION_SIGNAL = "risk_decided"
 MAX_FORBEARANCE_DAYS = 180
@@ -227,9 +227,4 @@ class RiskReviewWorkflow:
             at=workflow.now(),
             dossier=dossier,
         )
-        await workflow.execute_activity(
-            "write_handoff",
-            write,
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
+        await store("write_handoff", write)
