@@ -49,6 +49,10 @@ class AttemptStatus(StrEnum):
     FAILED = "failed"  # the provider refused it for good (invalid number, unsubscribed ...)
     ANSWERED = "answered"  # a voice call that was picked up
     UNANSWERED = "unanswered"  # a voice call: busy, no answer
+    # A call whose create's answer was lost and that the provider could not confirm or deny
+    # (its calls list kept failing, or showed calls this attempt cannot be told from). It may
+    # have rung: it counts against every cap, is never placed again, and a supervisor sees it.
+    UNCONFIRMED = "unconfirmed"
 
 
 class RefusalReason(StrEnum):
@@ -205,6 +209,9 @@ class RecordPaymentInput:
     currency: str
     payment_ref: str
     note: str = ""
+    # A payment above the outstanding balance is refused as a likely typo unless the operator
+    # marks it as an overpayment; the excess is then recorded as such.
+    overpayment: bool = False
 
 
 @dataclass(frozen=True)
@@ -296,6 +303,7 @@ class CaseState:
     promises_kept: int = 0
     payment_refs: list[str] = field(default_factory=list)
     paid_minor: int = 0
+    overpaid_minor: int = 0  # paid above the balance, marked by the operator as an overpayment
     last_conversation_at: datetime | None = None
     timeline: list[TimelineEvent] = field(default_factory=list)
     runs: int = 1
@@ -307,6 +315,36 @@ class OpenPromise:
     amount_minor: int
     promised_date: date
     paid_since_minor: int
+
+
+class NextAction(StrEnum):
+    """What a case will do next by itself (or waits for), as a code a front end can translate."""
+
+    CONTACT = "contact"
+    PROMISE = "promise"
+    STAGE = "stage"
+    TASK_DEADLINE = "task_deadline"
+    FORBEARANCE_END = "forbearance_end"
+    INSTALMENT = "instalment"
+    COLLECTOR_CALL = "collector_call"
+    LEGAL_CHECK = "legal_check"
+    RISK_DECISION = "risk_decision"  # waits for the risk department's decision
+    LEGAL_OUTCOME = "legal_outcome"  # waits for the legal department
+    OPEN_TASKS = "open_tasks"  # waits for the open tasks to be worked
+    NONE = "none"  # nothing scheduled; the case is reviewed on its own calendar
+    PAUSED = "paused"
+    DISPUTE = "dispute"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class PlanInstalmentView:
+    """One instalment of a payment plan, as the case's status shows it."""
+
+    due_date: date
+    amount_minor: int
+    paid_minor: int
+    status: str  # due | paid | missed
 
 
 @dataclass(frozen=True)
@@ -337,6 +375,11 @@ class CaseStatus:
     risk_review: str | None = None  # the open review's workflow id
     legal_referral: str | None = None  # the referral's workflow id while legal holds the case
     legal_accepted_by: str = ""
+    next_action_kind: NextAction | None = None
+    forbearance_until: date | None = None  # the customer's date the forbearance ends
+    plan_status: str = ""  # "" | active | kept | broken
+    plan: tuple[PlanInstalmentView, ...] = ()
+    overpaid_minor: int = 0  # paid above the balance, marked as an overpayment
 
 
 # --- the read model ----------------------------------------------------------------------

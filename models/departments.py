@@ -236,6 +236,15 @@ class LegalState:
     accepted_by: str = ""
     proceedings: list[Proceeding] | None = None
     contact_allowed: bool = False
+    case_closed: str = ""  # why the case closed while legal held it; legal decides what follows
+
+
+@dataclass(frozen=True)
+class CaseClosedNotice:
+    """A case tells the legal referral that holds it that it closed (a payment in full, a
+    write-off): legal decides whether proceedings end."""
+
+    reason: str
 
 
 class LegalOutcomeKind(StrEnum):
@@ -318,7 +327,8 @@ class DepartmentState:
     handoffs: int = 0
     risk_review: str | None = None  # the open review's workflow id
     high_risk_referred: bool = False
-    forbearance_until: datetime | None = None
+    forbearance_until: datetime | None = None  # on the strategy's clock
+    forbearance_until_date: date | None = None  # the customer's date, as the risk team set it
     plan: list[PlanInstalment] = field(default_factory=list)
     plan_status: str = ""  # "" | active | kept | broken
     approval_task: str | None = None
@@ -369,3 +379,4 @@ class LegalReferralStatus:
     contact_allowed: bool
     preconditions: tuple[Precondition, ...]
     outcome: LegalOutcome | None = None
+    case_closed: str = ""  # why the case closed while legal held it

@@ -15,6 +15,7 @@ The case continues as new when its history grows long, carrying its whole state.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from datetime import datetime
@@ -30,6 +31,8 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CaseStatus,
         CaseWrite,
+        NextAction,
+        PlanInstalmentView,
         Stage,
         TimelineEvent,
     )
@@ -40,6 +43,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_contact import CaseContact
     from workflows.case_tasks import DEPARTMENT_ACTIONS
 
+_ACTION_WORDS = {
+    "contact": "contact",
+    "promise": "check the promise to pay",
+    "stage": "move to the collector stage",
+    "task_deadline": "escalate a task past its deadline",
+    "forbearance_end": "end the forbearance",
+    "instalment": "check the plan's next instalment",
+    "collector_call": "open a collector call",
+    "legal_check": "check the legal referral's preconditions",
+}
+
 # Patches: cases started before a change replay the old commands (see tests/histories).
 # A case opens with local activities (its assessment and its first write), and upserts its
 # search attributes only when one of them changes.
@@ -47,6 +61,9 @@ CHEAPER_CASE = "cheaper-case-2026-11"
 # The case's writes to the read model are local activities, in the workflow task that made the
 # change, unless an update's answer waits in that task.
 LOCAL_WRITES = "local-writes-2026-11"
+# A closed case is written as closed, and its departments told, before its closing message
+# waits for the contact window.
+CLOSE_AT_ONCE = "close-at-once-2026-12"
 
 
 @workflow.defn(name="CollectionCase")
@@ -84,7 +101,14 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                 self._check_promise(now)
             elif action in DEPARTMENT_ACTIONS:
                 await self._department_work(action, now)
-        self._cancel_open_tasks(f"case closed ({state.closed_reason})")
+        why = f"case closed ({state.closed_reason})"
+        self._cancel_open_tasks(why)
+        if workflow.patched(CLOSE_AT_ONCE):
+            # The closure is on record (read model, audit, search attributes, task lists) and
+            # every department is told in the task that closed the case; the closing message
+            # waits for the contact window on its own.
+            notices = self._end_departments(why)
+            await asyncio.gather(self._flush(), *notices)
         await self._closing_message()
         await self._flush()
         return self.status()
@@ -120,11 +144,16 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
 
     def _next(self, now: datetime) -> tuple[str, datetime]:
         """The next thing this case will do by itself, and when."""
+        strategy = self._live().assessment.strategy
+        refresh = now + rules.day(strategy) * strategy.check_every_days
+        at, action = min([*self._scheduled(now), (refresh, "refresh")])
+        return action, at
+
+    def _scheduled(self, now: datetime) -> list[tuple[datetime, str]]:
+        """What the case will do by itself, each with when: the calendar's review aside."""
         state = self._live()
         candidates: list[tuple[datetime, str]] = []
         strategy = state.assessment.strategy
-        refresh = now + rules.day(strategy) * strategy.check_every_days
-        candidates.append((refresh, "refresh"))
         if state.promise is not None and state.promise.status == "open":
             candidates.append((state.promise.check_at, "promise"))
         if state.stage is Stage.EARLY and not self._contact_blocked():
@@ -136,32 +165,33 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                 candidates.append((due, "contact"))
             collector_at = rules.at_dpd(state, strategy.stages.collector_dpd)
             candidates.append((collector_at, "stage"))
-        candidates += self._department_due(now)
-        at, action = min(candidates)
-        return action, at
+        return candidates + self._department_due(now)
 
-    def _next_action_text(self) -> tuple[str, datetime | None]:
+    def _next_action(self) -> tuple[NextAction, str, datetime | None]:
+        """What an operator reads as the case's next step: what it will do, or what it waits
+        for. The calendar's daily review is no step of its own."""
         state = self._live()
+        dept = state.departments
         if state.stage is Stage.CLOSED:
-            return "none: case closed", None
+            return NextAction.CLOSED, "none: case closed", None
         if state.paused_reason:
-            return "none while paused", None
+            return NextAction.PAUSED, "none while paused", None
         if state.dispute_reason:
-            return "none while the dispute is investigated", None
-        action, at = self._next(workflow.now())
-        step = self._current_step()
-        words = {
-            "contact": f"{step.channel} reminder ({step.template})" if step else "contact",
-            "promise": "check the promise to pay",
-            "stage": "move to the collector stage",
-            "refresh": "review the case",
-            "task_deadline": "escalate a task past its deadline",
-            "forbearance_end": "end the forbearance",
-            "instalment": "check the plan's next instalment",
-            "collector_call": "open a collector call",
-            "legal_check": "check the legal referral's preconditions",
-        }
-        return words[action], at
+            return NextAction.DISPUTE, "none while the dispute is investigated", None
+        scheduled = self._scheduled(workflow.now())
+        if scheduled:
+            at, action = min(scheduled)
+            step = self._current_step()
+            if action == "contact" and step is not None:
+                return NextAction.CONTACT, f"{step.channel} reminder ({step.template})", at
+            return NextAction(action), _ACTION_WORDS[action], at
+        if dept.risk_review is not None:
+            return NextAction.RISK_DECISION, "wait for the risk department's decision", None
+        if dept.legal_referral is not None:
+            return NextAction.LEGAL_OUTCOME, "wait for the legal department", None
+        if dept.tasks:
+            return NextAction.OPEN_TASKS, "work the open tasks", None
+        return NextAction.NONE, "nothing scheduled", None
 
     def _contact_blocked(self) -> bool:
         """Blocks that need an operator to lift; they stop the ladder's clock entirely."""
@@ -218,8 +248,9 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
     @workflow.query
     def status(self) -> CaseStatus:
         state = self._live()
-        action, at = self._next_action_text()
+        kind, action, at = self._next_action()
         account = self._input.account
+        dept = state.departments
         return CaseStatus(
             case_id=self._id,
             account_no=account.account_no,
@@ -247,6 +278,14 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             risk_review=state.departments.risk_review,
             legal_referral=state.departments.legal_referral,
             legal_accepted_by=state.departments.legal_accepted_by,
+            next_action_kind=kind,
+            forbearance_until=dept.forbearance_until_date if dept.forbearance_until else None,
+            plan_status=dept.plan_status,
+            plan=tuple(
+                PlanInstalmentView(i.due_date, i.amount_minor, i.paid_minor, i.status)
+                for i in dept.plan
+            ),
+            overpaid_minor=state.overpaid_minor,
         )
 
     @workflow.query

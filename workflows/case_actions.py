@@ -75,6 +75,11 @@ class CaseActions(CaseTasks):
             )
         )
         self._event("payment", f"{req.amount_minor} {req.currency} ref {req.payment_ref}")
+        if effect.overpaid_minor:
+            self._event(
+                "overpayment",
+                f"{effect.overpaid_minor} {req.currency} above the balance, ref {req.payment_ref}",
+            )
         if effect.promise_kept and state.promise is not None:
             self._promise_row(state.promise)
             self._event("promise_kept", "paid within tolerance")
@@ -92,7 +97,9 @@ class CaseActions(CaseTasks):
         self._same_currency(req.currency)
         if not req.payment_ref.strip():
             raise invalid("payment_ref is required")
-        self._open_state()
+        state = self._open_state()
+        if state is not None and (problem := rules.payment_problem(state, req)):
+            raise invalid(problem)
 
     @workflow.update
     async def promise_to_pay(self, req: PromiseToPayInput) -> ActionResult:

@@ -16,9 +16,12 @@ case's id, so a case may continue as new while a referral lives on for years.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -28,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.departments import (
         AcceptReferralInput,
+        CaseClosedNotice,
         CaseSummary,
         ContactPermissionInput,
         LegalOutcome,
@@ -43,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import case_rules as rules
     from workflows.case_base import SUPERVISOR, CaseBase
+    from workflows.legal_referral import LegalReferralWorkflow
 
 
 EVIDENCE_GAP_DAYS = 30  # two effective contacts at least this far apart before suing
@@ -115,6 +120,7 @@ class CaseHandoffs(CaseBase):
                 assert decision.forbearance_until is not None
                 days = (decision.forbearance_until - self._customer_today()).days
                 dept.forbearance_until = now + rules.day(strategy) * max(1, days)
+                dept.forbearance_until_date = decision.forbearance_until
                 self._set_stage(Stage.RISK_REVIEW, "forbearance")
             case RiskDecisionKind.PAYMENT_PLAN:
                 grace = strategy.promise.grace_days
@@ -305,6 +311,41 @@ class CaseHandoffs(CaseBase):
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
 
+    def _end_departments(self, why: str) -> list[Coroutine[Any, Any, None]]:
+        """A closed case leaves no department working on it: an open risk review is cancelled
+        with the reason; a legal referral is told, and legal decides what follows. Returns the
+        notices to send; the case's timeline already says what was done."""
+        dept = self._dept()
+        unstarted = {child_id for _, _, child_id, _ in self._pending_children}
+        self._pending_children.clear()
+        notices: list[Coroutine[Any, Any, None]] = []
+        if dept.risk_review is not None:
+            review, dept.risk_review = dept.risk_review, None
+            if review not in unstarted:
+                notices.append(_cancel(review, why))
+            self._event("risk_review_cancelled", f"{review}: {why}")
+        if dept.legal_referral in unstarted:
+            dept.legal_referral = None
+        elif dept.legal_referral is not None:
+            notices.append(_tell_legal(dept.legal_referral, CaseClosedNotice(reason=why)))
+            self._event("legal_informed", f"{dept.legal_referral}: {why}")
+        return notices
+
     def _legal_hold(self) -> bool:
         dept = self._dept()
         return dept.legal_referral is not None and not dept.legal_contact_allowed
+
+
+async def _cancel(workflow_id: str, why: str) -> None:
+    try:
+        await workflow.get_external_workflow_handle(workflow_id).cancel(reason=why)
+    except FailureError:
+        workflow.logger.info("the department's workflow had already ended")
+
+
+async def _tell_legal(workflow_id: str, notice: CaseClosedNotice) -> None:
+    handle = workflow.get_external_workflow_handle_for(LegalReferralWorkflow.run, workflow_id)
+    try:
+        await handle.signal(LegalReferralWorkflow.case_closed, notice)
+    except FailureError:
+        workflow.logger.info("the legal referral had already ended")

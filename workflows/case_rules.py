@@ -71,11 +71,14 @@ def stage_by_dpd(state: CaseState, now: datetime) -> Stage:
 class PaymentEffect:
     closes_as: ClosureReason | None
     promise_kept: bool
+    overpaid_minor: int = 0
 
 
 def apply_payment(state: CaseState, payment: RecordPaymentInput) -> PaymentEffect:
     state.payment_refs.append(payment.payment_ref)
     state.paid_minor += payment.amount_minor
+    overpaid = max(0, payment.amount_minor - state.outstanding_minor)
+    state.overpaid_minor += overpaid
     state.outstanding_minor = max(0, state.outstanding_minor - payment.amount_minor)
     state.overdue_minor = max(0, state.overdue_minor - payment.amount_minor)
     kept = False
@@ -87,10 +90,22 @@ def apply_payment(state: CaseState, payment: RecordPaymentInput) -> PaymentEffec
             state.promises_kept += 1
             kept = True
     if state.outstanding_minor == 0:
-        return PaymentEffect(ClosureReason.PAID, kept)
+        return PaymentEffect(ClosureReason.PAID, kept, overpaid)
     if state.overdue_minor == 0:
-        return PaymentEffect(ClosureReason.CURED, kept)
-    return PaymentEffect(None, kept)
+        return PaymentEffect(ClosureReason.CURED, kept, overpaid)
+    return PaymentEffect(None, kept, overpaid)
+
+
+def payment_problem(state: CaseState, payment: RecordPaymentInput) -> str | None:
+    """Why a payment cannot be taken as it stands; None when it can. A payment above the
+    balance is most often a typo that would close the case: it needs to be marked as an
+    overpayment."""
+    if payment.amount_minor > state.outstanding_minor and not payment.overpayment:
+        return (
+            f"payment of {payment.amount_minor} {payment.currency} is more than the outstanding "
+            f"{state.outstanding_minor} {payment.currency}; mark it as an overpayment if it is one"
+        )
+    return None
 
 
 def promise_met(state: CaseState, promise: Promise) -> bool:

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from models.departments import (
         AcceptReferralInput,
         BuildDossierInput,
+        CaseClosedNotice,
         ContactPermissionInput,
         DossierBuilt,
         HandoffWrite,
@@ -303,6 +304,18 @@ class LegalReferralWorkflow:
         if self._state.status not in ("referred", "accepted"):
             raise invalid(f"the referral is {self._state.status}: legal no longer holds the case")
 
+    # --- the case closed while legal holds it ------------------------------------------------
+
+    @workflow.signal
+    async def case_closed(self, notice: CaseClosedNotice) -> None:
+        """The case closed (paid, written off...): the referral stays legal's to end, and its
+        inbox row says why, so nobody files or enforces against a debt that is gone."""
+        await workflow.wait_condition(lambda: self._referred)
+        self._state.case_closed = notice.reason
+        await self._write(
+            self._row_status(), f"the case closed ({notice.reason}); legal decides what follows"
+        )
+
     # --- query and helpers ------------------------------------------------------------------
 
     @workflow.query
@@ -318,6 +331,7 @@ class LegalReferralWorkflow:
             contact_allowed=state.contact_allowed,
             preconditions=self._input.preconditions,
             outcome=self._outcome,
+            case_closed=state.case_closed,
         )
 
     async def _tell_the_case(

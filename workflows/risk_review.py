@@ -140,7 +140,8 @@ class RiskReviewWorkflow:
         except asyncio.CancelledError:
             # The case closed or moved on: the inbox must not keep showing a live review.
             self._cancelled = True
-            await self._write(RiskReviewState.CANCELLED, "cancelled: the case closed or moved on")
+            why = workflow.cancellation_reason() or "the case closed or moved on"
+            await self._write(RiskReviewState.CANCELLED, f"cancelled: {why}")
             raise
         self._recorded = True
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -182,6 +182,27 @@ async def hardship_handoff(harness: CaseHarness) -> Recorded:
     return [("case", await handle.fetch_history()), ("review", await review.fetch_history())]
 
 
+async def paid_at_night_in_review(harness: CaseHarness) -> Recorded:
+    """Hardship hands the case to the risk department; at 23:00 in the customer's time zone,
+    before any decision, the balance is paid in full: the case is written closed and the
+    review cancelled at once, and the closing text waits for 08:00. Both histories."""
+    await morning(harness.env)
+    services = Services(db=harness.db, sender=OutboxSender())
+    settings = test_settings(harness.queue)
+    async with build_worker(harness.client, settings, settings.task_queues.risk, services):
+        handle = await harness.start(dpd=10, outstanding=150_000, overdue=60_000)
+        await harness.sleep_days(1)
+        await handle.execute_update(Case.report_hardship, ReasonInput(reason="lost job in May"))
+        review_id = (await handle.query(Case.status)).risk_review or ""
+        await harness.sleep_until_local(23)
+        await pay(handle, 150_000, "BANK-23")
+        await handle.result()
+        review = harness.client.get_workflow_handle_for(RiskReviewWorkflow.run, review_id)
+        with contextlib.suppress(Exception):  # it ends cancelled
+            await review.result()
+    return [("case", await handle.fetch_history()), ("review", await review.fetch_history())]
+
+
 def _runs(client: Client, workflow_id: str, first: str) -> list[Handle]:
     return [
         client.get_workflow_handle(workflow_id, run_id=first),
@@ -194,6 +215,7 @@ SCENARIOS: dict[str, Scenario] = {
     "dispute_and_collector": dispute_and_collector,
     "retries_and_new_run": retries_and_new_run,
     "hardship_handoff": hardship_handoff,
+    "paid_at_night_in_review": paid_at_night_in_review,
 }
 
 

@@ -157,6 +157,8 @@ def test_sms_history_does_not_count_against_voice() -> None:
         ((S.ANSWERED, S.ANSWERED, *(S.UNANSWERED,) * 3), True),
         ((S.UNANSWERED,) * 6, False),  # six unanswered
         ((*(S.UNANSWERED,) * 5, S.SENT), False),  # an unknown outcome counts as unanswered
+        ((S.ANSWERED, S.ANSWERED, S.UNCONFIRMED), False),  # a call that may have rung counts
+        ((*(S.UNANSWERED,) * 5, S.UNCONFIRMED), False),
         ((*(S.UNANSWERED,) * 4, S.FAILED), True),
     ],
 )
@@ -326,8 +328,11 @@ async def test_decides_inside_the_workflow_sandbox(
 
 # --- the independent oracle ----------------------------------------------------------------
 
-ANSWERED_OR_UNKNOWN = {S.ANSWERED, S.QUEUED, S.SENT, S.DELIVERED}
-NOT_ANSWERED = {S.UNANSWERED, S.UNDELIVERED, S.FAILED, S.QUEUED, S.SENT, S.DELIVERED}
+# A call the provider may or may not have placed (`unconfirmed`) is an unknown outcome: it counts
+# as effective and as unanswered, the strictest reading, like one still queued.
+UNKNOWN = {S.QUEUED, S.SENT, S.DELIVERED, S.UNCONFIRMED}
+ANSWERED_OR_UNKNOWN = {S.ANSWERED, *UNKNOWN}
+NOT_ANSWERED = {S.UNANSWERED, S.UNDELIVERED, S.FAILED, *UNKNOWN}
 
 
 @dataclass(frozen=True)
