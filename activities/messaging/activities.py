@@ -8,18 +8,32 @@ Twilio's create takes no idempotency key, so the attempts table keeps the promis
    returned; a transient error is raised for Temporal to retry.
 
 The hard case is a row left `sending` with no provider id (a worker crash, a lost response, a
-timeout): Twilio may or may not hold the message. A retry never resends blindly:
+timeout): Twilio may or may not hold the contact. A retry never resends blindly, and never
+records as sent what Twilio does not hold:
 - an error that proves nothing reached Twilio (429, no connection) marks the row `not_sent`,
   and the retry sends at once;
-- otherwise the retry lists what Twilio holds for that number since the send began (the same
-  body, for SMS) and adopts the oldest record no other attempt has claimed;
-- only if nothing is found, and the send began longer ago than `settle` (more than the HTTP
-  timeout, so no earlier request can still be in flight), does it send again. Until then it
-  raises, and Temporal retries later.
-Twilio lists a message as soon as its create returns, so a message that went out is found and
-never sent twice. We chose this over "hold for a human and never resend", which is just as safe
-against doubles but turns every Twilio 5xx into a missed reminder and a manual check. The status
-callback URL carries the key as well, so a delivery report can settle the row even sooner.
+- otherwise the retry asks Twilio what it holds for that number since the send began: for a
+  message, the messages with the same body, and the oldest no other attempt has claimed is
+  adopted; for a call, the calls queued or started since (a call's script is not listed);
+- a call found is adopted, with its provider id, only when it cannot be another attempt's:
+  it is the one call no attempt has claimed, and no other attempt to that number is in doubt
+  (a customer with two accounts is two cases calling one number; the attempts table holds no
+  number, so the case's customer row is asked);
+- if nothing is found, and the send began longer ago than `settle` (more than the HTTP
+  timeout, so no earlier request can still be in flight), it sends again, under the same key.
+  Until then it raises, and Temporal retries later;
+- a call that stays undecided (Twilio's list keeps failing, or shows calls this attempt cannot
+  be told from) is asked about again until `unconfirmed_after` has passed since the send began,
+  then recorded UNCONFIRMED and never placed again. The case counts an unconfirmed call as a
+  contact against every cap (the policy reads it as effective and as unanswered), because it
+  may have rung; a supervisor sees the status in the attempts table. Its status callback,
+  which carries the key, still settles it if Twilio placed it.
+Twilio lists a message or call as soon as its create returns, so one that went out is found
+and never sent twice, and one that did not is not counted as a contact (only an unconfirmed
+call is, as it may have rung). We chose this over "hold for a human and never resend", which
+is just as safe against doubles but turns every Twilio 5xx into a missed reminder and a manual
+check. The status callback URL carries the key as well, so a delivery report can settle the
+row even sooner, and a call claimed that way is no longer a candidate for another attempt.
 """
 
 from __future__ import annotations
@@ -27,7 +41,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,13 +62,13 @@ from activities.messaging.senders import (
 from models.contracts import AttemptStatus, ContactOutcome, SendInput, SendResult
 from models.db import Database
 from models.strategy import Channel
+from models.tables import CaseRow, CustomerRow
 from models.tables import ContactAttemptRow as Row
 
 log = logging.getLogger(__name__)
 
 SENDING = "sending"  # reserved, and the provider may be holding it: settle before resending
 NOT_SENT = "not_sent"  # the provider surely does not hold it: a retry sends at once
-UNCONFIRMED = "unconfirmed: the provider may have placed this call; never placed twice"
 
 # Twilio's clock and ours may differ; a record this much older than the send still matches.
 _CLOCK_SKEW = timedelta(minutes=2)
@@ -62,11 +76,17 @@ _CLOCK_SKEW = timedelta(minutes=2)
 
 class MessagingActivities:
     def __init__(
-        self, sender: Sender, db: Database, *, settle: timedelta = timedelta(seconds=60)
+        self,
+        sender: Sender,
+        db: Database,
+        *,
+        settle: timedelta = timedelta(seconds=60),
+        unconfirmed_after: timedelta = timedelta(minutes=10),
     ) -> None:
         self._sender = sender
         self._db = db
         self._settle = settle
+        self._unconfirmed_after = unconfirmed_after
 
     @activity.defn(name="send_contact")
     async def send_contact(self, req: SendInput) -> SendResult:
@@ -126,46 +146,51 @@ class MessagingActivities:
 
     async def _settle_in_doubt(self, req: SendInput, body: str, row: Row) -> SendResult | None:
         """An earlier send's outcome is unknown: adopt what Twilio holds, or claim a resend
-        (returns None), or raise so that Temporal asks again later.
-
-        Not for calls: Twilio's call list shows neither a call's script nor its callback URL,
-        so a call placed for another case to the same number would look like this one. A call
-        in doubt is therefore never adopted and never placed again; it is recorded as
-        unconfirmed (its status callback, which carries the key, settles it if it was placed).
-        One missed automated call is better than a customer called twice.
-        """
-        if req.channel == Channel.VOICE:
-            async with self._db.session() as s:
-                await _update(s, [_key(req), _unsent()], reason=UNCONFIRMED, updated_at=_now())
-                await _advance(s, [_key(req)], AttemptStatus.SENT, None)
-                row = (
-                    await s.exec(
-                        select(Row).where(_key(req)).execution_options(populate_existing=True)
-                    )
-                ).one()
+        (returns None), or raise so that Temporal asks again later. A call still undecided
+        `unconfirmed_after` since its send began is recorded unconfirmed instead."""
+        began = row.updated_at
+        since = began - _CLOCK_SKEW
+        voice = req.channel == Channel.VOICE
+        try:
+            found = await self._sender.find_sent(
+                channel=req.channel, to=req.to, body=body, since=since
+            )
+        except TransientSendError as exc:
+            if voice and _now() - began >= self._unconfirmed_after:
+                async with self._db.session() as s:
+                    return await self._unconfirm(s, req, "Twilio's call list could not be read")
             log.warning(
-                "call %s to %s: outcome unknown; recorded as unconfirmed, not placed again",
+                "attempt %s to %s: %s; asking again later",
                 req.idempotency_key,
                 mask_phone(req.to),
+                exc.reason,
             )
-            return _result(row)
-        found = await self._sender.find_sent(
-            channel=req.channel, to=req.to, body=body, since=row.updated_at - _CLOCK_SKEW
-        )
+            raise
         async with self._db.session() as s:
             ids = [r.provider_id for r in found]
             taken = set(
                 (await s.exec(select(Row.provider_id).where(col(Row.provider_id).in_(ids)))).all()
             )
-            mine = next((r for r in found if r.provider_id not in taken), None)
-            if mine is not None:
+            free = [r for r in found if r.provider_id not in taken]
+            if voice and free:
+                # A call of another attempt to this number, still in doubt, looks the same.
+                rivals = await _calls_in_doubt(s, req, since - self._settle - _CLOCK_SKEW)
+                if len(free) > 1 or rivals:
+                    why = (
+                        f"unclaimed calls to the number since the send: {len(free)}, "
+                        f"other attempts to it in doubt: {rivals}"
+                    )
+                    if _now() - began >= self._unconfirmed_after:
+                        return await self._unconfirm(s, req, why)
+                    raise TransientSendError(f"cannot tell this call yet: {why}", maybe_sent=True)
+            if free:
                 log.info(
                     "attempt %s to %s found at the provider as %s; not sent again",
                     req.idempotency_key,
                     mask_phone(req.to),
-                    mine.provider_id,
+                    free[0].provider_id,
                 )
-                return await _record(s, req, mine)
+                return await _record(s, req, free[0])
             now = _now()
             claimed = await _update(
                 s,
@@ -186,6 +211,27 @@ class MessagingActivities:
         raise TransientSendError(
             "an earlier send of this attempt is not settled yet", maybe_sent=True
         )
+
+    async def _unconfirm(self, s: AsyncSession, req: SendInput, why: str) -> SendResult:
+        """Records the call as unconfirmed (unless something settled it meanwhile)."""
+        await _update(
+            s,
+            [_key(req), _unsent()],
+            status=AttemptStatus.UNCONFIRMED.value,
+            reason=f"unconfirmed: {why}; never placed again",
+            updated_at=_now(),
+        )
+        row = (
+            await s.exec(select(Row).where(_key(req)).execution_options(populate_existing=True))
+        ).one()
+        log.warning(
+            "call %s to %s: recorded as %s (%s)",
+            req.idempotency_key,
+            mask_phone(req.to),
+            row.status,
+            why,
+        )
+        return _result(row)
 
     async def _send(self, req: SendInput, body: str) -> SendResult:
         try:
@@ -247,9 +293,15 @@ def _render(req: SendInput) -> str:
 
 
 async def _record(s: AsyncSession, req: SendInput, receipt: ProviderReceipt) -> SendResult:
-    """Stores the provider id; a status callback may have come first and moved the status on."""
+    """Stores the provider id; a status callback may have come first and moved the status on.
+    The provider's receipt outranks an unconfirmed verdict that a slower retry reached."""
+    open_ = col(Row.status).in_([AttemptStatus.QUEUED.value, AttemptStatus.UNCONFIRMED.value])
     await _update(
-        s, [_key(req), _unsent()], provider_id=receipt.provider_id, reason="", updated_at=_now()
+        s,
+        [_key(req), col(Row.provider_id).is_(None), open_],
+        provider_id=receipt.provider_id,
+        reason="",
+        updated_at=_now(),
     )
     await _advance(s, [_key(req)], receipt.status, None)
     row = (
@@ -260,6 +312,28 @@ async def _record(s: AsyncSession, req: SendInput, receipt: ProviderReceipt) -> 
 
 def _key(req: SendInput) -> ColumnElement[bool]:
     return col(Row.idempotency_key) == req.idempotency_key
+
+
+async def _calls_in_doubt(s: AsyncSession, req: SendInput, since: datetime) -> int:
+    """Other calls to `req.to` that may be what Twilio holds: their send began (or they were
+    found undecidable) since `since`, and they have no provider id. The attempts table keeps no
+    number, so it is the customers' mobile, through the case."""
+    in_doubt = (col(Row.status) == AttemptStatus.QUEUED.value) & (col(Row.reason) == SENDING)
+    query = (
+        select(func.count())
+        .select_from(Row)
+        .join(CaseRow, col(CaseRow.case_id) == col(Row.case_id))
+        .join(CustomerRow, col(CustomerRow.customer_ref) == col(CaseRow.customer_ref))
+        .where(
+            col(CustomerRow.mobile) == req.to,
+            col(Row.channel) == Channel.VOICE.value,
+            col(Row.idempotency_key) != req.idempotency_key,
+            col(Row.provider_id).is_(None),
+            in_doubt | (col(Row.status) == AttemptStatus.UNCONFIRMED.value),
+            col(Row.updated_at) >= since,
+        )
+    )
+    return int((await s.exec(query)).one())
 
 
 def _unsent() -> ColumnElement[bool]:

@@ -2,8 +2,9 @@
 
 One function for both ways a report arrives: the `apply_delivery_status` activity and the
 Twilio status webhook (`api.routes.twilio_webhooks`). A status only ever moves forward
-(queued, sent, then a final one) and the first final status stays, so a report applied twice,
-or after a later one, changes nothing. Every write is a conditional UPDATE, which also makes
+(unconfirmed, queued, sent, then a final one) and the first final status stays, so a report
+applied twice, or after a later one, changes nothing. Any report settles an unconfirmed call:
+it proves Twilio placed it, and names it. Every write is a conditional UPDATE, which also makes
 two reports racing each other safe.
 """
 
@@ -27,7 +28,8 @@ from models.tables import ContactAttemptRow as Row
 
 log = logging.getLogger(__name__)
 
-_RANK = {AttemptStatus.QUEUED: 0, AttemptStatus.SENT: 1}  # every other status is final: 2
+# Every other status is final: 2. An unconfirmed call is the least known of all.
+_RANK = {AttemptStatus.UNCONFIRMED: -1, AttemptStatus.QUEUED: 0, AttemptStatus.SENT: 1}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import base64
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -80,8 +80,9 @@ class Sender(Protocol):
     async def find_sent(
         self, *, channel: Channel, to: str, body: str, since: datetime
     ) -> Sequence[ProviderReceipt]:
-        """What the provider holds for `to` created since `since` (with this body, for SMS),
-        oldest first; used to settle an attempt whose outcome was lost."""
+        """What the provider holds for `to` created since `since` (with this body, for SMS;
+        every call, queued or started, for voice), oldest first; used to settle an attempt
+        whose outcome was lost. Raises `TransientSendError` when the provider cannot say."""
         ...
 
 
@@ -248,7 +249,7 @@ class TwilioSender:
         client = self._twilio()
         try:
             if channel == Channel.VOICE:
-                records = await client.calls.list_async(to=to, from_=self._from, limit=20)
+                records = await self._calls_since(client, to, since)
             else:
                 records = await client.messages.list_async(to=to, from_=self._from, limit=20)
         except (TwilioException, aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -267,6 +268,18 @@ class TwilioSender:
             and (channel == Channel.VOICE or r.body == body)
         ]
         return sorted(found, key=lambda r: r.created_at or since)
+
+    async def _calls_since(self, client: Any, to: str, since: datetime) -> list[Any]:
+        """The calls to `to` from our number that started since `since`, and those still
+        queued: Twilio filters calls by their start, and a queued call has not started yet.
+        The queued ones are asked for first, so a call that starts between the two requests
+        is in one answer or the other (a call created after the first request is not one we
+        are looking for: the activity waits out any request still in flight)."""
+        queued = await client.calls.list_async(to=to, from_=self._from, status="queued", limit=50)
+        started = await client.calls.list_async(
+            to=to, from_=self._from, start_time_after=since.astimezone(UTC), limit=50
+        )
+        return list({r.sid: r for r in [*queued, *started]}.values())
 
 
 _STATUS = {

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -32,7 +32,7 @@ from activities.messaging.senders import (
 from models.contracts import AttemptStatus, ContactOutcome, Language, SendInput, SendResult
 from models.db import Database
 from models.strategy import Channel
-from models.tables import ContactAttemptRow
+from models.tables import CaseRow, ContactAttemptRow, CustomerRow
 
 # Until tests/conftest.py imports the database fixtures for every module.
 from tests.conftest_db import database, database_url, postgres_url, sqlite_template  # noqa: F401
@@ -252,21 +252,217 @@ async def test_a_lost_response_sends_exactly_one_message_after_a_retry(
     assert result.provider_id == fake.messages[0].sid
 
 
-async def test_a_call_in_doubt_is_never_placed_again_nor_taken_from_the_list(
-    messaging: MessagingActivities, fake: FakeTwilio
+# --- a call whose answer was lost ---------------------------------------------------------
+
+
+async def test_a_call_answered_500_that_twilio_never_made_is_placed_once_on_retry(
+    sender: TwilioSender, messaging: MessagingActivities, fake: FakeTwilio, database: Database
 ) -> None:
-    """Twilio's call list cannot tell this case's call from another case's to the same
-    number, so a call whose answer was lost is recorded as unconfirmed, not redialled."""
-    fake.lose_next_responses(1, mode="drop")
-    with pytest.raises(TransientSendError):
+    """Issue 11: such a call was recorded as sent, and counted as a contact, unplaced."""
+    fake.fail_next(1, status=500)  # nothing made, but a 500 cannot tell us so
+    with pytest.raises(TransientSendError) as info:
         await send(messaging, call())
+    assert info.value.maybe_sent is True
+
+    patient = MessagingActivities(sender, database, settle=timedelta(minutes=5))
+    with pytest.raises(TransientSendError, match="not settled"):
+        await send(patient, call())  # an earlier request might still be on its way
+    (row,) = await rows(database)
+    assert (row.status, row.provider_id) == ("queued", None)  # not recorded as sent
+    assert fake.calls == [] and fake.create_requests == 1
 
     result = await send(messaging, call())
     again = await send(messaging, call())
 
+    (placed,) = fake.calls
+    assert (result.status, result.provider_id) == (AttemptStatus.QUEUED, placed.sid)
+    assert again == result and fake.create_requests == 2
+    (row,) = await rows(database)
+    assert (row.status, row.provider_id, row.reason) == ("queued", placed.sid, "")
+
+
+@pytest.mark.parametrize("mode", ["500", "drop", "hang"])
+@pytest.mark.parametrize("started", [True, False], ids=["started", "queued"])
+async def test_a_call_twilio_made_despite_the_error_is_adopted_not_placed_again(
+    fake: FakeTwilio,
+    sink: CallbackSink,
+    database: Database,
+    mode: str,
+    started: bool,
+) -> None:
+    """Twilio lists calls by their start, so a call still queued is asked for as well."""
+    twilio = TwilioSender(
+        fake.account_sid,
+        fake.auth_token,
+        FROM,
+        base_url=fake.base_url,
+        status_callback_url=sink.url if started else None,  # the callback starts the call
+        timeout=1.0,
+    )
+    messaging = MessagingActivities(twilio, database, settle=timedelta(0))
+    try:
+        fake.lose_next_responses(1, mode=mode)  # type: ignore[arg-type]
+        with pytest.raises(TransientSendError):
+            await send(messaging, call())
+        if started:
+            await received(sink, 1)
+        (made,) = fake.calls
+        assert (made.started_at is not None) is started
+
+        result = await send(messaging, call())
+        again = await send(messaging, call())
+    finally:
+        await twilio.aclose()
+
+    # Twilio's record, as listed: the callback moved the started call on to `completed`.
+    expected = AttemptStatus.ANSWERED if started else AttemptStatus.QUEUED
+    assert (result.provider_id, result.status) == (made.sid, expected)
+    assert again == result
+    assert len(fake.calls) == 1 and fake.create_requests == 1
+
+
+async def test_a_call_in_doubt_whose_lookup_fails_too_is_unconfirmed(
+    sender: TwilioSender, fake: FakeTwilio, sink: CallbackSink, database: Database
+) -> None:
+    """Twilio made the call, answered 500, then failed to list it: the attempt is asked about
+    again for a while, then recorded unconfirmed (counted, never placed again), until the
+    call's status callback names it."""
+    fake.lose_next_responses(1, mode="500")
+    with pytest.raises(TransientSendError):
+        await send(MessagingActivities(sender, database, settle=timedelta(0)), call())
+    fake.fail_next_lists(2, status=500)
+
+    with pytest.raises(TransientSendError, match="twilio"):
+        await send(MessagingActivities(sender, database, settle=timedelta(0)), call())
+    (row,) = await rows(database)
+    assert (row.status, row.reason) == ("queued", "sending")  # still asking
+
+    hasty = MessagingActivities(
+        sender, database, settle=timedelta(0), unconfirmed_after=timedelta(0)
+    )
+    result = await send(hasty, call())
+    again = await send(hasty, call())
+
+    assert (result.status, result.provider_id) == (AttemptStatus.UNCONFIRMED, "")
+    assert "could not be read" in result.reason and again == result
+    assert len(fake.calls) == 1 and fake.create_requests == 1
+    (row,) = await rows(database)
+    assert (row.status, row.provider_id) == ("unconfirmed", None)
+
+    ((url, params, _),) = await received(sink, 1)
+    outcome = await apply(hasty, as_status_input(url, params))
+
+    assert outcome == ContactOutcome(result.idempotency_key, AttemptStatus.ANSWERED, None)
+    (row,) = await rows(database)
+    assert (row.status, row.provider_id) == ("answered", fake.calls[0].sid)
+
+
+async def test_a_call_claimed_by_another_attempt_is_not_adopted(
+    messaging: MessagingActivities, fake: FakeTwilio
+) -> None:
+    first = await send(messaging, call("case-A1/c1"))
+    fake.fail_next(1, status=500)
+    with pytest.raises(TransientSendError):
+        await send(messaging, call("case-A1/c9"))
+
+    result = await send(messaging, call("case-A1/c9"))
+
+    assert [c.sid for c in fake.calls] == [first.provider_id, result.provider_id]
+
+
+async def one_customer_two_cases(db: Database) -> None:
+    """The read model of one customer (mobile TO) with two overdue accounts, A1 and A2."""
+    now = datetime.now(UTC)
+    async with db.session() as s:
+        s.add(
+            CustomerRow(
+                customer_ref="C1", language="zh-CN", time_zone="Asia/Shanghai", mobile=TO,
+                updated_at=now,
+            )
+        )  # fmt: skip
+        for account in ("A1", "A2"):
+            s.add(
+                CaseRow(
+                    case_id=f"case-{account}", account_no=account, customer_ref="C1",
+                    stage="early", segment="low", score=0, strategy_version="v1",
+                    days_past_due=5, currency="CNY", outstanding_minor=1, overdue_minor=1,
+                    opened_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+
+
+def account_call(account: str) -> SendInput:
+    return replace(call(f"case-{account}/c2"), case_id=f"case-{account}", account_no=account)
+
+
+@pytest.mark.parametrize("callback", ["applied", "lost"])
+async def test_two_accounts_calling_one_number_in_doubt_never_call_it_twice(
+    sender: TwilioSender,
+    fake: FakeTwilio,
+    sink: CallbackSink,
+    database: Database,
+    callback: str,
+) -> None:
+    """Both calls answered 500: Twilio made the second, not the first. Its list cannot tell
+    whose call it is, so neither attempt takes it while the other is in doubt. The call's
+    status callback (it carries its key) settles that; then the other attempt, finding no call
+    of its own, places it. Without the callback both end unconfirmed, and the one call stays
+    the only one."""
+    await one_customer_two_cases(database)
+    patient = MessagingActivities(sender, database, settle=timedelta(0))
+    fake.fail_next(1, status=500)
+    with pytest.raises(TransientSendError):
+        await send(patient, account_call("A1"))
+    fake.lose_next_responses(1, mode="500")
+    with pytest.raises(TransientSendError):
+        await send(patient, account_call("A2"))
+    for account in ("A1", "A2"):
+        with pytest.raises(TransientSendError, match="cannot tell"):
+            await send(patient, account_call(account))
     assert len(fake.calls) == 1
-    assert result.status is AttemptStatus.SENT and result.provider_id == ""
-    assert "unconfirmed" in result.reason and again == result
+
+    hasty = MessagingActivities(
+        sender, database, settle=timedelta(0), unconfirmed_after=timedelta(0)
+    )
+    if callback == "applied":
+        ((url, params, _),) = await received(sink, 1)
+        await apply(hasty, as_status_input(url, params))
+    one = await send(hasty, account_call("A1"))
+    two = await send(hasty, account_call("A2"))
+
+    if callback == "applied":
+        assert len(fake.calls) == 2 and fake.create_requests == 3
+        assert [one.provider_id, two.provider_id] == [fake.calls[1].sid, fake.calls[0].sid]
+        assert (one.status, two.status) == (AttemptStatus.QUEUED, AttemptStatus.ANSWERED)
+    else:
+        assert len(fake.calls) == 1 and fake.create_requests == 2
+        assert one.status is two.status is AttemptStatus.UNCONFIRMED
+        assert one.provider_id == two.provider_id == ""
+    assert {c.to for c in fake.calls} == {TO}
+    keys = [parse_qs(urlsplit(c.status_callback or "").query)["key"][0] for c in fake.calls]
+    assert len(keys) == len(set(keys))  # no attempt placed twice
+
+
+async def test_random_faults_never_duplicate_a_call_nor_record_an_unmade_one(
+    messaging: MessagingActivities, fake: FakeTwilio, database: Database
+) -> None:
+    """A third of creates and lists fail; half of the failed creates were made all the same."""
+    fake.fail_fraction(0.33, seed=11, status=500, accepted=0.5)
+    keys = [f"case-A{n}/c2" for n in range(12)]
+    for n, key in enumerate(keys):
+        for _ in range(30):
+            try:
+                await send(messaging, replace(call(key), to=f"+861380013{n:04d}"))
+                break
+            except TransientSendError:
+                continue
+    fake.fail_fraction(0.0)
+
+    by_sid = {c.sid: c for c in fake.calls}
+    placed = {r.idempotency_key: r.provider_id for r in await rows(database)}
+    assert sorted(placed) == sorted(keys) and len(fake.calls) == len(keys)
+    assert sorted(by_sid) == sorted(p or "" for p in placed.values())
+    assert fake.create_requests > len(keys)  # the faults did happen
 
 
 async def test_a_message_claimed_by_another_attempt_is_not_adopted(
@@ -302,18 +498,22 @@ class CrashAfterSend:
         return await self._inner.find_sent(channel=channel, to=to, body=body, since=since)
 
 
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.VOICE])
 async def test_a_worker_crash_after_the_provider_call_sends_once(
     sender: TwilioSender,
     fake: FakeTwilio,
     database: Database,
+    channel: Channel,
 ) -> None:
+    req = sms() if channel is Channel.SMS else call()
     crashing = MessagingActivities(CrashAfterSend(sender), database, settle=timedelta(0))
     with pytest.raises(RuntimeError):
-        await send(crashing, sms())
+        await send(crashing, req)
 
-    result = await send(MessagingActivities(sender, database, settle=timedelta(0)), sms())
+    result = await send(MessagingActivities(sender, database, settle=timedelta(0)), req)
 
-    assert len(fake.messages) == 1 and result.provider_id == fake.messages[0].sid
+    (record,) = [*fake.messages, *fake.calls]
+    assert result.provider_id == record.sid and fake.create_requests == 1
 
 
 async def test_an_unsettled_send_waits_before_it_sends_again(

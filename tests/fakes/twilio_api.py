@@ -7,9 +7,13 @@
 
 Responses have Twilio's shapes (sids `SM...`/`CA...`, RFC 2822 dates, error JSON with code,
 message, more_info, status); requests need HTTP basic auth with the account sid and token.
-Every accepted message or call is recorded, so tests can assert exactly-once. Faults apply to
-creates (POST) only; list (filtered by To and From, newest first, paged) and fetch always
-answer. Status callbacks are form posts to the StatusCallback URL, signed with
+Every accepted message or call is recorded, so tests can assert exactly-once. Lists are
+filtered by To and From (calls also by Status and by StartTime, StartTime> and StartTime<),
+newest first, paged. A call is `queued` with no start time until its first status callback
+moves it on (it stays queued when it has no StatusCallback); as on Twilio, a call that has
+not started is left out of any StartTime filter. Faults (`fail_next`, `fail_fraction`,
+`lose_next_responses`) apply to creates; `fail_fraction` and `fail_next_lists` to lists as
+well; fetch always answers. Status callbacks are form posts to the StatusCallback URL, signed with
 X-Twilio-Signature (HMAC-SHA1 of URL and params with the auth token, as Twilio does).
 `CallbackSink` is a receiver for them.
 """
@@ -24,6 +28,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -59,6 +64,9 @@ class Record:
     body: str  # the SMS text, or the call's TwiML
     status_callback: str | None
     resource: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None = None  # a call's start: None while it is queued
+    answered: int = 201  # the HTTP status its create was answered with (a lost answer: 500)
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,12 @@ class Callback:
 @dataclass
 class _Knobs:
     fail_next: deque[int] = field(default_factory=deque)
+    fail_lists: deque[int] = field(default_factory=deque)
     numbers: dict[str, int] = field(default_factory=dict)
     fraction: float = 0.0
     fraction_status: int = 500
+    fraction_accepted: float = 0.0
+    fraction_lists: bool = True
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     lost: deque[LostMode] = field(default_factory=deque)
     delivery: dict[str, tuple[str, int | None]] = field(default_factory=dict)
@@ -152,11 +163,29 @@ class FakeTwilio:
         with self._lock:
             self._knobs.numbers[number] = code
 
-    def fail_fraction(self, fraction: float, *, seed: int = 0, status: int = 500) -> None:
-        """A seeded, hence repeatable, share of creates answers `status` and records nothing."""
+    def fail_next_lists(self, n: int, status: int = 500) -> None:
+        """The next `n` list requests (messages or calls) answer `status` (429 or 5xx)."""
         with self._lock:
-            self._knobs.fraction, self._knobs.fraction_status = fraction, status
-            self._knobs.rng = random.Random(seed)
+            self._knobs.fail_lists.extend([status] * n)
+
+    def fail_fraction(
+        self,
+        fraction: float,
+        *,
+        seed: int = 0,
+        status: int = 500,
+        accepted: float = 0.0,
+        lists: bool = True,
+    ) -> None:
+        """A seeded, hence repeatable, share of requests answers `status`: creates, and list
+        requests too unless `lists` is False. A failed create records nothing, except for the
+        share `accepted` of them, which are recorded first and only their answer is an error
+        (as `lose_next_responses` does)."""
+        with self._lock:
+            knobs = self._knobs
+            knobs.fraction, knobs.fraction_status = fraction, status
+            knobs.fraction_accepted, knobs.fraction_lists = accepted, lists
+            knobs.rng = random.Random(seed)
 
     def lose_next_responses(self, n: int, mode: LostMode = "500") -> None:
         """The next `n` creates are accepted and recorded, then the answer is lost: a 500
@@ -239,8 +268,12 @@ class FakeTwilio:
             knobs = self._knobs
             if knobs.fail_next:
                 return _server_error(knobs.fail_next.popleft())
+            lost: int | LostMode | None = None
             if knobs.fraction and knobs.rng.random() < knobs.fraction:
-                return _server_error(knobs.fraction_status)
+                accepted = knobs.fraction_accepted
+                if not accepted or knobs.rng.random() >= accepted:
+                    return _server_error(knobs.fraction_status)
+                lost = knobs.fraction_status
             problem = _invalid(kind, to, from_, body, form)
             if problem is not None:
                 return problem
@@ -248,7 +281,10 @@ class FakeTwilio:
             if code is not None and not (kind == "call" and code in _MESSAGING_ONLY):
                 return _error(400, code, _NUMBER_ERRORS.get(code, "Rejected").format(to=to))
             record = self._record(sid, kind, to, from_, body, form.get("StatusCallback"))
-            lost = knobs.lost.popleft() if knobs.lost else None
+            if lost is None and knobs.lost:
+                lost = knobs.lost.popleft()
+            if isinstance(lost, int) or lost == "500":
+                record.answered = int(lost)
         if record.status_callback:
             self._loop = asyncio.get_running_loop()
             task = asyncio.create_task(self._send_callbacks(record))
@@ -256,6 +292,8 @@ class FakeTwilio:
             task.add_done_callback(self._tasks.discard)
         if lost == "500":
             return _server_error(500)
+        if isinstance(lost, int):
+            return _server_error(lost)
         if lost == "hang":
             await asyncio.sleep(self.hang_seconds)
         if lost == "drop":
@@ -265,7 +303,8 @@ class FakeTwilio:
     def _record(
         self, sid: str, kind: str, to: str, from_: str, body: str, callback: str | None
     ) -> Record:
-        now = _rfc2822(datetime.now(UTC))
+        created = datetime.now(UTC)
+        now = _rfc2822(created)
         if kind == "message":
             item = "SM" + secrets.token_hex(16)
             uri = f"{API}/Accounts/{sid}/Messages/{item}"
@@ -278,7 +317,7 @@ class FakeTwilio:
                 "status": "queued", "to": to, "uri": uri + ".json",
                 "subresource_uris": {"media": uri + "/Media.json"},
             }  # fmt: skip
-            record = Record("message", item, to, from_, body, callback, resource)
+            record = Record("message", item, to, from_, body, callback, resource, created)
             self.messages.append(record)
         else:
             item = "CA" + secrets.token_hex(16)
@@ -294,7 +333,7 @@ class FakeTwilio:
                 "to": to, "to_formatted": to, "trunk_sid": None, "uri": uri + ".json",
                 "subresource_uris": {"recordings": uri + "/Recordings.json"},
             }  # fmt: skip
-            record = Record("call", item, to, from_, body, callback, resource)
+            record = Record("call", item, to, from_, body, callback, resource, created)
             self.calls.append(record)
         return record
 
@@ -305,10 +344,18 @@ class FakeTwilio:
         size = int(query.get("PageSize", "50"))
         page = int(query.get("Page", "0"))
         with self._lock:
+            knobs = self._knobs
+            if knobs.fail_lists:
+                return _server_error(knobs.fail_lists.popleft())
+            if knobs.fraction and knobs.fraction_lists and knobs.rng.random() < knobs.fraction:
+                return _server_error(knobs.fraction_status)
             matching = [
                 r.resource
                 for r in reversed(records)  # newest first, as Twilio lists them
-                if query.get("To", r.to) == r.to and query.get("From", r.from_) == r.from_
+                if query.get("To", r.to) == r.to
+                and query.get("From", r.from_) == r.from_
+                and query.get("Status", r.resource["status"]) == r.resource["status"]
+                and _started_within(r, query)
             ]
         items = matching[page * size : (page + 1) * size]
         path = f"{API}/Accounts/{sid}/{key.capitalize()}.json"
@@ -356,6 +403,9 @@ class FakeTwilio:
     def _callback_params(self, record: Record, status: str, code: int | None) -> dict[str, str]:
         with self._lock:
             record.resource["status"] = status
+            if record.kind == "call" and record.started_at is None and status != "canceled":
+                record.started_at = datetime.now(UTC)  # a call canceled in the queue never starts
+                record.resource["start_time"] = _rfc2822(record.started_at)
             if code is not None and status in ("undelivered", "failed"):
                 record.resource["error_code"] = code
         common = {
@@ -421,6 +471,33 @@ def _invalid(kind: str, to: str, from_: str, body: str, form: dict[str, str]) ->
     if not _E164.fullmatch(to):
         return _error(400, 21211, _NUMBER_ERRORS[21211].format(to=to))
     return None
+
+
+def _started_within(record: Record, query: Mapping[str, str]) -> bool:
+    """Twilio's StartTime filters (`StartTime`, `StartTime>` on or after, `StartTime<` before):
+    a date (YYYY-MM-DD, UTC) or a date and time, as the twilio client sends them. A record
+    that has not started (a queued call; a message has no start) is left out by any of them."""
+    bounds = {op: query[f"StartTime{op}"] for op in ("", ">", "<") if f"StartTime{op}" in query}
+    if not bounds:
+        return True
+    started = record.started_at
+    if started is None:
+        return False
+    for op, value in bounds.items():
+        moment = _moment(value)
+        if op == ">" and started < moment:
+            return False
+        if op == "<" and started >= moment:
+            return False
+        if op == "" and started.date() != moment.date():
+            return False
+    return True
+
+
+def _moment(value: str) -> datetime:
+    if len(value) == len("YYYY-MM-DD"):
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def _error(status: int, code: int, message: str) -> Response:

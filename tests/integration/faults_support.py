@@ -41,6 +41,7 @@ from temporalio.client import (
 )
 from temporalio.common import SearchAttributeKey
 
+from activities.messaging.delivery import DeliveryStatusInput, apply_delivery_status
 from activities.messaging.senders import CALLBACK_KEY_PARAM
 from config.settings import load_settings
 from models.contracts import Account, AttemptStatus, CaseInput, CaseStatus, ContactPoints, case_id
@@ -165,6 +166,7 @@ class Rig:
     status_callback_url: str
     policy: Path
     worker_database_url: str = ""  # what workers use, when not `database_url` (a proxy)
+    sink: CallbackSink | None = None  # where Twilio's status callbacks go
     queue: str = field(default_factory=lambda: f"faults-{secrets.token_hex(5)}")
     payload_keys: str = field(default_factory=lambda: f"k1:{generate_key()}")
     _worker_count: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -255,7 +257,40 @@ async def fault_rig(
             status_callback_url=sink.url,
             policy=POLICIES / policy,
             worker_database_url=worker_database_url,
+            sink=sink,
         )
+
+
+@contextlib.asynccontextmanager
+async def callbacks_applied(rig: Rig, db: Database) -> AsyncIterator[None]:
+    """For the block, Twilio's status callbacks are applied to the attempts table as they
+    reach the sink, as the API's webhook applies them (the cases are not told)."""
+    assert rig.sink is not None
+    sink = rig.sink
+
+    async def pump() -> None:
+        done = 0
+        while True:
+            received = list(sink.received)
+            for url, params, _ in received[done:]:
+                key = parse_qs(urlsplit(url).query).get(CALLBACK_KEY_PARAM, [""])[0]
+                report = DeliveryStatusInput(
+                    status=params.get("MessageStatus") or params.get("CallStatus", ""),
+                    provider_id=params.get("MessageSid") or params.get("CallSid", ""),
+                    idempotency_key=key,
+                    error_code=int(params["ErrorCode"]) if "ErrorCode" in params else None,
+                )
+                await apply_delivery_status(db, report)
+            done = len(received)
+            await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(pump())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 # --- cases -----------------------------------------------------------------------------

@@ -31,6 +31,8 @@ from tests.integration.faults_support import (
     assert_cases_settled,
     assert_no_record_taken_by_another,
     assert_sent_exactly_once,
+    attempt_key,
+    callbacks_applied,
     dev_server_argv,
     fault_rig,
     kill,
@@ -425,21 +427,28 @@ async def test_every_due_message_goes_out_once_while_twilio_fails_a_third_with_5
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_customer_with_two_accounts_is_never_called_twice_while_twilio_fails(
     dev_env: WorkflowEnvironment, tmp_path: Path, database_url: str, database: Database
 ) -> None:
     """One customer, two overdue accounts, so two cases call one number at the same moment.
     Twilio answers 500 to both calls: the first it never made, the second it made. Twilio's
-    call list cannot tell the two apart, so neither attempt may take the other's call for its
-    own, and neither call may be placed again: both are recorded as unconfirmed, and the
-    customer gets the one call Twilio made, once."""
-    async with fault_rig(
-        tmp_path,
-        temporal_address=_address(dev_env),
-        database_url=database_url,
-        policy="twilio_faults.toml",
-    ) as rig:
+    call list cannot tell whose call that is, so neither attempt takes it while the other is
+    in doubt. The call's status callback names its attempt (its URL carries the key); the
+    other attempt then finds no call of its own and, once its send has settled (60 s), places
+    it. The customer gets one call per account, none twice, and each attempt names its own.
+    That wait makes it slow (75 s); the same protocol is tested in-process, in a second, in
+    tests/activities/test_messaging.py."""
+    async with (
+        fault_rig(
+            tmp_path,
+            temporal_address=_address(dev_env),
+            database_url=database_url,
+            policy="twilio_faults.toml",
+        ) as rig,
+        callbacks_applied(rig, database),
+    ):
         client = await rig.client()
         worker = rig.start_worker()
         await rig.worker_polling(client, worker)
@@ -456,13 +465,16 @@ async def test_a_customer_with_two_accounts_is_never_called_twice_while_twilio_f
             alive=running(worker, "the worker"),
         )
         await assert_no_record_taken_by_another(database, rig.fake)
-        assert len(rig.fake.calls) == 1, "the call Twilio made, and no other"
+        calls = rig.fake.calls
+        assert [c.answered for c in calls] == [500, 201], "the call Twilio made, then one more"
+        assert len({attempt_key(c) for c in calls}) == 2, "an attempt placed twice"
+        sent = {attempt_key(r): r for r in sent_records(rig.fake, cases)}
+        await assert_cases_settled(cases, contacts=2, db=database, sent=sent)
         async with database.session() as session:
-            calls = (
+            rows = (
                 await session.exec(
                     select(ContactAttemptRow).where(ContactAttemptRow.channel == "voice")
                 )
             ).all()
-        assert len(calls) == 2
-        assert all(row.provider_id is None and "unconfirmed" in row.reason for row in calls)
+        assert sorted(row.provider_id or "" for row in rows) == sorted(c.sid for c in calls)
         stop(worker)
