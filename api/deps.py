@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, cast
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from api.errors import unavailable
 from config.settings import Settings
 from models.db import Database
 
@@ -28,7 +29,7 @@ def get_temporal_or_none(request: Request) -> Client | None:
 
 def get_temporal(client: Annotated[Client | None, Depends(get_temporal_or_none)]) -> Client:
     if client is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is unreachable")
+        raise unavailable("Temporal is unreachable")
     return client
 
 

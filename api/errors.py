@@ -3,7 +3,8 @@
 - the case's validator refused the input (`InvalidAction`): 400 with the workflow's message;
 - the case is closed (`CaseClosed`, or its workflow has completed): 409;
 - no workflow for the id: 404;
-- Temporal unreachable: 503; no answer in time (no worker running?): 504;
+- Temporal unreachable or too busy to take the call now: 503, with `Retry-After`;
+- no answer in time (no worker running?): 504;
 - anything else Temporal or the workflow refused: 502, naming the error's type.
 
 Temporal answers NOT_FOUND both for an id it never saw and for an update sent to a completed
@@ -43,7 +44,9 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     409: {"description": "the case is closed"},
 }
 
-_UNREACHABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED})
+# What a 503 asks a client to wait: Temporal's rate limits (RESOURCE_EXHAUSTED) and restarts
+# pass within seconds.
+RETRY_AFTER_SECONDS = 5
 
 
 class CaseNotFound(Exception):
@@ -89,8 +92,8 @@ async def query_case(client: Client, workflow_id: str, query: str, result_type: 
 
 
 async def rpc_error(client: Client, workflow_id: str, error: RPCError) -> HTTPException:
-    if error.status in _UNREACHABLE:
-        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is unreachable")
+    if (unanswered := not_now(error)) is not None:
+        return unanswered
     if error.status == RPCStatusCode.NOT_FOUND:
         ended = await _not_running(client, workflow_id)
         if ended is not None:
@@ -98,6 +101,25 @@ async def rpc_error(client: Client, workflow_id: str, error: RPCError) -> HTTPEx
     log.warning("Temporal refused a call on %s: %s %s", workflow_id, error.status.name, error)
     return HTTPException(
         status.HTTP_502_BAD_GATEWAY, f"Temporal refused the call ({error.status.name})"
+    )
+
+
+def not_now(error: RPCError) -> HTTPException | None:
+    """503 or 504 when Temporal could not answer now, None when its answer was a refusal."""
+    if error.status == RPCStatusCode.UNAVAILABLE:
+        return unavailable("Temporal is unreachable")
+    if error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        return unavailable("Temporal is too busy to answer now (RESOURCE_EXHAUSTED)")
+    if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, "Temporal did not answer in time")
+    return None
+
+
+def unavailable(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -132,9 +154,10 @@ async def _not_running(client: Client, workflow_id: str) -> HTTPException | None
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             return HTTPException(status.HTTP_404_NOT_FOUND, f"no case {workflow_id}")
-        if error.status in _UNREACHABLE:
-            return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is unreachable")
-        return HTTPException(status.HTTP_502_BAD_GATEWAY, f"Temporal: {error.status.name}")
+        unanswered = not_now(error)
+        return unanswered or HTTPException(
+            status.HTTP_502_BAD_GATEWAY, f"Temporal: {error.status.name}"
+        )
     if description.status != WorkflowExecutionStatus.RUNNING:
         ended = description.status.name.lower() if description.status else "ended"
         return HTTPException(status.HTTP_409_CONFLICT, f"case {workflow_id} is closed ({ended})")

@@ -34,8 +34,10 @@ from api.errors import (
     CaseNotFound,
     execute_action,
     no_answer,
+    not_now,
     query_case,
     rpc_error,
+    unavailable,
 )
 from cli.intake_run import Outcome, run_intake
 from config.settings import POLICY_DIR
@@ -62,6 +64,9 @@ log = logging.getLogger(__name__)
 EVERY_ROLE = (Role.OPERATIONS, Role.SUPERVISOR, Role.RISK, Role.LEGAL, Role.ENGINEER)
 COLLECTORS = Depends(require_roles(Role.OPERATIONS, Role.SUPERVISOR))
 SUPERVISORS = Depends(require_roles(Role.SUPERVISOR))
+# A hundred years: an age beyond any debt, and well inside the database's 64-bit integers.
+MAX_DAYS_PAST_DUE = 36_500
+DaysPastDue = Annotated[int | None, Query(ge=0, le=MAX_DAYS_PAST_DUE)]
 
 router = APIRouter(
     prefix="/cases", tags=["cases"], dependencies=[Depends(require_roles(*EVERY_ROLE))]
@@ -145,7 +150,7 @@ async def start_case(row: IntakeRow, client: TemporalDep, settings: SettingsDep)
             f"a case for account {outcome.account_no} is already running ({outcome.workflow_id})",
         )
     if outcome.outcome is Outcome.FAILED:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, outcome.note)
+        raise unavailable(outcome.note)
     return CaseStarted(case_id=outcome.workflow_id, account_no=outcome.account_no)
 
 
@@ -184,7 +189,7 @@ async def search_cases(
     client: TemporalDep,
     stage: Stage | None = None,
     segment: Segment | None = None,
-    min_dpd: Annotated[int | None, Query(ge=0)] = None,
+    min_dpd: DaysPastDue = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ListedCase]:
     """Cases by stage, segment and days past due, from Temporal's visibility (newest first);
@@ -197,9 +202,8 @@ async def search_cases(
             if known is None or execution.start_time > known.start_time:
                 newest[execution.id] = execution
     except RPCError as error:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"Temporal refused the search ({error.status.name})",
+        raise not_now(error) or HTTPException(
+            status.HTTP_502_BAD_GATEWAY, f"Temporal refused the search ({error.status.name})"
         ) from None
     ordered = sorted(newest.values(), key=lambda e: e.start_time, reverse=True)
     return [_listed(e) for e in ordered]
@@ -237,7 +241,7 @@ async def list_cases(
     session: SessionDep,
     stage: str | None = None,
     segment: str | None = None,
-    min_dpd: Annotated[int | None, Query(ge=0)] = None,
+    min_dpd: DaysPastDue = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CaseRow]:
     query = select(CaseRow).order_by(col(CaseRow.updated_at).desc()).limit(limit)

@@ -32,6 +32,7 @@ from activities.messaging.delivery import DeliveryStatusInput, apply_delivery_st
 from activities.messaging.privacy import mask_phone
 from activities.messaging.senders import CALLBACK_KEY_PARAM
 from api.deps import DatabaseDep, SettingsDep, get_temporal_or_none
+from api.errors import unavailable
 from config.settings import Settings
 from models.contracts import ActionResult, ChannelInput, ContactOutcome, Stage
 from models.db import Database
@@ -117,7 +118,7 @@ async def delivery_status(
     if client is None:
         # The row is recorded; only the case misses this report. Twilio's debugger shows it.
         log.warning("status of %s recorded, Temporal unreachable", applied.outcome.idempotency_key)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is unreachable")
+        raise unavailable("Temporal is unreachable")
     await _signal(client, applied.case_id, applied.outcome)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -140,7 +141,7 @@ async def inbound_sms(form: SignedForm, db: DatabaseDep, client: TemporalOrNone)
         log.info("inbound %s from %s: no open case has this number", update, sender)
         return _twiml()
     if client is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is unreachable")
+        raise unavailable("Temporal is unreachable")
     req = ChannelInput(channel=Channel.SMS, reason=f"customer replied {keyword}")
     try:
         async with asyncio.timeout(UPDATE_TIMEOUT):
@@ -150,7 +151,7 @@ async def inbound_sms(form: SignedForm, db: DatabaseDep, client: TemporalOrNone)
     if not all(reached):
         # The updates that did arrive are idempotent: a repeated keyword changes nothing twice.
         log.warning("inbound %s from %s: not every open case was reached", update, sender)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "could not reach the case")
+        raise unavailable("could not reach the case")
     return _twiml()
 
 
@@ -184,9 +185,7 @@ async def _signal(client: Client, case_id: str, outcome: ContactOutcome) -> None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             log.warning("status of %s not signalled: %s", outcome.idempotency_key, error.status)
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, "could not reach the case"
-            ) from None
+            raise unavailable("could not reach the case") from None
         log.info("status of %s: case %s is closed or gone", outcome.idempotency_key, case_id)
 
 

@@ -136,3 +136,21 @@ async def test_the_api_refuses_an_oversized_action_before_it_reaches_a_case(
     await db.dispose()
     assert response.status_code == 413
     assert "Wang" not in response.text
+
+
+async def test_an_api_that_has_not_reached_temporal_yet_asks_to_retry_later() -> None:
+    """Started before Temporal answered once: a case action is 503 with `Retry-After`, as
+    every 503 for an engine that cannot answer now."""
+    settings = Settings(api_keys=((SecretStr("ops-key"), "operations"),))
+    db = Database("sqlite+aiosqlite://")
+    app = create_app(settings, db=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        response = await http.post(
+            "/cases/6222000000000001/pause",
+            json={"reason": "customer asked"},
+            headers={"X-API-Key": "ops-key"},
+        )
+    await db.dispose()
+    assert response.status_code == 503, response.text
+    assert int(response.headers["Retry-After"]) > 0

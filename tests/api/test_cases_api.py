@@ -6,7 +6,8 @@ starting a case, every operator action, the timeline; roles, bad input, unknown 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.service import ConnectConfig, RPCError, RPCStatusCode, ServiceClient
 
 from api import app as api_app
 from api.auth import Role
@@ -30,6 +32,7 @@ from tests.workflows.harness import (
     harness,  # noqa: F401
     sqlite_db,  # noqa: F401
 )
+from workers.client import data_converter
 
 KEYS = {role: f"key-{role}" for role in Role}
 EVERY_ROLE = frozenset(Role)
@@ -489,3 +492,111 @@ async def test_the_timeline_outlives_the_workflow_in_the_audit_log(
     response = await http.get("/cases/6222000077770001/timeline", headers=as_role(Role.RISK))
     assert response.status_code == 200, response.text
     assert [e["kind"] for e in response.json()] == ["opened", "payment", "stage"]
+
+
+# --- bounds on query parameters, and a Temporal too busy to answer ----------------------------
+
+
+class RefusingService(ServiceClient):
+    """Temporal's gRPC service answering every call with one status, as a server does when it
+    rate-limits (RESOURCE_EXHAUSTED) or cannot be reached (UNAVAILABLE)."""
+
+    def __init__(self, refusal: RPCStatusCode) -> None:
+        super().__init__(ConnectConfig(target_host="refusing:7233"))
+        self.refusal = refusal
+
+    @property
+    def worker_service_client(self) -> Any:
+        raise NotImplementedError
+
+    def update_rpc_metadata(self, metadata: Mapping[str, str | bytes]) -> None:
+        pass
+
+    def update_api_key(self, api_key: str | None) -> None:
+        pass
+
+    async def _rpc_call(self, rpc: str, *args: Any, **kwargs: Any) -> Any:
+        raise RPCError(f"{rpc}: {self.refusal.name}", self.refusal, b"")
+
+
+@contextlib.asynccontextmanager
+async def refused_with(refusal: RPCStatusCode, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over a real read model and a Temporal that answers every call with `refusal`."""
+    temporal = Client(RefusingService(refusal), data_converter=data_converter())
+    transport = httpx.ASGITransport(app=make_app(settings_for("unused"), temporal, db))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        yield client
+
+
+@pytest.fixture
+async def busy(sqlite_db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    async with refused_with(RPCStatusCode.RESOURCE_EXHAUSTED, sqlite_db) as client:
+        yield client
+
+
+BOUNDED = [
+    ("/cases", "min_dpd", 0, 36_500),
+    ("/cases", "limit", 1, 500),
+    ("/cases/search", "min_dpd", 0, 36_500),
+    ("/cases/search", "limit", 1, 1000),
+    ("/kpis", "window_days", 1, 3660),
+    ("/tasks", "limit", 1, 500),
+    ("/handoffs", "limit", 1, 500),
+]
+
+
+@pytest.mark.parametrize(("path", "name", "low", "high"), BOUNDED)
+@pytest.mark.parametrize("beyond", ["low", "high", "int64"])
+async def test_a_number_out_of_range_is_422_naming_the_parameter_and_its_bound(
+    busy: httpx.AsyncClient, path: str, name: str, low: int, high: int, beyond: str
+) -> None:
+    value = {"low": low - 1, "high": high + 1, "int64": 2**63}[beyond]
+    response = await busy.get(path, params={name: value}, headers=as_role(Role.SUPERVISOR))
+    assert response.status_code == 422, response.text
+    [error] = detail(response)
+    assert error["loc"] == ["query", name]
+    bound = (
+        f"greater than or equal to {low}" if beyond == "low" else f"less than or equal to {high}"
+    )
+    assert bound in error["msg"]
+
+
+async def test_the_widest_days_past_due_is_answered(busy: httpx.AsyncClient) -> None:
+    response = await busy.get(
+        "/cases", params={"min_dpd": 36_500, "limit": 500}, headers=as_role(Role.SUPERVISOR)
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/cases/6222000000000001/record_payment", PAYMENT),
+        ("GET", "/cases/6222000000000001", None),
+        ("GET", "/cases/6222000000000001/timeline", None),
+        ("GET", "/cases/search", None),
+    ],
+)
+async def test_a_busy_temporal_is_503_with_retry_after(
+    busy: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    response = await busy.request(method, path, json=body, headers=as_role(Role.SUPERVISOR))
+    assert response.status_code == 503, response.text
+    assert int(response.headers["Retry-After"]) > 0
+    assert "RESOURCE_EXHAUSTED" in detail(response)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "code"),
+    [(RPCStatusCode.UNAVAILABLE, 503), (RPCStatusCode.DEADLINE_EXCEEDED, 504)],
+)
+@pytest.mark.parametrize("path", ["/cases/6222000000000001", "/cases/search"])
+async def test_a_temporal_that_cannot_answer_now_is_503_or_504(
+    sqlite_db: Database, refusal: RPCStatusCode, code: int, path: str
+) -> None:
+    """Unreachable is worth retrying soon (`Retry-After`); no answer in time is a 504."""
+    async with refused_with(refusal, sqlite_db) as api:
+        response = await api.get(path, headers=as_role(Role.SUPERVISOR))
+    assert response.status_code == code, response.text
+    assert ("Retry-After" in response.headers) == (code == 503)
