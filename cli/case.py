@@ -3,12 +3,15 @@
 - `start --account-no ... --strategy ...`: one account, the daily file's columns as flags,
   checked exactly as `intake` checks a row (same messages).
 - `status ACCOUNT`, `timeline ACCOUNT`: the case's own answers (queries). `status` is the one
-  place that shows who the customer is: the reference, the name and the mobile masked.
+  place that shows who the customer is: the reference, the name and the mobile masked; after a
+  risk decision it shows the forbearance's end or the payment plan, instalment by instalment.
 - `list [--stage] [--segment] [--min-dpd]`: Temporal visibility over the cases' search
   attributes; no personal data.
 - One command per operator action, named as the case's update with dashes: `record-payment`,
   `promise-to-pay`, `raise-dispute`, `resolve-dispute`, `report-hardship`, `opt-out`, `opt-in`,
   `pause`, `resume`, `close`. The case validates; its message is printed as it gives it.
+  `record-payment --overpayment` marks a payment above the balance as meant: the case refuses
+  one that is not marked, as a likely typo.
 
 ACCOUNT is an account number (`case-<account_no>` is taken too).
 Exit codes: 0 done; 1 refused by the case (nothing changed), a bad `start` flag, or an action
@@ -204,6 +207,16 @@ async def show_status(env: CommandEnv, account: str) -> int:
         ("overdue", money(live.overdue_minor, c)),
         ("paid", money(live.paid_minor, c)),
         ("next action", f"{live.next_action} at {at_minute(live.next_action_at)}"),
+        ("forbearance until", day(live.forbearance_until)),
+        ("payment plan", live.plan_status or "-"),
+        *[
+            (
+                f"instalment {day(i.due_date)}",
+                f"{money(i.amount_minor, c)}, {money(i.paid_minor, c)} paid, {i.status}",
+            )
+            for i in live.plan
+        ],
+        ("overpaid", money(live.overpaid_minor, c)),
         (
             "open promise",
             f"{money(promise.amount_minor, c)} by {day(promise.promised_date)}, "
@@ -382,6 +395,13 @@ def _act(account: str, update: str, arg: object, json_output: bool) -> None:
     launch(lambda env: act(env, account, update, arg), json_output=json_output)
 
 
+def payment_input(
+    amount_minor: int, currency: str, ref: str, note: str = "", *, overpayment: bool = False
+) -> RecordPaymentInput:
+    """What `record-payment`'s flags send to the case."""
+    return RecordPaymentInput(amount_minor, currency.upper(), ref, note, overpayment=overpayment)
+
+
 @case_app.command("record-payment")
 def record_payment(
     account: AccountArg,
@@ -389,10 +409,17 @@ def record_payment(
     currency: Annotated[str, typer.Option(help="The account's currency, e.g. CNY.")],
     ref: Annotated[str, typer.Option(help="The bank's payment reference; once per account.")],
     note: str = "",
+    overpayment: Annotated[
+        bool,
+        typer.Option(
+            "--overpayment",
+            help="The amount is above the balance on purpose: without this the case refuses it.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """A payment received: may keep a promise, cure or close the case."""
-    req = RecordPaymentInput(amount_minor, currency.upper(), ref, note)
+    req = payment_input(amount_minor, currency, ref, note, overpayment=overpayment)
     _act(account, "record_payment", req, json_output)
 
 

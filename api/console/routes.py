@@ -37,7 +37,7 @@ from api.console.forms import (
     optional_date,
     optional_minor_units,
 )
-from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, translator
+from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, next_action, translator
 from api.deps import DatabaseDep, SettingsDep, get_temporal, get_temporal_or_none
 from api.routes import cases, handoffs, tasks
 from config.settings import Settings
@@ -95,6 +95,7 @@ router = APIRouter(
 )
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["money"] = money
+templates.env.globals["next_action"] = next_action
 templates.env.filters["amounts"] = amounts_in_words
 templates.env.filters["unquote"] = unquote
 
@@ -286,6 +287,11 @@ async def case_list(
     operator = signed_in(request, settings)
     if not operator.may(PAGES["cases"]):
         return forbidden(request, operator)
+    try:
+        low_dpd, high_dpd = _days_past_due(min_dpd, "min_dpd"), _days_past_due(max_dpd, "max_dpd")
+    except FormError as error:
+        code, message = refusal(error, operator)
+        return render(request, "error.html", operator, status_code=code, message=message)
     query = select(CaseRow).order_by(col(CaseRow.updated_at).desc()).limit(PAGE_SIZE)
     if account.strip():
         query = query.where(col(CaseRow.account_no).startswith(account.strip()))
@@ -293,10 +299,10 @@ async def case_list(
         query = query.where(CaseRow.stage == stage)
     if segment in Segment.__members__.values():
         query = query.where(CaseRow.segment == segment)
-    if min_dpd.strip().isdigit():
-        query = query.where(col(CaseRow.days_past_due) >= int(min_dpd))
-    if max_dpd.strip().isdigit():
-        query = query.where(col(CaseRow.days_past_due) <= int(max_dpd))
+    if low_dpd is not None:
+        query = query.where(col(CaseRow.days_past_due) >= low_dpd)
+    if high_dpd is not None:
+        query = query.where(col(CaseRow.days_past_due) <= high_dpd)
     if band in BANDS:
         low, high = band_range(band)
         query = query.where(col(CaseRow.outstanding_minor) >= low)
@@ -323,6 +329,16 @@ async def case_list(
     )
 
 
+def _days_past_due(raw: str, field: str) -> int | None:
+    """A days-past-due filter, blank for none; out of the API's range it names the range."""
+    text = raw.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > cases.MAX_DAYS_PAST_DUE:
+        raise FormError(field, f"0–{cases.MAX_DAYS_PAST_DUE}")
+    return int(text)
+
+
 # The operator actions: the case's updates, each with who may take it and how its form reads.
 CASE_ACTIONS: dict[str, frozenset[Role]] = {
     "record_payment": COLLECTORS,
@@ -347,7 +363,12 @@ def _case_input(action: str, form: dict[str, str], currency: str) -> object:
     match action:
         case "record_payment":
             amount = minor_units(form.get("amount", ""), currency)
-            return RecordPaymentInput(amount, currency, form.get("payment_ref", "").strip())
+            return RecordPaymentInput(
+                amount,
+                currency,
+                form.get("payment_ref", "").strip(),
+                overpayment=form.get("overpayment") == "on",
+            )
         case "promise_to_pay":
             amount = minor_units(form.get("amount", ""), currency)
             promised = a_date(form.get("promised_date", ""), "promised_date")
@@ -800,7 +821,7 @@ async def dashboard(
             maximum=1.0,
         ),
         "refusals": charts.bar_chart(
-            "refusals", [(reason, float(n)) for reason, n in kpis.refusals.items()]
+            "refusals", [(t(reason, "refusal"), float(n)) for reason, n in kpis.refusals.items()]
         ),
     }
     return render(

@@ -1,12 +1,15 @@
 """The web console's pages and forms against the real case, risk and legal workflows on the
 time-skipping server: sign-in, roles, a collector's search, promise and refusals shown in
 place, a supervisor's approval from the task list, legal's acceptance and judgment, and the
-dashboard drawn from the read model. (`tests/browser` drives the same pages in Chromium.)"""
+dashboard drawn from the read model. (`tests/browser` drives the same pages in Chromium.)
+A case's page over every field of its status, and the payment form's input, are tested against
+a stand-in case (`tests.cli.test_case_cli.StandInCase`)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import html
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,9 +21,26 @@ from pydantic import SecretStr
 
 from api import app as api_app
 from api.auth import Role
-from api.console.i18n import LABELS, STAGES
+from api.console.i18n import GROUPS, LABELS, NEXT_ACTIONS, STAGES, TERMS
+from models.contracts import (
+    AttemptStatus,
+    ClosureReason,
+    NextAction,
+    RefusalReason,
+    TimelineEvent,
+)
+from models.departments import (
+    LegalOutcomeKind,
+    ProceedingKind,
+    RiskDecisionKind,
+    RiskReviewState,
+    TaskKind,
+    TaskOutcome,
+)
 from models.kpis import center_kpis
+from models.strategy import Channel, Segment
 from tests.api.test_cases_api import at_rest
+from tests.cli.test_case_cli import StandInStart, after_a_risk_decision, new_account, stand_ins
 from tests.workflows import harness as workflow_harness
 from tests.workflows import test_case_departments as with_departments
 from tests.workflows.harness import CaseHarness, department_settings
@@ -255,7 +275,7 @@ async def test_a_supervisor_approves_and_legal_accepts_and_records_a_judgment(
             assert recorded.status_code == 303, recorded.text
         page = await legal.get(f"/console/inbox/legal/{referral}")
         proceedings = text_of(page.text.split("data-proceedings>")[1].split("</dd>")[0])
-        assert "filed" in proceedings and "judgment" in proceedings
+        assert "已立案" in proceedings and "判决" in proceedings
         assert "9,000.00 CNY" in proceedings
 
 
@@ -300,10 +320,87 @@ async def test_risk_decides_a_hardship_review_and_a_collector_only_reads_it(
         )
         assert decided.status_code == 303, decided.text
         page = await risk.get(decided.headers["location"])
-        assert "forbearance · risk-li" in page.text
+        assert 'data-decision="forbearance">宽限 · risk-li' in page.text
         assert 'data-form="decide"' not in page.text  # decided: nothing more to answer
     decision = await review.result()
     assert (decision.decided_by, str(decision.forbearance_until)) == ("risk-li", until)
+
+
+async def test_a_case_page_shows_the_plan_and_translates_what_the_case_names(
+    console: Console,
+) -> None:
+    """After a risk decision: the forbearance, the plan instalment by instalment and what was
+    overpaid; the next action and the timeline's kinds in the operator's language. A timeline
+    detail is the case's own English (typed events would let it be translated)."""
+    at = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    timeline = (
+        TimelineEvent(at, "opened", "strategy default v1, score 540, segment medium"),
+        TimelineEvent(at, "payment", "payment 112345 CNY ref B-1"),
+        TimelineEvent(at, "kind_of_tomorrow", "a kind this console does not know yet"),
+    )
+    async with stand_ins(console.harness.client, f"{console.harness.queue}-stand-in") as cases:
+        account = await cases.start(
+            StandInStart(after_a_risk_decision(new_account()), timeline=timeline)
+        )
+        async with signed_in(console, Role.OPERATIONS, "ann") as browser:
+            page = (await browser.get(f"/console/cases/{account}")).text
+            en = await browser.get(f"/console/language/en?next=/console/cases/{account}")
+            english = (await browser.get(en.headers["location"])).text
+
+    facts = text_of(page.split("data-status>")[1].split("</dl>")[0])
+    assert "下一步 核对下一期分期 · 2026-12-01 01:00 UTC" in facts
+    assert "宽限至 2026-11-15" in facts
+    assert "还款计划 执行中" in facts and "超额还款 123.45 CNY" in facts
+    assert "check the plan" not in page
+    instalments = re.findall(r"<tr data-instalment=\"(\w+)\">(.*?)</tr>", page, re.S)
+    assert [(status, text_of(row).split()) for status, row in instalments] == [
+        ("paid", ["2026-11-01", "1,000.00", "CNY", "1,000.00", "CNY", "已还"]),
+        ("due", ["2026-12-01", "1,500.00", "CNY", "0.00", "CNY", "待还"]),
+    ]
+    events = re.findall(r'data-event="(\w+)">([^<]+)<', page)
+    assert events == [
+        ("kind_of_tomorrow", "kind_of_tomorrow"),
+        ("payment", "还款"),
+        ("opened", "开案"),
+    ]
+    assert "payment 1,123.45 CNY ref B-1" in text_of(page.split("data-timeline>")[1])
+
+    facts = html.unescape(text_of(english.split("data-status>")[1].split("</dl>")[0]))
+    assert "Next action check the plan's next instalment · 2026-12-01" in facts
+    assert "Payment plan Active" in facts and "Overpaid 123.45 CNY" in facts
+    assert ("payment", "Payment") in re.findall(r'data-event="(\w+)">([^<]+)<', english)
+
+
+async def test_a_case_that_names_no_next_action_kind_shows_its_words(console: Console) -> None:
+    """Cases started before the kind was named: the case's English words, in either language."""
+    status = after_a_risk_decision(
+        new_account(), next_action="review the case", next_action_kind=None
+    )
+    async with stand_ins(console.harness.client, f"{console.harness.queue}-stand-in") as cases:
+        account = await cases.start(StandInStart(status))
+        async with signed_in(console, Role.OPERATIONS, "ann") as browser:
+            page = (await browser.get(f"/console/cases/{account}")).text
+    assert re.findall(r'data-next="">([^<·]+)', page) == ["review the case "]
+
+
+async def test_the_payment_form_marks_an_overpayment_when_ticked(console: Console) -> None:
+    async with stand_ins(console.harness.client, f"{console.harness.queue}-stand-in") as cases:
+        account = await cases.start(StandInStart(after_a_risk_decision(new_account())))
+        async with signed_in(console, Role.OPERATIONS, "ann") as browser:
+            page = await browser.get(f"/console/cases/{account}")
+            form = page.text.split('data-form="record_payment"')[1].split("</form>")[0]
+            assert 'type="checkbox" name="overpayment"' in form and "这是一笔超额还款" in form
+            for ref, ticked in (("B-1", {"overpayment": "on"}), ("B-2", {})):
+                posted = await browser.post(
+                    f"/console/cases/{account}/record_payment",
+                    data={"amount": "9,000.50", "payment_ref": ref, **ticked},
+                )
+                assert posted.status_code == 303, posted.text
+        taken = await cases.payments(account)
+    assert [(p.payment_ref, p.amount_minor, p.overpayment) for p in taken] == [
+        ("B-1", 900_050, True),
+        ("B-2", 900_050, False),
+    ]
 
 
 async def test_the_dashboard_draws_what_the_read_model_counts(console: Console) -> None:
@@ -332,15 +429,56 @@ async def test_the_dashboard_draws_what_the_read_model_counts(console: Console) 
 
 def test_every_label_the_templates_use_exists_in_both_languages() -> None:
     used = set()
+    groups_used = set()
     for template in TEMPLATES.glob("*.html"):
-        used |= set(re.findall(r"t\('([a-z_]+)'\)", template.read_text()))
+        text = template.read_text()
+        used |= set(re.findall(r"t\('([a-z_]+)'\)", text))
+        groups_used |= set(re.findall(r"\bt\([^()]+, '(\w+)'\)", text))
     # The console's own form errors name a field and a reason, both shown through labels.
     for module in (TEMPLATES.parent / "routes.py", TEMPLATES.parent / "forms.py"):
         code = module.read_text()
         used |= {w for pair in re.findall(r'FormError\("(\w+)", "(\w+)"\)', code) for w in pair}
         used |= set(re.findall(r'FormError\(field, "(\w+)"\)', code))
         used |= set(re.findall(r'(?:minor_units|a_date|optional_date)\([^()]*, "(\w+)"\)', code))
-    known = set(LABELS) | set(STAGES) | {"risk_inbox", "legal_inbox"}
+        groups_used |= set(re.findall(r'\bt\([^()]+, "(\w+)"\)', code))
+    known = set(LABELS) | set(STAGES) | set(TERMS) | {"risk_inbox", "legal_inbox"}
     assert used and used <= known, used - known
     assert {"not_a_number", "not_an_outcome", "forbearance_until"} <= used
+    assert {"second_collector", "consent_to_enter", "overpayment", "overpaid", "plan"} <= used
+    assert groups_used and groups_used <= set(GROUPS), groups_used - set(GROUPS)
     assert all((zh and en and zh != en) or key == "app" for key, (zh, en) in LABELS.items())
+    for table in (STAGES, TERMS, *GROUPS.values()):
+        assert all(zh and en and zh != en for zh, en in table.values())
+
+
+def test_every_value_the_console_shows_has_a_chinese_label() -> None:
+    """What the workflows name (kinds, statuses, reasons) shows through a table of its own."""
+    named_by = {
+        "next_action": NextAction,
+        "closure": ClosureReason,
+        "channel": Channel,
+        "segment": Segment,
+        "attempt": AttemptStatus,
+        "refusal": RefusalReason,
+        "decision": RiskDecisionKind,
+        "proceeding": ProceedingKind,
+        "legal_outcome": LegalOutcomeKind,
+        "handoff": RiskReviewState,
+    }
+    for group, values in named_by.items():
+        missing = {v.value for v in values} - set(GROUPS[group])
+        assert not missing, (group, missing)
+    assert set(NEXT_ACTIONS) == {a.value for a in NextAction}
+    assert {v.value for v in (*TaskKind, *TaskOutcome)} <= set(TERMS)
+    assert {"referred", "accepted", "returned", "closed"} <= set(GROUPS["handoff"])
+    assert {"active", "kept", "broken"} == set(GROUPS["plan"])
+    assert {"due", "paid", "missed"} == set(GROUPS["instalment"])
+    # Every kind of event the case records on its timeline, as its code names them.
+    workflows = Path(__file__).parents[2] / "workflows"
+    kinds = {
+        kind
+        for module in workflows.glob("*.py")
+        for kind in re.findall(r'_event\(\s*"(\w+)"', module.read_text())
+    }
+    assert {"opened", "payment", "promise_broken", "plan_broken"} <= kinds
+    assert kinds <= set(GROUPS["event"]), kinds - set(GROUPS["event"])

@@ -279,7 +279,7 @@ async def test_a_referral_is_approved_accepted_and_judged_in_the_browser(
         await form.locator("button").click()
         await legal.wait_for_url(f"**/console/inbox/legal/{key}")
     proceedings = await legal.locator("[data-proceedings]").inner_text()
-    assert "filed" in proceedings and "judgment" in proceedings and "9,000.00 CNY" in proceedings
+    assert "Filed" in proceedings and "Judgment" in proceedings and "9,000.00 CNY" in proceedings
     await screenshot(legal, "legal-referral")
     await legal.context.close()
 

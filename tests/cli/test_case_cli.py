@@ -1,21 +1,28 @@
 """`collections case`: the real case workflow on the time-skipping server, driven through the
 commands' async cores with the test's client and database (the typer layer leaves through
-`os._exit`, so only its usage errors, raised before it connects, are invoked here)."""
+`os._exit`, so only its usage errors and help, printed before it connects, are invoked here).
+
+What a front end shows of a case's state, or sends it, is tested against `StandInCase` too: a
+workflow of the case's name that answers its queries with a given status and keeps the
+payments it is sent, so the status's every field is shown whatever the case's rules do."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
+from temporalio import workflow
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 from typer.testing import CliRunner
 
 from activities.messaging.senders import OutboxSender
@@ -24,12 +31,17 @@ from cli.actions import CommandEnv, run_command
 from cli.main import app
 from config.settings import Settings
 from models.contracts import (
+    ActionResult,
     CaseInput,
+    CaseStatus,
     CloseInput,
     ClosureReason,
+    NextAction,
+    PlanInstalmentView,
     ReasonInput,
     RecordPaymentInput,
     Stage,
+    TimelineEvent,
 )
 from models.db import Database
 from models.strategy import Segment
@@ -114,6 +126,112 @@ async def started(harness: CaseHarness, *, dpd: int = 5) -> str:
     handle = await harness.start(dpd=dpd)
     await harness.sleep_days(0.1)
     return handle.id.removeprefix("case-")
+
+
+@dataclass(frozen=True)
+class StandInStart:
+    status: CaseStatus
+    timeline: tuple[TimelineEvent, ...] = ()
+
+
+@workflow.defn(name="CollectionCase", sandboxed=False)
+class StandInCase:
+    """Answers `status` and `timeline` as it was started, and keeps the payments it is sent."""
+
+    @workflow.init
+    def __init__(self, start: StandInStart) -> None:
+        self._start = start
+        self._payments: list[RecordPaymentInput] = []
+
+    @workflow.run
+    async def run(self, start: StandInStart) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query
+    def status(self) -> CaseStatus:
+        return self._start.status
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEvent]:
+        return list(self._start.timeline)
+
+    @workflow.update
+    def record_payment(self, req: RecordPaymentInput) -> ActionResult:
+        self._payments.append(req)
+        return ActionResult(True, f"payment {req.payment_ref} taken", self._start.status.stage)
+
+    @workflow.query
+    def payments(self) -> list[RecordPaymentInput]:
+        return list(self._payments)
+
+
+def after_a_risk_decision(account_no: str, **changes: Any) -> CaseStatus:
+    """A case on a payment plan whose first instalment was paid with more than it asked."""
+    values: dict[str, Any] = {
+        "case_id": f"case-{account_no}",
+        "account_no": account_no,
+        "stage": Stage.COLLECTOR,
+        "segment": Segment.MEDIUM,
+        "score": 540,
+        "strategy_version": "default v1",
+        "days_past_due": 40,
+        "currency": "CNY",
+        "outstanding_minor": 300_000,
+        "overdue_minor": 100_000,
+        "paid_minor": 200_000,
+        "next_action": "check the plan's next instalment",
+        "next_action_at": datetime(2026, 12, 1, 1, tzinfo=UTC),
+        "open_promise": None,
+        "promises_kept": 0,
+        "promises_broken": 0,
+        "contacts_sent": 3,
+        "contacts_refused": 1,
+        "opted_out": (),
+        "paused": False,
+        "dispute_open": False,
+        "closed_reason": None,
+        "next_action_kind": NextAction.INSTALMENT,
+        "forbearance_until": date(2026, 11, 15),
+        "plan_status": "active",
+        "plan": (
+            PlanInstalmentView(date(2026, 11, 1), 100_000, 100_000, "paid"),
+            PlanInstalmentView(date(2026, 12, 1), 150_000, 0, "due"),
+        ),
+        "overpaid_minor": 12_345,
+    }
+    return CaseStatus(**{**values, **changes})
+
+
+@dataclass
+class StandIns:
+    client: Client
+    queue: str
+    started: list[str] = field(default_factory=list)
+
+    async def start(self, start: StandInStart) -> str:
+        """A stand-in for the case of `start`'s account; its account number."""
+        handle = await self.client.start_workflow(
+            StandInCase.run, start, id=start.status.case_id, task_queue=self.queue
+        )
+        self.started.append(handle.id)
+        return start.status.account_no
+
+    async def payments(self, account_no: str) -> list[RecordPaymentInput]:
+        handle = self.client.get_workflow_handle_for(StandInCase.run, f"case-{account_no}")
+        return await handle.query(StandInCase.payments)
+
+
+@contextlib.asynccontextmanager
+async def stand_ins(client: Client, queue: str) -> AsyncIterator[StandIns]:
+    """A worker for stand-in cases on `queue`; they are terminated on the way out."""
+    async with Worker(client, task_queue=queue, workflows=[StandInCase]):
+        found = StandIns(client, queue)
+        try:
+            yield found
+        finally:
+            for workflow_id in found.started:
+                with contextlib.suppress(Exception):
+                    await client.get_workflow_handle(workflow_id).terminate()
 
 
 runner = CliRunner()
@@ -231,6 +349,83 @@ async def test_an_action_is_taken_and_a_bad_one_is_refused_with_the_cases_messag
     assert status.json()["status"]["paid_minor"] == 20_000
     timeline = await cli(lambda env: case_cli.show_timeline(env, account, last=3))
     assert "\tpaused\tcustomer in hospital" in timeline.out
+
+
+async def test_status_shows_the_forbearance_the_plan_and_an_overpayment(
+    ts_env: WorkflowEnvironment, task_queue: str, sqlite_db: Database
+) -> None:
+    cli = Cli(ts_env.client, sqlite_db, settings_for(task_queue))
+    async with stand_ins(ts_env.client, task_queue) as cases:
+        account = await cases.start(StandInStart(after_a_risk_decision(new_account())))
+
+        ran = await cli(lambda env: case_cli.show_status(env, account))
+
+        assert ran.code == 0, ran.err
+        lines = dict(line.split("\t", 1) for line in ran.out.splitlines())
+        assert lines["forbearance until"] == "2026-11-15"
+        assert lines["payment plan"] == "active"
+        assert lines["instalment 2026-11-01"] == "1,000.00 CNY, 1,000.00 CNY paid, paid"
+        assert lines["instalment 2026-12-01"] == "1,500.00 CNY, 0.00 CNY paid, due"
+        assert lines["overpaid"] == "123.45 CNY"
+
+        ran = await cli(lambda env: case_cli.show_status(env, account), json_output=True)
+        shown = ran.json()["status"]
+        assert shown["forbearance_until"] == "2026-11-15"
+        assert shown["plan_status"] == "active" and shown["overpaid_minor"] == 12_345
+        assert shown["next_action_kind"] == "instalment"
+        assert shown["plan"][1] == {
+            "due_date": "2026-12-01",
+            "amount_minor": 150_000,
+            "paid_minor": 0,
+            "status": "due",
+        }
+
+        ran = await cli(lambda env: case_cli.show_status(env, account), tty=True)
+        assert ran.code == 0 and "instalment 2026-12-01" in ran.out
+
+
+async def test_status_without_a_plan_shows_dashes(
+    ts_env: WorkflowEnvironment, task_queue: str, sqlite_db: Database
+) -> None:
+    """A case started before the plan was shown, or never decided on by risk."""
+    cli = Cli(ts_env.client, sqlite_db, settings_for(task_queue))
+    plain = after_a_risk_decision(
+        new_account(), forbearance_until=None, plan_status="", plan=(), overpaid_minor=0
+    )
+    async with stand_ins(ts_env.client, task_queue) as cases:
+        account = await cases.start(StandInStart(plain))
+        ran = await cli(lambda env: case_cli.show_status(env, account))
+    lines = dict(line.split("\t", 1) for line in ran.out.splitlines())
+    assert (lines["forbearance until"], lines["payment plan"]) == ("-", "-")
+    assert lines["overpaid"] == "0.00 CNY"
+    assert not [name for name in lines if name.startswith("instalment")]
+
+
+def test_record_payment_takes_an_overpayment_flag() -> None:
+    result = runner.invoke(app, ["case", "record-payment", "--help"])
+    assert result.exit_code == 0 and "--overpayment" in result.output
+
+
+async def test_the_overpayment_flag_reaches_the_case_in_its_payment(
+    ts_env: WorkflowEnvironment, task_queue: str, sqlite_db: Database
+) -> None:
+    cli = Cli(ts_env.client, sqlite_db, settings_for(task_queue))
+    async with stand_ins(ts_env.client, task_queue) as cases:
+        account = await cases.start(StandInStart(after_a_risk_decision(new_account())))
+
+        def pay(req: RecordPaymentInput) -> Core:
+            return lambda env: case_cli.act(env, account, "record_payment", req)
+
+        for ref, overpayment in (("BANK-9", True), ("BANK-10", False)):
+            ran = await cli(
+                pay(case_cli.payment_input(900_000, "cny", ref, overpayment=overpayment))
+            )
+            assert ran.code == 0, ran.err
+        taken = await cases.payments(account)
+    assert [(p.payment_ref, p.currency, p.overpayment) for p in taken] == [
+        ("BANK-9", "CNY", True),
+        ("BANK-10", "CNY", False),
+    ]
 
 
 async def test_an_unknown_account_is_not_found(harness: CaseHarness) -> None:
