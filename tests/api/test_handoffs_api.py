@@ -276,6 +276,21 @@ async def test_the_risk_team_lists_reads_and_decides_a_review(inbox: Inbox) -> N
     assert again.status_code == 409, again.text
 
 
+async def test_a_review_cancelled_by_its_closing_case_takes_no_late_decision(
+    inbox: Inbox,
+) -> None:
+    """A case paid in full cancels its open review with the reason (as the case's closure
+    does): the inbox says so, and a risk officer's late decision is a 409, not a 200."""
+    review = await inbox.open_review(reason="hardship: job loss")
+    await review.cancel(reason="case closed (paid)")
+    row = await inbox.row_once(review.id, "cancelled")
+    assert row.reason == "cancelled: case closed (paid)"
+    late = await inbox.call("POST", f"/handoffs/{review.id}/decide", Role.RISK, PROCEED)
+    assert late.status_code == 409, late.text
+    listed = await inbox.call("GET", "/handoffs", Role.RISK, department="risk", status="open")
+    assert review.id not in [h["handoff_key"] for h in listed.json()]
+
+
 async def test_a_review_s_summary_is_for_the_risk_team_and_is_not_printed(inbox: Inbox) -> None:
     review = await inbox.open_review()
     dossier = f"/handoffs/{review.id}/dossier"
