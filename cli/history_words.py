@@ -104,6 +104,7 @@ def summarize(value: Any) -> str:
             and str(key) not in _NOISE
             and not str(key).endswith("_key")
             and item not in (None, "", [], {})
+            and item is not False  # an unset flag (overpayment=False) says nothing
             and not isinstance(item, Mapping)
         ]
         text = ", ".join(parts)
