@@ -33,10 +33,10 @@ from models.contracts import (
     WriteReceipt,
     case_id,
 )
-from models.db import Database
 from models.departments import HandoffWrite, TaskRecord
-from models.kpis import Bucket, bucket_of
-from models.tables import (
+from readmodel.engine import Database
+from readmodel.kpis import Bucket, bucket_of
+from readmodel.tables import (
     AccountRow,
     AuditLogRow,
     BucketMoveRow,

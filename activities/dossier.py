@@ -22,10 +22,10 @@ from sqlmodel import col, select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models.db import Database
 from models.departments import BuildDossierInput, DossierBuilt
 from models.money import amounts_in_words, money
-from models.tables import (
+from readmodel.engine import Database
+from readmodel.tables import (
     AccountRow,
     AuditLogRow,
     CaseRow,

@@ -23,9 +23,9 @@ from api.deps import DatabaseDep, get_temporal_or_none
 from api.limits import BodyLimit
 from api.routes import cases, codec, handoffs, kpis, session, tasks, twilio_webhooks
 from config.settings import Settings
-from models.db import Database
-from workers.client import connect
-from workers.codec import codec_from_settings
+from readmodel.engine import Database
+from temporal.client import connect
+from temporal.codec import codec_from_settings
 
 log = logging.getLogger(__name__)
 

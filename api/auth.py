@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
@@ -18,15 +17,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 
 from api.deps import SettingsDep
 from config.settings import Settings
-
-
-class Role(StrEnum):
-    OPERATIONS = "operations"
-    SUPERVISOR = "supervisor"
-    RISK = "risk"
-    LEGAL = "legal"
-    ENGINEER = "engineer"
-
+from operations.roles import Role
 
 SESSION_COOKIE = "collections_key"
 

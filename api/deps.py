@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from api.errors import unavailable
 from config.settings import Settings
-from models.db import Database
+from readmodel.engine import Database
 
 
 def get_settings(request: Request) -> Settings:

@@ -33,10 +33,10 @@ from bench.measure import HistoryCost, cost, median
 from config.settings import POLICY_DIR, TaskQueues, load_settings
 from config.strategy import load_strategy
 from models.contracts import Account, CaseInput, ContactPoints, case_id
-from models.db import Database, migrate
 from models.visibility import ALL_KEYS
+from readmodel.engine import Database, migrate
+from temporal.client import data_converter
 from tests.temporal_env import installed_binary
-from workers.client import data_converter
 from workers.main import SANDBOX, Services, build_worker
 from workflows.case import CollectionCaseWorkflow
 

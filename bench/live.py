@@ -36,10 +36,10 @@ from cli.intake_run import DEFAULT_CONCURRENCY, run_intake
 from config.settings import load_settings
 from examples.make_sample import HEADER, LONDON, MAINLAND, NEW_YORK, Region, Sample
 from models.contracts import ActionResult, RecordPaymentInput
-from models.db import migrate
 from models.intake import parse_intake
-from workers.client import connect
-from workers.codec import codec_from_settings, generate_key
+from readmodel.engine import migrate
+from temporal.client import connect
+from temporal.codec import codec_from_settings, generate_key
 
 WARM_UP = 10  # cases (and bare workflows) each worker runs before anything is measured
 COST_SAMPLES = 5  # histories read for the cost of one case up to its first reminder

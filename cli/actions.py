@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
-    from models.db import Database
+    from readmodel.engine import Database
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -100,7 +100,7 @@ class CommandEnv:
         if self.db is not None:
             return self.db
         if self._owned_db is None:
-            from models.db import Database
+            from readmodel.engine import Database
 
             self._owned_db = Database(self.settings.database_url)
         return self._owned_db
@@ -166,8 +166,8 @@ def _flat(text: str) -> str:
 
 async def _connect(settings: Settings) -> Client:
     """With the payload codec, as the workers and the API: case payloads carry personal data."""
-    from workers.client import connect
-    from workers.codec import codec_from_settings
+    from temporal.client import connect
+    from temporal.codec import codec_from_settings
 
     return await connect(settings, codec_from_settings(settings))
 

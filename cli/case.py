@@ -252,7 +252,7 @@ async def _customer(env: CommandEnv, workflow_id: str) -> dict[str, str]:
     from sqlmodel import select
 
     from activities.messaging.privacy import mask_phone
-    from models.tables import CaseRow, CustomerRow
+    from readmodel.tables import CaseRow, CustomerRow
 
     try:
         async with env.database().session() as session:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHistory
 
     from cli.history_timeline import TimelineRow
-    from workers.replay import ReplayReport
+    from temporal.replay import ReplayReport
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 Connect = Callable[[Settings], Awaitable["Client"]]
@@ -232,7 +232,7 @@ async def export_history(
 ) -> int:
     from temporalio.service import RPCError, RPCStatusCode
 
-    from workers.replay import history_document, write_history
+    from temporal.replay import history_document, write_history
 
     out = out or Console(highlight=False, soft_wrap=True)
     err = err or Console(stderr=True, highlight=False, soft_wrap=True)
@@ -281,8 +281,8 @@ async def replay_files(
     out: Console | None = None,
     err: Console | None = None,
 ) -> int:
-    from workers.codec import codec_from_settings
-    from workers.replay import ReplayOutcome, replay_histories
+    from temporal.codec import codec_from_settings
+    from temporal.replay import ReplayOutcome, replay_histories
 
     out = out or Console(highlight=False, soft_wrap=True)
     err = err or Console(stderr=True, highlight=False, soft_wrap=True)
@@ -340,15 +340,15 @@ async def _client(settings: Settings, connect: Connect, err: Console) -> Client 
 
 async def _connect_decoding(settings: Settings) -> Client:
     """With this machine's payload keys, to read what the payloads say."""
-    from workers.client import connect
-    from workers.codec import codec_from_settings
+    from temporal.client import connect
+    from temporal.codec import codec_from_settings
 
     return await connect(settings, codec_from_settings(settings))
 
 
 async def _connect_raw(settings: Settings) -> Client:
     """Without the codec: an export keeps the payloads as they are stored."""
-    from workers.client import connect
+    from temporal.client import connect
 
     return await connect(settings)
 

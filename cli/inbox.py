@@ -54,7 +54,7 @@ from models.departments import (
 from models.money import money
 
 if TYPE_CHECKING:
-    from models.tables import HandoffRow
+    from readmodel.tables import HandoffRow
 
 inbox_app = typer.Typer(
     name="inbox", help="The risk and legal departments' handoffs.", no_args_is_help=True
@@ -126,7 +126,7 @@ async def handoff(env: CommandEnv, key: str, department: Department | None = Non
     """The handoff's row; not found (3) without one, or when it is another department's."""
     from sqlmodel import select
 
-    from models.tables import HandoffRow
+    from readmodel.tables import HandoffRow
 
     async with env.database().session() as session:
         row = (

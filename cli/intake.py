@@ -192,8 +192,8 @@ async def start_cases(
 
 async def _connect(settings: Settings) -> Client:
     """With the payload codec, as the worker and the API: the rows carry personal data."""
-    from workers.client import connect
-    from workers.codec import codec_from_settings
+    from temporal.client import connect
+    from temporal.codec import codec_from_settings
 
     return await connect(settings, codec_from_settings(settings))
 

@@ -9,8 +9,8 @@ import os
 import secrets
 from pathlib import Path
 
-from api.auth import Role
-from workers.codec import load_or_create_local_key
+from operations.roles import Role
+from temporal.codec import load_or_create_local_key
 
 API_KEYS_FILE = "api-keys.env"
 

@@ -21,7 +21,7 @@ from temporalio.client import Client
 from cli.stack import Stack
 from config.settings import Settings
 from models.visibility import ALL_KEYS
-from workers.client import connect
+from temporal.client import connect
 
 T = TypeVar("T")
 

@@ -41,7 +41,7 @@ from models.departments import (
 )
 
 if TYPE_CHECKING:
-    from models.tables import HumanTaskRow
+    from readmodel.tables import HumanTaskRow
 
 tasks_app = typer.Typer(
     name="tasks", help="List, claim and complete collectors' tasks.", no_args_is_help=True
@@ -89,7 +89,7 @@ async def list_tasks(
     from sqlmodel import col, select
 
     from cli.case import workflow_id_for
-    from models.tables import HumanTaskRow
+    from readmodel.tables import HumanTaskRow
 
     query = select(HumanTaskRow).order_by(col(HumanTaskRow.deadline)).limit(limit)
     if queue is not None:
@@ -146,7 +146,7 @@ async def task_case(env: CommandEnv, task_key: str) -> str:
     """The case that owns the task, from the task's row."""
     from sqlmodel import select
 
-    from models.tables import HumanTaskRow
+    from readmodel.tables import HumanTaskRow
 
     async with env.database().session() as session:
         row = (

@@ -27,7 +27,7 @@ from cli.stack import (
     temporal_binary,
 )
 from config.settings import Settings
-from models.db import migrate_async
+from readmodel.engine import migrate_async
 
 SERVER_READY_WITHIN = 60.0
 WORKERS_READY_WITHIN = 60.0

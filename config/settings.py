@@ -50,6 +50,9 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_keys: tuple[tuple[SecretStr, str], ...] = ()
+    # How long a front end waits for a workflow's answer (an update waits for an assessment or
+    # a department's row write: seconds when a worker runs); past it, "no answer".
+    answer_timeout_seconds: float = 20.0
 
     @property
     def twilio_configured(self) -> bool:
@@ -124,4 +127,5 @@ def load_settings(
         api_host=get("API_HOST", "127.0.0.1"),
         api_port=int(get("API_PORT", "8000")),
         api_keys=api_keys,
+        answer_timeout_seconds=float(get("ANSWER_TIMEOUT_SECONDS", "20")),
     )

@@ -1,5 +1,4 @@
-"""Plain contract types that cross Temporal boundaries, and the SQLModel tables (read model).
+"""Plain contract types that cross Temporal boundaries: inputs, results, signals, query answers.
 
-Workflow code imports only the contract modules (`models.contracts`, `models.strategy`);
-the tables live in `models.tables` and are used by activities, the API and Alembic.
+Workflow code imports only these; the tables live with the read model (`readmodel.tables`).
 """

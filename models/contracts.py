@@ -14,6 +14,15 @@ from models.departments import DepartmentState, TaskRecord
 from models.strategy import Channel, Segment, Strategy
 
 
+class Refusal(StrEnum):
+    """The types of the errors a workflow refuses a request with; the application layer reads
+    them to tell a refusal from a failure."""
+
+    INVALID_ACTION = "InvalidAction"  # the validator said no; the message says why
+    CASE_CLOSED = "CaseClosed"  # the case is closed; nothing more can be done to it
+    NOT_READY = "NotReady"  # the case is still being assessed; ask again in a moment
+
+
 class Language(StrEnum):
     ZH_CN = "zh-CN"
     EN = "en"

@@ -10,9 +10,9 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from models.visibility import ALL_KEYS
+from temporal.client import data_converter
 from tests.conftest_db import database, database_url, postgres_url, sqlite_template  # noqa: F401
 from tests.temporal_env import installed_binary
-from workers.client import data_converter
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy import make_url
 
-from models.db import Database, migrate
-from models.tables import metadata
+from readmodel.engine import Database, migrate
+from readmodel.tables import metadata
 
 DB_KINDS = ("sqlite", "postgresql")
 

@@ -19,9 +19,9 @@ from activities.dossier import DossierActivities
 from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import OutboxSender, Sender, TwilioSender
 from config.settings import Settings
-from models.db import Database
-from workers.client import connect
-from workers.codec import codec_from_settings
+from readmodel.engine import Database
+from temporal.client import connect
+from temporal.codec import codec_from_settings
 from workflows.case import CollectionCaseWorkflow
 from workflows.legal_referral import LegalReferralWorkflow
 from workflows.risk_review import RiskReviewWorkflow

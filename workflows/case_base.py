@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentRow,
         Promise,
         PromiseRow,
+        Refusal,
         Stage,
         TimelineEvent,
         case_id,
@@ -88,7 +89,7 @@ def bounded(req: object) -> None:
 
 def invalid(message: str) -> ApplicationError:
     """An operator's request that cannot be taken; the message says why."""
-    return ApplicationError(message, type="InvalidAction", non_retryable=True)
+    return ApplicationError(message, type=Refusal.INVALID_ACTION, non_retryable=True)
 
 
 class CaseBase:
@@ -116,7 +117,7 @@ class CaseBase:
 
     def _live(self) -> CaseState:
         if self._state is None:
-            raise ApplicationError("the case is still being assessed", type="NotReady")
+            raise ApplicationError("the case is still being assessed", type=Refusal.NOT_READY)
         return self._state
 
     async def _ready(self) -> CaseState:
@@ -130,7 +131,9 @@ class CaseBase:
         state = self._state
         if state is not None and state.stage is Stage.CLOSED:
             raise ApplicationError(
-                f"case is closed ({state.closed_reason})", type="CaseClosed", non_retryable=True
+                f"case is closed ({state.closed_reason})",
+                type=Refusal.CASE_CLOSED,
+                non_retryable=True,
             )
         return state
 

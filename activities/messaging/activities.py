@@ -60,10 +60,10 @@ from activities.messaging.senders import (
     TransientSendError,
 )
 from models.contracts import AttemptStatus, ContactOutcome, SendInput, SendResult
-from models.db import Database
 from models.strategy import Channel
-from models.tables import CaseRow, CustomerRow
-from models.tables import ContactAttemptRow as Row
+from readmodel.engine import Database
+from readmodel.tables import CaseRow, CustomerRow
+from readmodel.tables import ContactAttemptRow as Row
 
 log = logging.getLogger(__name__)
 

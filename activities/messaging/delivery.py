@@ -22,9 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.messaging.senders import twilio_status
 from models.contracts import AttemptStatus, ContactOutcome
-from models.db import Database
 from models.strategy import Channel
-from models.tables import ContactAttemptRow as Row
+from readmodel.engine import Database
+from readmodel.tables import ContactAttemptRow as Row
 
 log = logging.getLogger(__name__)
 

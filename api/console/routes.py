@@ -28,7 +28,7 @@ from temporalio.client import Client
 
 from activities.case_store import get_case, list_attempts
 from activities.dossier import render_dossier_text
-from api.auth import SESSION_COOKIE, Role, roles_of
+from api.auth import SESSION_COOKIE, roles_of
 from api.console import charts
 from api.console.forms import (
     FormError,
@@ -52,7 +52,6 @@ from models.contracts import (
     Stage,
     case_id,
 )
-from models.db import Database
 from models.departments import (
     OUTCOMES,
     AcceptReferralInput,
@@ -68,11 +67,13 @@ from models.departments import (
     TaskOutcome,
     TaskStatus,
 )
-from models.kpis import DELINQUENT, center_kpis
 from models.money import amounts_in_words, money
 from models.strategy import Channel, Segment
-from models.tables import CaseRow, HandoffRow, HumanTaskRow
 from models.visibility import BANDS, band_range
+from operations.roles import Role
+from readmodel.engine import Database
+from readmodel.kpis import DELINQUENT, center_kpis
+from readmodel.tables import CaseRow, HandoffRow, HumanTaskRow
 
 
 def same_site_forms(request: Request) -> None:

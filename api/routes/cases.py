@@ -26,7 +26,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.case_store import get_case
-from api.auth import Role, require_roles
+from api.auth import require_roles
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import (
     ANSWER_TIMEOUT,
@@ -56,8 +56,9 @@ from models.contracts import (
 )
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
 from models.strategy import Segment
-from models.tables import AuditLogRow, CaseRow
 from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT, case_query
+from operations.roles import Role
+from readmodel.tables import AuditLogRow, CaseRow
 
 log = logging.getLogger(__name__)
 

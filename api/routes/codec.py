@@ -18,10 +18,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
-from api.auth import Role, require_roles
+from api.auth import require_roles
 from api.deps import get_settings
 from config.settings import Settings
-from workers.codec import CodecError, codec_from_settings
+from operations.roles import Role
+from temporal.codec import CodecError, codec_from_settings
 
 PREFIX = "/codec"
 

@@ -32,7 +32,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.dossier import Dossier, render_dossier_text
-from api.auth import Role, require_roles
+from api.auth import require_roles
 from api.deps import DatabaseDep, TemporalDep
 from api.errors import (
     ANSWER_TIMEOUT,
@@ -42,7 +42,6 @@ from api.errors import (
     query_case,
     rpc_error,
 )
-from models.db import Database
 from models.departments import (
     AcceptReferralInput,
     ContactPermissionInput,
@@ -52,7 +51,9 @@ from models.departments import (
     RiskDecision,
     RiskReviewStatus,
 )
-from models.tables import HandoffRow
+from operations.roles import Role
+from readmodel.engine import Database
+from readmodel.tables import HandoffRow
 
 T = TypeVar("T")
 Department = Literal["risk", "legal"]

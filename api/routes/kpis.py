@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth import Role, require_roles
+from api.auth import require_roles
 from api.deps import DatabaseDep
-from models.kpis import center_kpis
+from operations.roles import Role
+from readmodel.kpis import center_kpis
 
 router = APIRouter(tags=["kpis"], dependencies=[Depends(require_roles(*Role))])
 

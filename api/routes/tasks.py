@@ -15,11 +15,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from api.auth import Role, require_roles
+from api.auth import require_roles
 from api.deps import DatabaseDep, TemporalDep
 from api.errors import REFUSALS, execute_action
 from models.contracts import ActionResult
-from models.db import Database
 from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,
@@ -28,7 +27,9 @@ from models.departments import (
     TaskOutcome,
     TaskStatus,
 )
-from models.tables import HumanTaskRow
+from operations.roles import Role
+from readmodel.engine import Database
+from readmodel.tables import HumanTaskRow
 
 Queue = Literal["operations", "supervisor"]
 

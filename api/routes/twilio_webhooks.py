@@ -35,9 +35,9 @@ from api.deps import DatabaseDep, SettingsDep, get_temporal_or_none
 from api.errors import unavailable
 from config.settings import Settings
 from models.contracts import ActionResult, ChannelInput, ContactOutcome, Stage
-from models.db import Database
 from models.strategy import Channel
-from models.tables import CaseRow, CustomerRow
+from readmodel.engine import Database
+from readmodel.tables import CaseRow, CustomerRow
 
 log = logging.getLogger(__name__)
 

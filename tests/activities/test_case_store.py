@@ -25,10 +25,10 @@ from models.contracts import (
     RefusedAttempt,
     Stage,
 )
-from models.db import Database
 from models.departments import HandoffWrite, TaskKind, TaskOutcome, TaskRecord, TaskStatus
 from models.strategy import Channel, Segment
-from models.tables import (
+from readmodel.engine import Database
+from readmodel.tables import (
     AccountRow,
     AuditLogRow,
     CaseRow,

@@ -32,7 +32,6 @@ from models.contracts import (
     RefusedAttempt,
     Stage,
 )
-from models.db import Database
 from models.departments import (
     BuildDossierInput,
     HandoffWrite,
@@ -44,7 +43,8 @@ from models.departments import (
     handoff_id,
 )
 from models.strategy import Channel, Segment
-from models.tables import ContactAttemptRow
+from readmodel.engine import Database
+from readmodel.tables import ContactAttemptRow
 
 OPENED_AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ACCOUNT = Account(

@@ -30,9 +30,9 @@ from activities.messaging.senders import (
     TwilioSender,
 )
 from models.contracts import AttemptStatus, ContactOutcome, Language, SendInput, SendResult
-from models.db import Database
 from models.strategy import Channel
-from models.tables import CaseRow, ContactAttemptRow, CustomerRow
+from readmodel.engine import Database
+from readmodel.tables import CaseRow, ContactAttemptRow, CustomerRow
 
 # Until tests/conftest.py imports the database fixtures for every module.
 from tests.conftest_db import database, database_url, postgres_url, sqlite_template  # noqa: F401

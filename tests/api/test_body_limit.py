@@ -14,7 +14,7 @@ from starlette.types import Message
 from api.app import create_app
 from api.limits import MAX_BODY, BodyLimit
 from config.settings import Settings
-from models.db import Database
+from readmodel.engine import Database
 
 LIMIT = 1_000
 CODEC_LIMIT = 5_000

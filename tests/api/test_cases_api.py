@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -17,22 +17,23 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.service import ConnectConfig, RPCError, RPCStatusCode, ServiceClient
+from temporalio.service import RPCStatusCode
 
 from api import app as api_app
-from api.auth import Role
 from config.settings import Settings, TaskQueues
 from models.contracts import CaseStatus, Stage
-from models.db import Database
 from models.intake import REQUIRED
-from models.tables import AuditLogRow
+from operations.roles import Role
+from readmodel.engine import Database
+from readmodel.tables import AuditLogRow
+from temporal.client import data_converter
+from tests.fakes.temporal_service import RefusingService
 from tests.workflows.harness import (
     CaseHarness,
     fake_twilio,  # noqa: F401
     harness,  # noqa: F401
     sqlite_db,  # noqa: F401
 )
-from workers.client import data_converter
 
 KEYS = {role: f"key-{role}" for role in Role}
 EVERY_ROLE = frozenset(Role)
@@ -495,28 +496,6 @@ async def test_the_timeline_outlives_the_workflow_in_the_audit_log(
 
 
 # --- bounds on query parameters, and a Temporal too busy to answer ----------------------------
-
-
-class RefusingService(ServiceClient):
-    """Temporal's gRPC service answering every call with one status, as a server does when it
-    rate-limits (RESOURCE_EXHAUSTED) or cannot be reached (UNAVAILABLE)."""
-
-    def __init__(self, refusal: RPCStatusCode) -> None:
-        super().__init__(ConnectConfig(target_host="refusing:7233"))
-        self.refusal = refusal
-
-    @property
-    def worker_service_client(self) -> Any:
-        raise NotImplementedError
-
-    def update_rpc_metadata(self, metadata: Mapping[str, str | bytes]) -> None:
-        pass
-
-    def update_api_key(self, api_key: str | None) -> None:
-        pass
-
-    async def _rpc_call(self, rpc: str, *args: Any, **kwargs: Any) -> Any:
-        raise RPCError(f"{rpc}: {self.refusal.name}", self.refusal, b"")
 
 
 @contextlib.asynccontextmanager

@@ -15,8 +15,8 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from api.routes.codec import codec_cors, router, ui_origins
 from config.settings import Settings
-from workers.client import data_converter
-from workers.codec import EncryptionCodec
+from temporal.client import data_converter
+from temporal.codec import EncryptionCodec
 
 ENGINEER_KEY = "engineer-key-1"
 OPERATIONS_KEY = "operations-key-1"

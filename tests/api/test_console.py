@@ -20,7 +20,6 @@ import pytest
 from pydantic import SecretStr
 
 from api import app as api_app
-from api.auth import Role
 from api.console.i18n import GROUPS, LABELS, NEXT_ACTIONS, STAGES, TERMS
 from models.contracts import (
     AttemptStatus,
@@ -37,8 +36,9 @@ from models.departments import (
     TaskKind,
     TaskOutcome,
 )
-from models.kpis import center_kpis
 from models.strategy import Channel, Segment
+from operations.roles import Role
+from readmodel.kpis import center_kpis
 from tests.api.test_cases_api import at_rest
 from tests.cli.test_case_cli import StandInStart, after_a_risk_decision, new_account, stand_ins
 from tests.workflows import harness as workflow_harness

@@ -12,9 +12,9 @@ import pytest
 from temporalio.client import Client
 
 from api import app as api_app
-from api.auth import Role
 from api.routes.cases import MAX_DAYS_PAST_DUE
-from models.db import Database
+from operations.roles import Role
+from readmodel.engine import Database
 from tests.api.test_cases_api import KEYS, settings_for
 from tests.workflows.harness import sqlite_db  # noqa: F401
 

@@ -22,11 +22,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.messaging.senders import OutboxSender
 from api import app as api_app
-from api.auth import Role
 from config.settings import Settings
-from models.db import Database
 from models.departments import handoff_id
-from models.tables import HandoffRow
+from operations.roles import Role
+from readmodel.engine import Database
+from readmodel.tables import HandoffRow
 from tests.workflows.harness import (
     department_settings,
     sqlite_db,  # noqa: F401

@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from api.auth import Role
 from api.routes.tasks import CompleteBody
 from models.departments import CompleteTaskInput
-from models.tables import HumanTaskRow
+from operations.roles import Role
+from readmodel.tables import HumanTaskRow
 from tests.api.test_cases_api import (
     as_role,
     at_rest,

@@ -28,9 +28,9 @@ from api.app import create_app
 from api.routes.twilio_webhooks import INBOUND_PATH, STATUS_PATH
 from config.settings import Settings, TaskQueues
 from models.contracts import CaseStatus, RecordPaymentInput, Stage
-from models.db import Database
 from models.strategy import Channel
-from models.tables import CaseRow, ContactAttemptRow
+from readmodel.engine import Database
+from readmodel.tables import CaseRow, ContactAttemptRow
 from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows.harness import (
     CaseHarness,

@@ -43,8 +43,8 @@ from models.contracts import (
     Stage,
     TimelineEvent,
 )
-from models.db import Database
 from models.strategy import Segment
+from readmodel.engine import Database
 from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows import harness as workflow_harness
 from tests.workflows.harness import CaseHarness, case_worker

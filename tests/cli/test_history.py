@@ -37,15 +37,15 @@ from models.contracts import (
     RecordPaymentInput,
     case_id,
 )
-from models.db import Database
+from readmodel.engine import Database
+from temporal.client import data_converter
+from temporal.codec import ENCODING, EncryptionCodec
+from temporal.replay import read_history
 from tests.fakes.twilio_api import FakeTwilio
 from tests.histories.record import morning, retries_and_new_run
 from tests.time_skip import skip
 from tests.workflows.harness import CaseHarness, running_harness, twilio_sender
-from workers.client import data_converter
-from workers.codec import ENCODING, EncryptionCodec
 from workers.main import Services, build_worker
-from workers.replay import read_history
 from workflows.case import CollectionCaseWorkflow as Case
 
 KEY = bytes(range(32))

@@ -26,8 +26,8 @@ from cli.intake_run import Outcome, run_intake
 from cli.main import app
 from config.settings import PROJECT_ROOT, Settings, TaskQueues, load_settings
 from models.contracts import CaseInput
-from models.db import Database
 from models.intake import ParsedIntake, parse_intake
+from readmodel.engine import Database
 from workers.main import Services, build_worker
 from workflows.case import CollectionCaseWorkflow
 

@@ -29,11 +29,11 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from api.app import create_app
-from api.auth import Role
 from config.settings import Settings, TaskQueues
 from models.contracts import CaseStatus, Stage
 from models.departments import handoff_id
 from models.intake import COLUMNS, MAX_MINOR
+from operations.roles import Role
 from tests.fuzz.test_update_fuzz import (
     BLOB_LIMIT,
     rarely,

@@ -29,7 +29,7 @@ from models.intake import (
     ParsedIntake,
     parse_intake,
 )
-from workers.client import data_converter
+from temporal.client import data_converter
 
 BOM = "\ufeff"
 ORDER = (*REQUIRED, "strategy")

@@ -39,7 +39,6 @@ from models.contracts import (
     RecordPaymentInput,
     ResolveDisputeInput,
 )
-from models.db import Database, migrate
 from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,
@@ -50,12 +49,13 @@ from models.departments import (
 )
 from models.strategy import Channel
 from models.visibility import ALL_KEYS
+from readmodel.engine import Database, migrate
+from temporal.client import data_converter
+from temporal.replay import write_history
 from tests.fakes.twilio_api import FakeTwilio
 from tests.temporal_env import installed_binary
 from tests.workflows.harness import CaseHarness, running_harness, test_settings, twilio_sender
-from workers.client import data_converter
 from workers.main import Services, build_worker
-from workers.replay import write_history
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.risk_review import RiskReviewWorkflow
 

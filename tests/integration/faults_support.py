@@ -45,14 +45,14 @@ from activities.messaging.delivery import DeliveryStatusInput, apply_delivery_st
 from activities.messaging.senders import CALLBACK_KEY_PARAM
 from config.settings import load_settings
 from models.contracts import Account, AttemptStatus, CaseInput, CaseStatus, ContactPoints, case_id
-from models.db import Database
-from models.tables import CaseRow, ContactAttemptRow
 from models.visibility import ALL_KEYS
+from readmodel.engine import Database
+from readmodel.tables import CaseRow, ContactAttemptRow
+from temporal.client import connect
+from temporal.codec import codec_from_settings, generate_key
 from tests.conftest_db import libpq_url
 from tests.fakes.twilio_api import CallbackSink, FakeTwilio, Record
 from tests.integration.processes import PROJECT_ROOT
-from workers.client import connect
-from workers.codec import codec_from_settings, generate_key
 from workflows.case import CollectionCaseWorkflow
 
 T = TypeVar("T")

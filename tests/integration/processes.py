@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from models.db import migrate
-from workers.codec import generate_key
+from readmodel.engine import migrate
+from temporal.codec import generate_key
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,15 +17,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import load_settings
 from models.contracts import Account, CaseInput, CaseStatus, ContactPoints, Stage, case_id
-from models.db import migrate
 from models.departments import (
     AcceptReferralInput,
     CompleteTaskInput,
     TaskKind,
     TaskOutcome,
 )
+from readmodel.engine import migrate
+from temporal.client import connect
 from tests.integration.processes import project_process
-from workers.client import connect
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.legal_referral import LegalReferralWorkflow
 

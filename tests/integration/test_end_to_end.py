@@ -17,11 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import TaskQueues, load_settings
 from models.contracts import Account, CaseInput, ContactPoints, case_id
-from models.db import Database, migrate
-from models.tables import CaseRow
+from readmodel.engine import Database, migrate
+from readmodel.tables import CaseRow
+from temporal.client import connect
+from temporal.codec import codec_from_settings, generate_key
 from tests.integration.processes import free_port, project_process, wait_for_health
-from workers.client import connect
-from workers.codec import codec_from_settings, generate_key
 from workflows.case import CollectionCaseWorkflow
 
 pytestmark = pytest.mark.integration

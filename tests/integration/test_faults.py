@@ -22,8 +22,8 @@ from sqlalchemy import make_url
 from sqlmodel import col, select
 from temporalio.testing import WorkflowEnvironment
 
-from models.db import Database
-from models.tables import CaseRow, ContactAttemptRow
+from readmodel.engine import Database
+from readmodel.tables import CaseRow, ContactAttemptRow
 from tests.integration.faults_support import (
     Case,
     TcpProxy,

@@ -34,13 +34,13 @@ from models.contracts import (
     TimelineEvent,
     case_id,
 )
-from models.db import Database
-from models.tables import ContactAttemptRow
 from models.visibility import ALL_KEYS
+from readmodel.engine import Database
+from readmodel.tables import ContactAttemptRow
+from temporal.client import data_converter
 from tests.fakes.twilio_api import FakeTwilio
 from tests.temporal_env import installed_binary
 from tests.time_skip import skip
-from workers.client import data_converter
 from workers.main import SANDBOX, Services, activities_for, build_worker, workflows_for
 from workflows.case import CollectionCaseWorkflow
 

@@ -22,7 +22,6 @@ from models.contracts import (
     RecordPaymentInput,
     Stage,
 )
-from models.db import Database
 from models.departments import (
     AcceptReferralInput,
     Instalment,
@@ -30,8 +29,9 @@ from models.departments import (
     RiskDecisionKind,
     TaskKind,
 )
-from models.tables import AuditLogRow, CaseRow, HandoffRow, HumanTaskRow, PaymentRecordRow
 from models.visibility import CASE_STAGE
+from readmodel.engine import Database
+from readmodel.tables import AuditLogRow, CaseRow, HandoffRow, HumanTaskRow, PaymentRecordRow
 from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows.harness import CaseHarness, department_workers, twilio_sender
 from tests.workflows.test_case_departments import approve_referral, legal_ready_case, risk_review

@@ -12,8 +12,8 @@ from sqlmodel import select
 from temporalio.api.enums.v1 import EventType
 
 from models.contracts import RecordPaymentInput
-from models.db import Database
-from models.tables import CaseRow, PaymentRecordRow
+from readmodel.engine import Database
+from readmodel.tables import CaseRow, PaymentRecordRow
 from tests.integration.faults_support import sqlite_write_lock
 from tests.workflows.harness import CaseHarness
 from workflows.case import CollectionCaseWorkflow as Case

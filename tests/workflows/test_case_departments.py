@@ -20,7 +20,6 @@ from models.contracts import (
     RecordPaymentInput,
     Stage,
 )
-from models.db import Database
 from models.departments import (
     AcceptReferralInput,
     CompleteTaskInput,
@@ -34,6 +33,7 @@ from models.departments import (
     TaskKind,
     TaskOutcome,
 )
+from readmodel.engine import Database
 from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows.harness import CaseHarness, twilio_sender
 from tests.workflows.harness import test_settings as settings_for

@@ -27,9 +27,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.messaging.senders import ProviderReceipt, Sender
 from models.contracts import AttemptStatus
-from models.db import Database
 from models.strategy import Channel
-from models.tables import ContactAttemptRow
+from readmodel.engine import Database
+from readmodel.tables import ContactAttemptRow
 from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows.harness import CaseHarness, running_harness, sent_at, twilio_sender
 from workflows.case import CollectionCaseWorkflow as Case

@@ -19,7 +19,7 @@ from models.contracts import (
     Stage,
 )
 from models.strategy import Channel
-from models.tables import CaseRow, PaymentRecordRow
+from readmodel.tables import CaseRow, PaymentRecordRow
 from tests.workflows.harness import POLICIES, CaseHarness, sent_at
 from workflows.case import CollectionCaseWorkflow as Case
 

@@ -38,9 +38,9 @@ from models.contracts import (
     ResolveDisputeInput,
     TimelineEvent,
 )
-from models.db import Database
 from models.strategy import Channel, Strategy
-from models.tables import ContactAttemptRow
+from readmodel.engine import Database
+from readmodel.tables import ContactAttemptRow
 from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows.harness import (
     POLICIES,

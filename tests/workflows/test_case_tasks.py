@@ -17,7 +17,7 @@ from models.departments import (
     TaskOutcome,
     TaskRecord,
 )
-from models.tables import HumanTaskRow
+from readmodel.tables import HumanTaskRow
 from tests.workflows.harness import CaseHarness
 from workflows.case import CollectionCaseWorkflow as Case
 

@@ -23,7 +23,6 @@ from temporalio.workflow import ParentClosePolicy
 from activities.case_store import CaseStoreActivities
 from activities.dossier import DossierActivities
 from models.contracts import Account, CaseInput, CaseSnapshot, CaseWrite, ContactPoints, Stage
-from models.db import Database
 from models.departments import (
     AcceptReferralInput,
     CaseSummary,
@@ -40,7 +39,8 @@ from models.departments import (
     handoff_id,
 )
 from models.strategy import Segment
-from models.tables import HandoffRow
+from readmodel.engine import Database
+from readmodel.tables import HandoffRow
 from tests.time_skip import skip
 from workers.main import SANDBOX
 from workflows.legal_referral import (

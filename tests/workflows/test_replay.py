@@ -12,10 +12,10 @@ from temporalio import workflow
 # The sandbox imports this module to find `SleepsFirst`: everything else passes through.
 with workflow.unsafe.imports_passed_through():
     from models.contracts import CaseInput, CaseStatus
+    from temporal.codec import ENCODING
+    from temporal.replay import ReplayOutcome, replay_histories, write_history
     from tests.histories.record import promise_pause_payment
     from tests.workflows.harness import CaseHarness
-    from workers.codec import ENCODING
-    from workers.replay import ReplayOutcome, replay_histories, write_history
     from workflows.case import CollectionCaseWorkflow
 
 

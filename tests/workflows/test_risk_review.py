@@ -25,7 +25,6 @@ from temporalio.worker import Worker
 from temporalio.workflow import ParentClosePolicy
 
 from activities.case_store import CaseStoreActivities
-from models.db import Database
 from models.departments import (
     CaseSummary,
     HandoffWrite,
@@ -37,7 +36,8 @@ from models.departments import (
     handoff_id,
 )
 from models.strategy import Segment
-from models.tables import HandoffRow
+from readmodel.engine import Database
+from readmodel.tables import HandoffRow
 from tests.time_skip import skip
 from workers.main import SANDBOX
 from workflows.risk_review import DECISION_SIGNAL

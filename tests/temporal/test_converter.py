@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from models.contracts import Account
-from workers import client
-from workers.client import data_converter
+from temporal import client
+from temporal.client import data_converter
 
 ACCOUNT = Account(
     account_no="6222000011112222",

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 from sqlmodel import col, select
 
-from models.db import Database, migrate_async
-from models.tables import AuditLogRow
+from readmodel.engine import Database, migrate_async
+from readmodel.tables import AuditLogRow
 from tests.conftest_db import sqlite_url
 
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

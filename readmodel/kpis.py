@@ -24,9 +24,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from models.contracts import AttemptStatus, ClosureReason, Stage
-from models.db import Database
 from models.departments import TaskOutcome, TaskStatus
-from models.tables import (
+from readmodel.engine import Database
+from readmodel.tables import (
     BucketMoveRow,
     CaseRow,
     ContactAttemptRow,

@@ -24,7 +24,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from config.settings import Settings
-from workers.client import data_converter
+from temporal.client import data_converter
 from workers.main import SANDBOX, workflows_for
 
 _CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')

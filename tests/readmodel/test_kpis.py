@@ -17,11 +17,11 @@ from models.contracts import (
     ClosureReason,
     Stage,
 )
-from models.db import Database
 from models.departments import TaskOutcome, TaskStatus
-from models.kpis import Bucket, Rate, bucket_of, center_kpis, worse
 from models.strategy import Segment
-from models.tables import BucketMoveRow, ContactAttemptRow, HumanTaskRow, PromiseRecordRow
+from readmodel.engine import Database
+from readmodel.kpis import Bucket, Rate, bucket_of, center_kpis, worse
+from readmodel.tables import BucketMoveRow, ContactAttemptRow, HumanTaskRow, PromiseRecordRow
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=90)  # before the 30-day window

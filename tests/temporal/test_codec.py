@@ -13,8 +13,8 @@ from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 
 from config.settings import Settings
-from workers.client import data_converter
-from workers.codec import (
+from temporal.client import data_converter
+from temporal.codec import (
     ENCODING,
     KEY_ID,
     CodecError,

@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect
 
-from models.db import alembic_config, migrate, sync_url
-from models.tables import metadata
+from readmodel.engine import alembic_config, migrate, sync_url
+from readmodel.tables import metadata
 from tests.conftest_db import sqlite_url
 
 Schema = dict[str, dict[str, Any]]

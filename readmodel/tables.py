@@ -199,7 +199,7 @@ class AuditLogRow(SQLModel, table=True):
 
 
 class BucketMoveRow(SQLModel, table=True):
-    """A case entering a delinquency bucket (`models.kpis.Bucket`): at its first write, at each
+    """A case entering a delinquency bucket (`readmodel.kpis.Bucket`): at its first write, at each
     change of bucket, and at its close (`closed`). Roll rates are counted from these rows.
     Append-only, one row per (case_id, at): a retried write adds nothing."""
 

@@ -10,13 +10,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.contracts import Account, CaseInput, ClosureReason, ContactPoints, RecordPaymentInput
-from models.db import Database
+from readmodel.engine import Database
+from temporal.client import data_converter
+from temporal.codec import KEY_ID, EncryptionCodec, generate_key
 from tests.fakes.twilio_api import FakeTwilio
 from tests.time_skip import skip
 from tests.workflows.harness import CaseHarness, twilio_sender
 from tests.workflows.harness import test_settings as settings_for
-from workers.client import data_converter
-from workers.codec import KEY_ID, EncryptionCodec, generate_key
 from workers.main import Services, build_worker
 from workflows.case import CollectionCaseWorkflow as Case
 

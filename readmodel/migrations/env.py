@@ -1,6 +1,6 @@
 """Alembic environment: runs the revisions in `versions/` against one database.
 
-The URL comes from `config.attributes["url"]` (set by `models.db.alembic_config`), else from
+The URL comes from `config.attributes["url"]` (set by `readmodel.engine.alembic_config`), else from
 the settings when the alembic CLI is used. An open connection in `config.attributes["connection"]`
 is used as is. SQLite gets batch mode, so that later ALTERs work there as on PostgreSQL.
 """
@@ -14,7 +14,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine, pool, text
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
-from models.tables import metadata
+from readmodel.tables import metadata
 
 # Any constant shared by every migrating process: with it, two processes starting at once on
 # PostgreSQL migrate one after the other instead of both creating the same tables.
@@ -44,7 +44,7 @@ def _url() -> Any:
     url = context.config.attributes.get("url")
     if url is None:
         from config.settings import load_settings
-        from models.db import sync_url
+        from readmodel.engine import sync_url
 
         url = sync_url(load_settings().database_url)
     return url

@@ -1,1 +1,0 @@
-"""Alembic environment for the read model; run it through `models.db.migrate`."""

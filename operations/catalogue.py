@@ -1,0 +1,90 @@
+"""The operator actions on a case, declared once: what each is called, the update it runs, the
+input it takes, and who may take it. The API's routes, the console's forms and the CLI's
+commands are made from this table; adding an action is a handler on the workflow and a row
+here (docs/decisions/0005-adding-an-operator-action.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.workflow import UpdateMethodMultiParam
+
+from models.contracts import (
+    ActionResult,
+    ChannelInput,
+    CloseInput,
+    PromiseToPayInput,
+    ReasonInput,
+    RecordPaymentInput,
+    ResolveDisputeInput,
+)
+from operations.roles import COLLECTORS, SUPERVISORS, Role
+from workflows.case import CollectionCaseWorkflow as Case
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    update: UpdateMethodMultiParam[[Any, Any], ActionResult]  # the case's update, by reference
+    input_type: type
+    roles: frozenset[Role]
+    summary: str
+
+    @property
+    def name(self) -> str:
+        """As an operator says it: `record_payment` (the API's path; `record-payment` on the
+        command line)."""
+        name = self.update._defn.name
+        assert name is not None, "the case's updates are named"
+        return name
+
+    @property
+    def command(self) -> str:
+        return self.name.replace("_", "-")
+
+
+_ACTIONS = (
+    CaseAction(
+        Case.record_payment,
+        RecordPaymentInput,
+        COLLECTORS,
+        "Record a payment; a repeated payment_ref is answered accepted=false and changes "
+        "nothing; an amount above the balance needs overpayment=true.",
+    ),
+    CaseAction(
+        Case.promise_to_pay,
+        PromiseToPayInput,
+        COLLECTORS,
+        "A promise to pay by a date: contact pauses until then.",
+    ),
+    CaseAction(Case.raise_dispute, ReasonInput, COLLECTORS, "The customer disputes the debt."),
+    CaseAction(
+        Case.resolve_dispute,
+        ResolveDisputeInput,
+        SUPERVISORS,
+        "Uphold (the case closes) or reject (collection resumes) the open dispute.",
+    ),
+    CaseAction(
+        Case.report_hardship,
+        ReasonInput,
+        COLLECTORS,
+        "Hardship: contact pauses and the risk department reviews the case.",
+    ),
+    CaseAction(
+        Case.opt_out,
+        ChannelInput,
+        COLLECTORS,
+        "No more contact on a channel; honoured even on a closing case.",
+    ),
+    CaseAction(Case.opt_in, ChannelInput, COLLECTORS, "Contact on a channel allowed again."),
+    CaseAction(Case.pause, ReasonInput, COLLECTORS, "Nothing goes out until resumed."),
+    CaseAction(Case.resume, ReasonInput, COLLECTORS, "Resume a paused case."),
+    CaseAction(
+        Case.close,
+        CloseInput,
+        SUPERVISORS,
+        "Close as settled, written off, manual ...; a payment, not this, closes as paid.",
+    ),
+)
+
+CASE_ACTIONS: dict[str, CaseAction] = {action.name: action for action in _ACTIONS}

@@ -1,0 +1,219 @@
+"""The one way a front end reaches a workflow: start, update, signal and query by typed method
+reference (`CollectionCaseWorkflow.record_payment`, never `"record_payment"`), each answered
+by an `Answer` the front end translates (a status, a form message, an exit code) and nothing
+more. What Temporal says is classified here, once:
+
+- the workflow's validator or handler refused (`Refusal.INVALID_ACTION`): REFUSED, its message;
+- the case is closed (`Refusal.CASE_CLOSED`), or the workflow has finished: CLOSED;
+- Temporal knows no such workflow: NOT_FOUND;
+- a start for an id that is already running: ALREADY_RUNNING;
+- Temporal cannot take the call now (unreachable, rate-limited): UNREACHABLE, retry soon;
+- nothing answered within the configured time (no worker on the queue?): NO_ANSWER;
+- anything else: FAILED, naming the error's type (never its text: it may quote input).
+
+Temporal answers NOT_FOUND both for an id it never saw and for an update sent to a finished
+workflow, so a NOT_FOUND is settled by describing the workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
+
+from models.contracts import Refusal
+from operations.answers import Answer, Outcome
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+A = TypeVar("A")
+
+# Temporal's rate limits and restarts pass within seconds.
+RETRY_AFTER_SECONDS = 5
+_NOT_NOW = {
+    RPCStatusCode.UNAVAILABLE: "Temporal is unreachable",
+    RPCStatusCode.RESOURCE_EXHAUSTED: "Temporal is too busy to answer now (RESOURCE_EXHAUSTED)",
+}
+
+
+class Gateway:
+    """Holds the Temporal client; `answer_within` seconds is how long any call waits."""
+
+    def __init__(self, client: Client, *, answer_within: float = 20.0) -> None:
+        self._client = client
+        self.answer_within = answer_within
+
+    @property
+    def namespace(self) -> str:
+        return self._client.namespace
+
+    async def start(
+        self,
+        run: Callable[[Any, A], Awaitable[Any]],
+        arg: A,
+        *,
+        id: str,
+        task_queue: str,
+        reuse_closed: bool = True,
+    ) -> Answer[str]:
+        """Starts a workflow; ACCEPTED with its run id, ALREADY_RUNNING when it runs."""
+        policy = (
+            WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if reuse_closed
+            else WorkflowIDReusePolicy.REJECT_DUPLICATE
+        )
+        try:
+            async with asyncio.timeout(self.answer_within):
+                handle = await self._client.start_workflow(
+                    cast(Any, run),
+                    arg,
+                    id=id,
+                    task_queue=task_queue,
+                    id_reuse_policy=policy,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                )
+            return Answer(Outcome.ACCEPTED, handle.result_run_id or "")
+        except WorkflowAlreadyStartedError:
+            return Answer(Outcome.ALREADY_RUNNING, message=f"{id} is already running")
+        except RPCError as error:
+            return await self._rpc_error(id, error)
+        except TimeoutError:
+            _reraise_cancellation()
+            return self._no_answer(id)
+
+    async def update(
+        self, workflow_id: str, update: UpdateMethodMultiParam[[Any, A], R], arg: A
+    ) -> Answer[R]:
+        """Runs the update; ACCEPTED with the workflow's answer, or why not."""
+        handle = self._client.get_workflow_handle(workflow_id)
+        try:
+            async with asyncio.timeout(self.answer_within):
+                value = await handle.execute_update(cast(Any, update), arg)
+            return Answer(Outcome.ACCEPTED, cast(R, value))
+        except WorkflowUpdateFailedError as error:
+            return await self._refused(workflow_id, error)
+        except RPCError as error:
+            return await self._rpc_error(workflow_id, error)
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            _reraise_cancellation()
+            return self._no_answer(workflow_id)
+
+    async def signal(
+        self, workflow_id: str, signal: Callable[[Any, A], Awaitable[None] | None], arg: A
+    ) -> Answer[None]:
+        handle = self._client.get_workflow_handle(workflow_id)
+        try:
+            async with asyncio.timeout(self.answer_within):
+                await handle.signal(cast(Any, signal), arg)
+            return Answer(Outcome.ACCEPTED, None)
+        except RPCError as error:
+            return await self._rpc_error(workflow_id, error)
+        except TimeoutError:
+            _reraise_cancellation()
+            return self._no_answer(workflow_id)
+
+    async def query(self, workflow_id: str, query: Callable[[Any], R]) -> Answer[R]:
+        """The query's answer. A case still being assessed is asked again until it answers
+        or the time is up."""
+        handle = self._client.get_workflow_handle(workflow_id)
+        try:
+            async with asyncio.timeout(self.answer_within):
+                while True:
+                    try:
+                        value = await handle.query(cast(Any, query))
+                        return Answer(Outcome.ACCEPTED, cast(R, value))
+                    except WorkflowQueryFailedError as error:
+                        if Refusal.NOT_READY not in str(error) and "assessed" not in str(error):
+                            log.warning("a query on %s failed: %s", workflow_id, error)
+                            return Answer(Outcome.FAILED, message=f"{workflow_id} could not answer")
+                    await asyncio.sleep(0.2)
+        except RPCError as error:
+            return await self._rpc_error(workflow_id, error)
+        except TimeoutError:
+            _reraise_cancellation()
+            return self._no_answer(workflow_id)
+
+    async def running(self, workflow_id: str) -> Answer[WorkflowExecutionStatus]:
+        """ACCEPTED while the workflow runs; CLOSED (with how it ended) or NOT_FOUND."""
+        try:
+            async with asyncio.timeout(self.answer_within):
+                description = await self._client.get_workflow_handle(workflow_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return Answer(Outcome.NOT_FOUND, message=f"no workflow {workflow_id}")
+            return _not_now(error) or _failed(workflow_id, error)
+        except TimeoutError:
+            _reraise_cancellation()
+            return self._no_answer(workflow_id)
+        status = description.status
+        if status != WorkflowExecutionStatus.RUNNING:
+            ended = status.name.lower() if status else "ended"
+            return Answer(Outcome.CLOSED, status, f"{workflow_id} has finished ({ended})")
+        return Answer(Outcome.ACCEPTED, status)
+
+    # --- classifying Temporal's answers ----------------------------------------------------
+
+    async def _refused(self, workflow_id: str, error: WorkflowUpdateFailedError) -> Answer[Any]:
+        cause = error.cause
+        if isinstance(cause, ApplicationError):
+            if cause.type == Refusal.INVALID_ACTION:
+                return Answer(Outcome.REFUSED, message=cause.message)
+            if cause.type == Refusal.CASE_CLOSED:
+                return Answer(Outcome.CLOSED, message=cause.message)
+        ended = await self.running(workflow_id)  # it finished while the update waited?
+        if ended.outcome is not Outcome.ACCEPTED:
+            return ended
+        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause)
+        log.warning("an update on %s failed: %s", workflow_id, kind)
+        return Answer(Outcome.FAILED, message=f"{workflow_id} failed the action ({kind})")
+
+    async def _rpc_error(self, workflow_id: str, error: RPCError) -> Answer[Any]:
+        if (not_now := _not_now(error)) is not None:
+            return not_now
+        if error.status == RPCStatusCode.NOT_FOUND:
+            ended = await self.running(workflow_id)
+            if ended.outcome is not Outcome.ACCEPTED:
+                return ended
+        return _failed(workflow_id, error)
+
+    def _no_answer(self, workflow_id: str) -> Answer[Any]:
+        return Answer(
+            Outcome.NO_ANSWER,
+            message=f"{workflow_id} did not answer within {self.answer_within:g} s "
+            "(is a worker running?)",
+        )
+
+
+def _not_now(error: RPCError) -> Answer[Any] | None:
+    if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return Answer(Outcome.NO_ANSWER, message="Temporal did not answer in time")
+    message = _NOT_NOW.get(error.status)
+    if message is None:
+        return None
+    return Answer(Outcome.UNREACHABLE, message=message, retry_after=RETRY_AFTER_SECONDS)
+
+
+def _failed(workflow_id: str, error: RPCError) -> Answer[Any]:
+    log.warning("Temporal refused a call on %s: %s", workflow_id, error.status.name)
+    return Answer(Outcome.FAILED, message=f"Temporal refused the call ({error.status.name})")
+
+
+def _reraise_cancellation() -> None:
+    """The SDK turns our own cancellation (a client gone, Ctrl-C) into its timeout: undo that."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -1,0 +1,1 @@
+"""Alembic environment for the read model; run it through `readmodel.engine.migrate`."""

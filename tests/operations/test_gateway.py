@@ -1,0 +1,123 @@
+"""The gateway answers every call to a workflow with one `Answer`, whatever Temporal said."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.client import Client
+from temporalio.service import RPCStatusCode
+
+from models.contracts import (
+    CaseStatus,
+    CloseInput,
+    ClosureReason,
+    ReasonInput,
+    RecordPaymentInput,
+    Stage,
+)
+from operations.answers import Outcome
+from operations.gateway import Gateway
+from temporal.client import data_converter
+from tests.fakes.temporal_service import RefusingService
+from tests.workflows.harness import CaseHarness
+from workflows.case import CollectionCaseWorkflow as Case
+
+
+def gateway_for(harness: CaseHarness, within: float = 10.0) -> Gateway:
+    return Gateway(harness.client, answer_within=within)
+
+
+async def test_an_update_is_accepted_with_the_workflow_s_answer(harness: CaseHarness) -> None:
+    handle = await harness.start(outstanding=300_000, overdue=100_000)
+    gateway = gateway_for(harness)
+    answer = await gateway.update(
+        handle.id,
+        Case.record_payment,
+        RecordPaymentInput(amount_minor=10_000, currency="CNY", payment_ref="G-1"),
+    )
+    assert answer.outcome is Outcome.ACCEPTED and answer.ok
+    assert answer.unwrap().message == "payment recorded; outstanding 2,900.00 CNY"
+    status = await gateway.query(handle.id, Case.status)
+    assert isinstance(status.unwrap(), CaseStatus) and status.unwrap().outstanding_minor == 290_000
+
+
+async def test_a_refusal_carries_the_workflow_s_message_and_changes_nothing(
+    harness: CaseHarness,
+) -> None:
+    handle = await harness.start()
+    gateway = gateway_for(harness)
+    answer = await gateway.update(handle.id, Case.resume, ReasonInput(reason="back"))
+    assert (answer.outcome, answer.message) == (Outcome.REFUSED, "case is not paused")
+    with pytest.raises(ValueError, match="refused"):
+        answer.unwrap()
+
+
+async def test_a_closed_case_answers_closed_and_an_unknown_one_not_found(
+    harness: CaseHarness,
+) -> None:
+    handle = await harness.start()
+    gateway = gateway_for(harness)
+    closed = await gateway.update(
+        handle.id, Case.close, CloseInput(reason=ClosureReason.WRITTEN_OFF, note="cost")
+    )
+    assert closed.ok and closed.unwrap().stage is Stage.CLOSED
+    await handle.result()
+    again = await gateway.update(handle.id, Case.pause, ReasonInput(reason="x"))
+    assert again.outcome is Outcome.CLOSED and "finished (completed)" in again.message
+    assert (await gateway.running(handle.id)).outcome is Outcome.CLOSED
+    unknown = await gateway.update("case-0000000000", Case.pause, ReasonInput(reason="x"))
+    assert unknown.outcome is Outcome.NOT_FOUND
+    assert (await gateway.query("case-0000000000", Case.status)).outcome is Outcome.NOT_FOUND
+
+
+async def test_a_second_start_of_a_running_case_is_already_running(harness: CaseHarness) -> None:
+    handle = await harness.start()
+    description = await handle.describe()
+    gateway = gateway_for(harness)
+    again = await gateway.start(
+        Case.run,
+        await _input_of(harness, handle.id),
+        id=handle.id,
+        task_queue=description.task_queue,
+    )
+    assert again.outcome is Outcome.ALREADY_RUNNING
+
+
+async def _input_of(harness: CaseHarness, workflow_id: str) -> object:
+    history = await harness.client.get_workflow_handle(workflow_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    [payload] = started.input.payloads
+    return (await data_converter().decode([payload]))[0]
+
+
+async def test_an_update_nobody_answers_is_no_answer_within_the_configured_time(
+    harness: CaseHarness,
+) -> None:
+    handle = await harness.client.start_workflow(
+        Case.run,
+        await _input_of(harness, (await harness.start()).id),
+        id="case-nobody-polls",
+        task_queue="nobody-polls-this-queue",
+    )
+    gateway = gateway_for(harness, within=0.5)
+    answer = await gateway.update(handle.id, Case.pause, ReasonInput(reason="x"))
+    assert answer.outcome is Outcome.NO_ANSWER and "0.5 s" in answer.message
+    await handle.terminate("test over")
+
+
+@pytest.mark.parametrize(
+    ("refusal", "outcome"),
+    [
+        (RPCStatusCode.RESOURCE_EXHAUSTED, Outcome.UNREACHABLE),
+        (RPCStatusCode.UNAVAILABLE, Outcome.UNREACHABLE),
+        (RPCStatusCode.DEADLINE_EXCEEDED, Outcome.NO_ANSWER),
+        (RPCStatusCode.PERMISSION_DENIED, Outcome.FAILED),
+    ],
+)
+async def test_what_temporal_cannot_do_now_is_told_apart_from_a_failure(
+    refusal: RPCStatusCode, outcome: Outcome
+) -> None:
+    gateway = Gateway(Client(RefusingService(refusal), data_converter=data_converter()))
+    answer = await gateway.update("case-1", Case.pause, ReasonInput(reason="x"))
+    assert answer.outcome is outcome
+    assert (answer.retry_after is not None) == (outcome is Outcome.UNREACHABLE)
+    assert (await gateway.query("case-1", Case.status)).outcome is outcome
