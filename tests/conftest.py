@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.visibility import ALL_KEYS
 from temporal.client import data_converter
 from tests.conftest_db import database, database_url, postgres_url, sqlite_template  # noqa: F401
+from tests.requirements import kind_of_nodeid
 from tests.temporal_env import installed_binary
 
 
@@ -55,3 +56,25 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many tests of each kind ran and passed, so a log shows that the browser and the
+    PostgreSQL tests ran (CI requires them: `tests.requirements`)."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") not in ("call", "setup"):
+                continue
+            if outcome == "passed" and report.when != "call":
+                continue
+            kind = kind_of_nodeid(report.nodeid)
+            counts.setdefault(kind, {}).setdefault(outcome, 0)
+            counts[kind][outcome] += 1
+    terminalreporter.write_sep("-", "tests by kind")
+    for kind in sorted(counts):
+        seen = counts[kind]
+        terminalreporter.write_line(
+            f"{kind}: {seen.get('passed', 0)} ran and passed, {seen.get('failed', 0)} failed, "
+            f"{seen.get('skipped', 0)} skipped"
+        )

@@ -26,6 +26,7 @@ from sqlalchemy import make_url
 
 from readmodel.engine import Database, migrate
 from readmodel.tables import metadata
+from tests.requirements import unavailable
 
 DB_KINDS = ("sqlite", "postgresql")
 
@@ -44,7 +45,7 @@ def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped at its end."""
     server = os.environ.get("TEST_DATABASE_URL", "")
     if not server:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests need a server")
+        unavailable("postgresql", "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(libpq_url(server), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

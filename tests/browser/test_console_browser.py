@@ -28,6 +28,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.integration.processes import api_and_worker
+from tests.requirements import unavailable
 
 playwright = pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 
@@ -53,9 +54,10 @@ def chromium() -> str | None:
 
 
 if chromium() is None:
-    pytest.skip(
+    unavailable(
+        "browser",
         "no Chromium: install Debian's chromium package (.ci/run does) or set CHROMIUM",
-        allow_module_level=True,
+        module=True,
     )
 
 

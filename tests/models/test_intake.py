@@ -227,3 +227,41 @@ def test_the_sample_file_parses_without_errors(as_of: date) -> None:
     assert len(valid) == 300
     days = {(SAMPLE_AS_OF - case.account.oldest_due_date).days for _, case in valid}
     assert min(days) >= 1 and max(days) <= 120
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason"),
+    [
+        ({"outstanding_minor": "-1"}, "outstanding_minor", "must not be negative"),
+        ({"overdue_minor": "-1"}, "overdue_minor", "must not be negative"),
+        ({"oldest_due_date": "2026-11-29"}, "oldest_due_date", "in the future"),
+    ],
+)
+def test_one_past_each_bound_is_refused(changes: dict[str, str], field: str, reason: str) -> None:
+    _, errors = parse_intake(csv_text(line(**changes)), as_of=AS_OF)
+    assert [(e.row, e.field) for e in errors] == [(2, field)]
+    assert reason in errors[0].reason
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"oldest_due_date": AS_OF.isoformat()},  # due today: taken, 0 days past due
+        {"overdue_minor": "0"},  # no arrears yet
+        {"overdue_minor": "5000000"},  # arrears equal to the whole balance
+        {"outstanding_minor": "1", "overdue_minor": "1"},
+        {"account_no": "A" * 6},
+        {"account_no": "A" * 34},
+    ],
+)
+def test_each_bound_itself_is_taken(changes: dict[str, str]) -> None:
+    valid, errors = parse_intake(csv_text(line(**changes)), as_of=AS_OF)
+    assert errors == [] and [row for row, _ in valid] == [2]
+
+
+def test_a_header_with_an_error_rejects_the_file_and_names_row_one() -> None:
+    header = HEADER.replace("mobile", "mobil")
+    parsed = parse_intake(csv_text(line(), header=header), as_of=AS_OF)
+    assert parsed.valid == [] and parsed.file_error
+    assert [(e.row, e.field) for e in parsed.errors] == [(1, "header")]
+    assert "missing column(s): mobile" in parsed.errors[0].reason

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -121,6 +121,27 @@ def test_a_window_ending_at_23_59_runs_to_midnight() -> None:
     assert decide(context(at("Asia/Shanghai", 2026, 5, 4, 23, 59, 30), rules=rules)).allowed
 
 
+@pytest.mark.parametrize(
+    ("wall", "allowed"),
+    [((22, 59, 59), True), ((23, 0, 0), False), ((23, 58, 0), False), ((7, 59, 59), False)],
+)
+def test_a_window_ending_at_23_00_closes_at_23_00_not_at_midnight(
+    wall: tuple[int, int, int], allowed: bool
+) -> None:
+    rules = replace(DEFAULT, window_start=time(8, 0), window_end=time(23, 0))
+    now = at("Asia/Shanghai", 2026, 5, 4, *wall)
+    decision = decide(context(now, rules=rules))
+    assert decision.allowed is allowed
+    if not allowed:
+        opens = at("Asia/Shanghai", 2026, 5, 5 if wall[0] >= 23 else 4, 8, 0)
+        assert decision == Decision(False, R.OUTSIDE_WINDOW, opens)
+
+
+def test_a_zone_that_cannot_be_loaded_is_an_error_not_a_silent_utc() -> None:
+    with pytest.raises(ZoneInfoNotFoundError):
+        decide(context(at("Asia/Shanghai", 2026, 5, 4, 12, 0), time_zone="Mars/Olympus"))
+
+
 # --- examples: caps ----------------------------------------------------------------------
 
 
@@ -171,6 +192,14 @@ def test_voice_daily_caps(statuses: tuple[AttemptStatus, ...], allowed: bool) ->
     assert decision.allowed is allowed
     if not allowed:
         assert decision == Decision(False, R.DAILY_CAP, at(zone, 2026, 5, 5, 8, 0))
+
+
+def test_a_daily_voice_cap_of_zero_never_calls() -> None:
+    rules = replace(DEFAULT, voice_effective_per_day=0)
+    now = at("Asia/Shanghai", 2026, 5, 4, 12, 0)
+    decision = decide(context(now, channel=Channel.VOICE, rules=rules))
+    assert decision == Decision(False, R.DAILY_CAP, None)
+    assert decide(context(now, channel=Channel.SMS, rules=rules)).allowed
 
 
 def test_voice_rolling_week_frees_up_when_the_oldest_attempt_leaves_it() -> None:
