@@ -7,7 +7,6 @@ import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
@@ -16,13 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
-from temporalio.client import Client
 
 from api.console import routes as console
-from api.deps import DatabaseDep, get_temporal_or_none
+from api.deps import DatabaseDep, get_gateway_or_none
 from api.limits import BodyLimit
 from api.routes import cases, codec, handoffs, kpis, session, tasks, twilio_webhooks
 from config.settings import Settings
+from operations.gateway import Gateway
 from readmodel.engine import Database
 from temporal.client import connect
 from temporal.codec import codec_from_settings
@@ -47,11 +46,11 @@ health_router = APIRouter(tags=["health"])
 @health_router.get("/health", responses={503: {"model": Health}})
 async def health(
     db: DatabaseDep,
-    client: Annotated[Client | None, Depends(get_temporal_or_none)],
+    gateway: Annotated[Gateway | None, Depends(get_gateway_or_none)],
     response: Response,
 ) -> Health:
     """200 when Temporal and the database both answer, 503 (with which one) otherwise."""
-    temporal, database = await asyncio.gather(_temporal_check(client), _database_check(db))
+    temporal, database = await asyncio.gather(_temporal_check(gateway), _database_check(db))
     healthy = temporal == database == "ok"
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -74,12 +73,12 @@ def routers() -> list[APIRouter]:
 
 
 def create_app(
-    settings: Settings, *, client: Client | None = None, db: Database | None = None
+    settings: Settings, *, gateway: Gateway | None = None, db: Database | None = None
 ) -> FastAPI:
-    """The app. A `client` or `db` passed in is used as given and left open at shutdown."""
+    """The app. A `gateway` or `db` passed in is used as given and left open at shutdown."""
     app = FastAPI(title="Collections", lifespan=_lifespan)
     app.state.settings = settings
-    app.state.temporal = client
+    app.state.gateway = gateway
     app.state.db = db
     app.state.codec = codec_from_settings(settings)
     for router in routers():
@@ -89,6 +88,13 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(console.SignInFirst, console.sign_in_first)
     return app
+
+
+def app_from_settings() -> FastAPI:
+    """The app from the environment's settings: uvicorn's factory (`api.app:app_from_settings`)."""
+    from config.settings import load_settings
+
+    return create_app(load_settings())
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -106,7 +112,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if own_db:
         app.state.db = Database(settings.database_url)
     connecting = None
-    if app.state.temporal is None:
+    if app.state.gateway is None:
         # The API starts even while Temporal is down: /health says so, and this keeps trying.
         connecting = asyncio.create_task(_connect_until_reachable(app, settings))
         await asyncio.wait({connecting}, timeout=CHECK_TIMEOUT)
@@ -124,7 +130,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _connect_until_reachable(app: FastAPI, settings: Settings) -> None:
     for attempt in itertools.count():
         try:
-            app.state.temporal = await connect(settings, app.state.codec)
+            client = await connect(settings, app.state.codec)
+            app.state.gateway = Gateway(client, answer_within=settings.answer_timeout_seconds)
             return
         except RuntimeError as error:
             if attempt == 0:
@@ -137,14 +144,10 @@ async def _connect_until_reachable(app: FastAPI, settings: Settings) -> None:
         await asyncio.sleep(RECONNECT_EVERY)
 
 
-async def _temporal_check(client: Client | None) -> Reachability:
-    if client is None:
+async def _temporal_check(gateway: Gateway | None) -> Reachability:
+    if gateway is None:
         return "unreachable"
-    try:
-        serving = await client.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT))
-    except Exception:
-        return "unreachable"
-    return "ok" if serving else "unreachable"
+    return "ok" if await gateway.healthy(CHECK_TIMEOUT) else "unreachable"
 
 
 async def _database_check(db: Database) -> Reachability:

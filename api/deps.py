@@ -1,4 +1,4 @@
-"""What a route may ask for: settings, the Temporal client, the database, a session.
+"""What a route may ask for: settings, the gateway to the workflows, the database.
 
 The lifespan in `api.app` puts them on `app.state`; routes receive them through these
 dependencies, so a test builds the app with fakes instead of patching modules.
@@ -6,31 +6,33 @@ dependencies, so a test builds the app with fakes instead of patching modules.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
-from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client
 
-from api.errors import unavailable
+from api.errors import answered
 from config.settings import Settings
+from operations.answers import Answer, Outcome
+from operations.gateway import RETRY_AFTER_SECONDS, Gateway
 from readmodel.engine import Database
+
+UNREACHABLE: Answer[Gateway] = Answer(
+    Outcome.UNREACHABLE, message="Temporal is unreachable", retry_after=RETRY_AFTER_SECONDS
+)
 
 
 def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def get_temporal_or_none(request: Request) -> Client | None:
+def get_gateway_or_none(request: Request) -> Gateway | None:
     """None until Temporal has answered once since the API started."""
-    return cast("Client | None", request.app.state.temporal)
+    return cast("Gateway | None", request.app.state.gateway)
 
 
-def get_temporal(client: Annotated[Client | None, Depends(get_temporal_or_none)]) -> Client:
-    if client is None:
-        raise unavailable("Temporal is unreachable")
-    return client
+def get_gateway(gateway: Annotated[Gateway | None, Depends(get_gateway_or_none)]) -> Gateway:
+    """The gateway; 503 (with `Retry-After`) while Temporal has not answered yet."""
+    return gateway if gateway is not None else answered(UNREACHABLE)
 
 
 def get_database(request: Request) -> Database:
@@ -38,14 +40,6 @@ def get_database(request: Request) -> Database:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-TemporalDep = Annotated[Client, Depends(get_temporal)]
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
-
-async def get_session(db: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
-    async with db.session() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -32,11 +32,12 @@ from bench.measure import (
     wait_for_count,
 )
 from bench.processes import cpu_seconds, process, python_module, rss_bytes, wait_idle
-from cli.intake_run import DEFAULT_CONCURRENCY, run_intake
 from config.settings import load_settings
 from examples.make_sample import HEADER, LONDON, MAINLAND, NEW_YORK, Region, Sample
 from models.contracts import ActionResult, RecordPaymentInput
 from models.intake import parse_intake
+from operations.gateway import Gateway
+from operations.intake import DEFAULT_CONCURRENCY, run_intake
 from readmodel.engine import migrate
 from temporal.client import connect
 from temporal.codec import codec_from_settings, generate_key
@@ -172,7 +173,7 @@ class Scale:
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
         parsed = parse_intake(text, as_of=date.today())
         summary = await run_intake(
-            client, parsed.valid, task_queue=self.queue, concurrency=DEFAULT_CONCURRENCY
+            Gateway(client), parsed.valid, task_queue=self.queue, concurrency=DEFAULT_CONCURRENCY
         )
         elapsed = time.monotonic() - began
         currency = {case.account.account_no: case.account.currency for _, case in parsed.valid}

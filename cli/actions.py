@@ -1,5 +1,5 @@
-"""What the operations, risk and legal commands share: how they connect, run a workflow update
-or query by name, turn Temporal's answers into messages and exit codes, and print.
+"""What the operations, risk and legal commands share: how they reach the application layer's
+gateway, how its answers become messages and exit codes (`answered`, the one place), and print.
 
 Exit codes for scripts, the same for `case`, `tasks` and `inbox`:
   0  done;
@@ -29,24 +29,17 @@ from rich.console import Console
 from rich.table import Table
 
 from config.settings import Settings, load_settings
+from operations.answers import Answer, Outcome
 
 if TYPE_CHECKING:
-    from temporalio.client import Client, WorkflowUpdateFailedError
-    from temporalio.service import RPCError
-
+    from operations.gateway import Gateway
     from readmodel.engine import Database
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
-# An update that waits for a case's assessment, or for a department's row write, answers
-# within seconds when a worker runs; past this, no worker is serving the queue.
-ANSWER_TIMEOUT = 30.0
-INVALID_ACTION = "InvalidAction"
-CASE_CLOSED = "CaseClosed"
-NOT_READY = "still being assessed"
 
 T = TypeVar("T")
-Connect = Callable[[Settings], Awaitable["Client"]]
+Connect = Callable[[Settings], Awaitable["Gateway"]]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 
@@ -70,7 +63,7 @@ def _stderr() -> Console:
 
 @dataclass
 class CommandEnv:
-    """What a command's core needs from outside. Tests build one around their own client
+    """What a command's core needs from outside. Tests build one around their own gateway
     (through `connect`), database and consoles."""
 
     settings: Settings
@@ -79,13 +72,13 @@ class CommandEnv:
     err: Console = field(default_factory=_stderr)
     connect: Connect | None = None
     db: Database | None = None
-    _client: Client | None = field(default=None, init=False, repr=False)
+    _gateway: Gateway | None = field(default=None, init=False, repr=False)
     _owned_db: Database | None = field(default=None, init=False, repr=False)
 
-    async def client(self) -> Client:
-        if self._client is None:
+    async def gateway(self) -> Gateway:
+        if self._gateway is None:
             try:
-                self._client = await (self.connect or _connect)(self.settings)
+                self._gateway = await (self.connect or connect_gateway)(self.settings)
             except Exception as exc:
                 message = (
                     f"cannot connect to Temporal: {exc}"  # settings: names the variable only
@@ -94,7 +87,7 @@ class CommandEnv:
                     f"({type(exc).__name__})"
                 )
                 raise CommandError(EXIT_USAGE, message) from None
-        return self._client
+        return self._gateway
 
     def database(self) -> Database:
         if self.db is not None:
@@ -164,12 +157,15 @@ def _flat(text: str) -> str:
     return text.replace("\t", " ").replace("\n", " ")
 
 
-async def _connect(settings: Settings) -> Client:
-    """With the payload codec, as the workers and the API: case payloads carry personal data."""
+async def connect_gateway(settings: Settings) -> Gateway:
+    """With the payload codec, as the workers and the API: case payloads carry personal data.
+    Every call waits the configured answer time (ANSWER_TIMEOUT_SECONDS)."""
+    from operations.gateway import Gateway
     from temporal.client import connect
     from temporal.codec import codec_from_settings
 
-    return await connect(settings, codec_from_settings(settings))
+    client = await connect(settings, codec_from_settings(settings))
+    return Gateway(client, answer_within=settings.answer_timeout_seconds)
 
 
 async def run_command(env: CommandEnv, core: Callable[[CommandEnv], Awaitable[int]]) -> int:
@@ -200,137 +196,60 @@ def launch(core: Callable[[CommandEnv], Awaitable[int]], *, json_output: bool) -
     run_and_leave(run_command(env, core))
 
 
-# --- Temporal: updates and queries by name ------------------------------------------------------
+# --- the application layer's answers --------------------------------------------------------
+
+_CODES = {
+    Outcome.ACCEPTED: EXIT_OK,
+    Outcome.REFUSED: EXIT_REFUSED,
+    Outcome.NOT_FOUND: EXIT_NOT_FOUND,
+    Outcome.CLOSED: EXIT_CONFLICT,
+    Outcome.ALREADY_RUNNING: EXIT_CONFLICT,
+    Outcome.UNREACHABLE: EXIT_USAGE,
+    Outcome.NO_ANSWER: EXIT_USAGE,
+    Outcome.FAILED: EXIT_USAGE,
+}
 
 
-async def execute_update(
-    env: CommandEnv,
-    workflow_id: str,
-    update: str,
-    arg: object,
-    *,
-    result_type: type[T],
-    label: str,
-) -> T:
-    """The update's answer; refusals and failures become `CommandError`s. `label` names the
-    workflow in messages ("case for account 6222…", "risk review risk-6222…")."""
-    from temporalio.client import (
-        WorkflowUpdateFailedError,
-        WorkflowUpdateRPCTimeoutOrCancelledError,
-    )
-    from temporalio.service import RPCError
-
-    client = await env.client()
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        async with asyncio.timeout(ANSWER_TIMEOUT):
-            answer: T = await handle.execute_update(update, arg, result_type=result_type)
-            return answer
-    except WorkflowUpdateFailedError as error:
-        raise await _refusal(client, workflow_id, error, label) from None
-    except RPCError as error:
-        raise await _rpc_failure(client, workflow_id, error, label) from None
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        _reraise_cancellation()
-        raise CommandError(
-            EXIT_USAGE,
-            f"no answer from the {label} within {ANSWER_TIMEOUT:g} s (is a worker running?); "
-            "the action may still take effect",
-        ) from None
+def answered(
+    answer: Answer[Any], label: str, *, within: float, action: bool = False
+) -> tuple[int, str]:
+    """The exit code and the operator's message for an answer of the gateway. `label` names
+    the workflow ("case for account 6222…", "risk review risk-6222…"); `within` is how long
+    it was given; an `action` that got no answer may still take effect."""
+    code = _CODES[answer.outcome]
+    match answer.outcome:
+        case Outcome.ACCEPTED:
+            return code, ""
+        case Outcome.REFUSED:
+            return code, f"refused: {answer.message}"
+        case Outcome.CLOSED if answer.ended:
+            return code, f"the {label} has finished ({answer.ended})"
+        case Outcome.CLOSED:
+            return code, f"refused: {answer.message}"
+        case Outcome.NOT_FOUND:
+            return code, f"no {label}"
+        case Outcome.NO_ANSWER:
+            tail = "; the action may still take effect" if action else ""
+            return (
+                code,
+                f"no answer from the {label} within {within:g} s (is a worker running?){tail}",
+            )
+        case _:
+            return code, answer.message
 
 
-async def query(
-    env: CommandEnv,
-    workflow_id: str,
-    name: str,
-    *,
-    result_type: type[T],
-    label: str,
-    wait: float = ANSWER_TIMEOUT,
-) -> T:
-    """The query's answer. A case that is still being assessed is asked again for `wait` s."""
-    from temporalio.client import WorkflowQueryFailedError
-    from temporalio.service import RPCError
-
-    client = await env.client()
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        async with asyncio.timeout(wait):
-            while True:
-                try:
-                    answer: T = await handle.query(name, result_type=result_type)
-                    return answer
-                except WorkflowQueryFailedError as error:
-                    if NOT_READY not in str(error):
-                        raise CommandError(
-                            EXIT_USAGE, f"the {label} could not answer ({name}): {error}"
-                        ) from None
-                await asyncio.sleep(0.2)
-    except RPCError as error:
-        raise await _rpc_failure(client, workflow_id, error, label) from None
-    except TimeoutError:
-        _reraise_cancellation()
-        raise CommandError(
-            EXIT_USAGE, f"no answer from the {label} within {wait:g} s (is a worker running?)"
-        ) from None
+def update_name(update: Any) -> str:
+    """The name a workflow's update is known by (`record_payment`), for `--json` documents."""
+    name: str = update._defn.name
+    return name
 
 
-async def _refusal(
-    client: Client, workflow_id: str, error: WorkflowUpdateFailedError, label: str
-) -> CommandError:
-    from temporalio.exceptions import ApplicationError
-
-    cause = error.cause
-    if isinstance(cause, ApplicationError):
-        if cause.type == INVALID_ACTION:
-            return CommandError(EXIT_REFUSED, f"refused: {cause.message}")
-        if cause.type == CASE_CLOSED:
-            return CommandError(EXIT_CONFLICT, f"refused: {cause.message}")
-    ended = await _not_running(client, workflow_id, label)  # it ended while the update waited?
-    if ended is not None:
-        return ended
-    detail = cause.message if isinstance(cause, ApplicationError) else type(cause).__name__
-    return CommandError(EXIT_REFUSED, f"refused: {detail}")
-
-
-async def _rpc_failure(
-    client: Client, workflow_id: str, error: RPCError, label: str
-) -> CommandError:
-    """Temporal answers NOT_FOUND for an id it never saw and for a finished workflow alike:
-    describing the workflow tells them apart."""
-    from temporalio.service import RPCStatusCode
-
-    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return CommandError(EXIT_USAGE, "Temporal is unreachable")
-    if error.status == RPCStatusCode.NOT_FOUND:
-        ended = await _not_running(client, workflow_id, label)
-        if ended is not None:
-            return ended
-    return CommandError(EXIT_USAGE, f"Temporal refused the call ({error.status.name})")
-
-
-async def _not_running(client: Client, workflow_id: str, label: str) -> CommandError | None:
-    """Not found (3) when Temporal has no such workflow, conflict (4) once it has finished."""
-    from temporalio.client import WorkflowExecutionStatus
-    from temporalio.service import RPCError, RPCStatusCode
-
-    try:
-        description = await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            return CommandError(EXIT_NOT_FOUND, f"no {label}")
-        return CommandError(EXIT_USAGE, f"Temporal refused the call ({error.status.name})")
-    if description.status != WorkflowExecutionStatus.RUNNING:
-        ended = description.status.name.lower() if description.status else "ended"
-        return CommandError(EXIT_CONFLICT, f"the {label} has finished ({ended})")
-    return None
-
-
-def _reraise_cancellation() -> None:
-    """The SDK turns our own cancellation (Ctrl-C) into its timeout error: undo that."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
+async def settled(env: CommandEnv, answer: Answer[T], label: str, *, action: bool = False) -> T:
+    """The value of an accepted answer; any other ends the command as `answered` says."""
+    if answer.ok:
+        return answer.unwrap()
+    within = (await env.gateway()).answer_within
+    raise CommandError(*answered(answer, label, within=within, action=action))
 
 
 # --- words ----------------------------------------------------------------------------------
@@ -344,7 +263,7 @@ _KEPT = re.compile(f"{_ISO_DATE.pattern}|{_AMOUNT.pattern}")
 def masked(text: str) -> str:
     """Free text (reasons, notes, timeline details) with phone numbers masked; dates and
     `<minor> <CUR>` amounts, which `mask_numbers` would take for numbers, are left readable."""
-    from activities.messaging.privacy import mask_numbers
+    from models.privacy import mask_numbers
 
     pieces, last = [], 0
     for kept in _KEPT.finditer(text):

@@ -7,7 +7,8 @@
   risk decision it shows the forbearance's end or the payment plan, instalment by instalment.
 - `list [--stage] [--segment] [--min-dpd]`: Temporal visibility over the cases' search
   attributes; no personal data.
-- One command per operator action, named as the case's update with dashes: `record-payment`,
+- One command per operator action of the catalogue (`cli.case_actions`, checked against
+  `operations.catalogue.CASE_ACTIONS`), named as the case's update with dashes: `record-payment`,
   `promise-to-pay`, `raise-dispute`, `resolve-dispute`, `report-hardship`, `opt-out`, `opt-in`,
   `pause`, `resume`, `close`. The case validates; its message is printed as it gives it.
   `record-payment --overpayment` marks a payment above the balance as meant: the case refuses
@@ -24,9 +25,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from datetime import date
+from typing import Annotated, Any
 
 import typer
 
@@ -40,56 +40,33 @@ from cli.actions import (
     JsonOption,
     at_minute,
     day,
-    execute_update,
-    jsonable,
     launch,
     mask_name,
     masked,
-    query,
+    settled,
 )
-from cli.main import app
+from cli.case_actions import (
+    AccountArg,
+    act,
+    add_action_commands,
+    case_label,
+    payment_input,
+    workflow_id_for,
+)
 from config.settings import load_settings
-from models.contracts import (
-    ActionResult,
-    CaseInput,
-    CaseStatus,
-    ChannelInput,
-    CloseInput,
-    ClosureReason,
-    PromiseToPayInput,
-    ReasonInput,
-    RecordPaymentInput,
-    ResolveDisputeInput,
-    Stage,
-    TimelineEvent,
-    case_id,
-)
+from models.contracts import CaseInput, Stage
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
 from models.money import money
-from models.strategy import Channel, Segment
+from models.strategy import Segment
+from workflows.case import CollectionCaseWorkflow as Case
 
-if TYPE_CHECKING:
-    from temporalio.client import WorkflowExecution
+__all__ = ["act", "case_app", "payment_input", "workflow_id_for"]
 
 case_app = typer.Typer(
     name="case", help="Start, look up, list and act on cases.", no_args_is_help=True
 )
-app.add_typer(case_app)
 
-WORKFLOW_TYPE = "CollectionCase"
 _HELP = {c.name: f"{c.description} ({'required' if c.required else 'optional'})" for c in COLUMNS}
-
-AccountArg = Annotated[str, typer.Argument(metavar="ACCOUNT", help="The account number.")]
-Reason = Annotated[str, typer.Option(help="Why; recorded on the case's timeline.")]
-
-
-def workflow_id_for(account: str) -> str:
-    account = account.strip()
-    return account if account.startswith("case-") else case_id(account)
-
-
-def _label(workflow_id: str) -> str:
-    return f"case for account {workflow_id.removeprefix('case-')}"
 
 
 # --- start ------------------------------------------------------------------------------------
@@ -155,11 +132,10 @@ def report_rejected(env: CommandEnv, errors: list[RowError]) -> int:
 
 
 async def start_case(env: CommandEnv, case: CaseInput) -> int:
-    from cli.intake_run import Outcome, run_intake
+    from operations.intake import Outcome, run_intake
 
-    client = await env.client()
     summary = await run_intake(
-        client,
+        await env.gateway(),
         [(2, case)],
         task_queue=env.settings.task_queues.collections,
         concurrency=1,
@@ -190,9 +166,8 @@ def status(account: AccountArg, json_output: JsonOption = False) -> None:
 
 async def show_status(env: CommandEnv, account: str) -> int:
     workflow_id = workflow_id_for(account)
-    live = await query(
-        env, workflow_id, "status", result_type=CaseStatus, label=_label(workflow_id)
-    )
+    answer = await (await env.gateway()).query(workflow_id, Case.status)
+    live = await settled(env, answer, case_label(workflow_id))
     customer = await _customer(env, workflow_id)
     if env.json_output:
         return env.print_json({"status": live, "customer": customer})
@@ -249,26 +224,18 @@ async def _customer(env: CommandEnv, workflow_id: str) -> dict[str, str]:
     """Who the customer is, from the read model: the reference, the name and mobile masked.
     Without the database the status still shows, with a warning."""
     from sqlalchemy.exc import SQLAlchemyError
-    from sqlmodel import select
 
-    from activities.messaging.privacy import mask_phone
-    from readmodel.tables import CaseRow, CustomerRow
+    from models.privacy import mask_phone
+    from readmodel import queries
 
     try:
-        async with env.database().session() as session:
-            case = (
-                await session.exec(select(CaseRow).where(CaseRow.case_id == workflow_id))
-            ).first()
-            if case is None:
-                return {}
-            who = (
-                await session.exec(
-                    select(CustomerRow).where(CustomerRow.customer_ref == case.customer_ref)
-                )
-            ).first()
+        found = await queries.get_case_customer(env.database(), case_id=workflow_id)
     except (SQLAlchemyError, OSError) as exc:
         env.warn(f"customer details unavailable: the database failed ({type(exc).__name__})")
         return {}
+    if found is None:
+        return {}
+    case, who = found
     customer = {"customer_ref": case.customer_ref}
     if who is not None:
         customer["name_masked"] = mask_name(who.name or "")
@@ -288,9 +255,8 @@ def timeline(
 
 async def show_timeline(env: CommandEnv, account: str, *, last: int = 0) -> int:
     workflow_id = workflow_id_for(account)
-    events = await query(
-        env, workflow_id, "timeline", result_type=list[TimelineEvent], label=_label(workflow_id)
-    )
+    answer = await (await env.gateway()).query(workflow_id, Case.timeline)
+    events = await settled(env, answer, case_label(workflow_id))
     events = events[-last:] if last else events
     if env.json_output:
         shown = [{"at": e.at, "kind": e.kind, "detail": masked(e.detail)} for e in events]
@@ -333,21 +299,29 @@ async def list_cases(
     min_dpd: int | None = None,
     limit: int = 100,
 ) -> int:
-    from temporalio.service import RPCError
+    from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT
 
-    client = await env.client()
-    seen: dict[str, WorkflowExecution] = {}
-    try:
-        async for execution in client.list_workflows(
-            visibility_query(stage, segment, min_dpd), limit=limit
-        ):
-            # A closed case opened again has two executions under one id: show the newest.
-            known = seen.get(execution.id)
-            if known is None or execution.start_time > known.start_time:
-                seen[execution.id] = execution
-    except RPCError as error:
-        raise CommandError(EXIT_USAGE, f"Temporal refused the list ({error.status.name})") from None
-    cases = [_listed(e) for e in sorted(seen.values(), key=lambda e: e.start_time, reverse=True)]
+    answer = await (await env.gateway()).search(
+        visibility_query(stage, segment, min_dpd), limit=limit
+    )
+    if not answer.ok:
+        raise CommandError(EXIT_USAGE, answer.message)
+    newest = {}
+    for execution in sorted(answer.unwrap(), key=lambda e: e.start_time):
+        # A closed case opened again has two executions under one id: show the newest.
+        newest[execution.id] = execution
+    cases: list[dict[str, str | int | None]] = [
+        {
+            "case_id": e.id,
+            "stage": e.typed_search_attributes.get(CASE_STAGE),
+            "segment": e.typed_search_attributes.get(SEGMENT),
+            "days_past_due": e.typed_search_attributes.get(DAYS_PAST_DUE),
+            "balance_band": e.typed_search_attributes.get(BALANCE_BAND),
+            "workflow": e.status.name.lower() if e.status else None,
+            "started": at_minute(e.start_time),
+        }
+        for e in sorted(newest.values(), key=lambda e: e.start_time, reverse=True)
+    ]
     if env.json_output:
         return env.print_json({"query": visibility_query(stage, segment, min_dpd), "cases": cases})
     if not cases:
@@ -358,156 +332,4 @@ async def list_cases(
     return EXIT_OK
 
 
-def _listed(execution: WorkflowExecution) -> dict[str, str | int | None]:
-    from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT
-
-    found = execution.typed_search_attributes
-    return {
-        "case_id": execution.id,
-        "stage": found.get(CASE_STAGE),
-        "segment": found.get(SEGMENT),
-        "days_past_due": found.get(DAYS_PAST_DUE),
-        "balance_band": found.get(BALANCE_BAND),
-        "workflow": execution.status.name.lower() if execution.status else None,
-        "started": at_minute(execution.start_time),
-    }
-
-
-# --- operator actions: each is the case's update of the same name -------------------------------
-
-
-async def act(env: CommandEnv, account: str, update: str, arg: object) -> int:
-    workflow_id = workflow_id_for(account)
-    result = await execute_update(
-        env, workflow_id, update, arg, result_type=ActionResult, label=_label(workflow_id)
-    )
-    code = EXIT_OK if result.accepted else EXIT_REFUSED
-    if env.json_output:
-        return env.print_json({"case_id": workflow_id, "action": update, **jsonable(result)}, code)
-    if result.accepted:
-        env.say(f"{result.message} (stage {result.stage})", "green")
-    else:
-        env.err.print(f"not accepted: {result.message}", markup=False)
-    return code
-
-
-def _act(account: str, update: str, arg: object, json_output: bool) -> None:
-    launch(lambda env: act(env, account, update, arg), json_output=json_output)
-
-
-def payment_input(
-    amount_minor: int, currency: str, ref: str, note: str = "", *, overpayment: bool = False
-) -> RecordPaymentInput:
-    """What `record-payment`'s flags send to the case."""
-    return RecordPaymentInput(amount_minor, currency.upper(), ref, note, overpayment=overpayment)
-
-
-@case_app.command("record-payment")
-def record_payment(
-    account: AccountArg,
-    amount_minor: Annotated[int, typer.Option(help="Minor units (fen, cents).")],
-    currency: Annotated[str, typer.Option(help="The account's currency, e.g. CNY.")],
-    ref: Annotated[str, typer.Option(help="The bank's payment reference; once per account.")],
-    note: str = "",
-    overpayment: Annotated[
-        bool,
-        typer.Option(
-            "--overpayment",
-            help="The amount is above the balance on purpose: without this the case refuses it.",
-        ),
-    ] = False,
-    json_output: JsonOption = False,
-) -> None:
-    """A payment received: may keep a promise, cure or close the case."""
-    req = payment_input(amount_minor, currency, ref, note, overpayment=overpayment)
-    _act(account, "record_payment", req, json_output)
-
-
-@case_app.command("promise-to-pay")
-def promise_to_pay(
-    account: AccountArg,
-    amount_minor: Annotated[int, typer.Option(help="Minor units (fen, cents).")],
-    currency: Annotated[str, typer.Option(help="The account's currency, e.g. CNY.")],
-    on: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="YYYY-MM-DD.")],
-    note: str = "",
-    json_output: JsonOption = False,
-) -> None:
-    """The customer promises to pay by a date: contact pauses until then."""
-    req = PromiseToPayInput(amount_minor, currency.upper(), on.date(), note)
-    _act(account, "promise_to_pay", req, json_output)
-
-
-@case_app.command("raise-dispute")
-def raise_dispute(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
-    """The customer disputes the debt: collection stops until it is resolved."""
-    _act(account, "raise_dispute", ReasonInput(reason), json_output)
-
-
-@case_app.command("resolve-dispute")
-def resolve_dispute(
-    account: AccountArg,
-    upheld: Annotated[
-        bool,
-        typer.Option("--upheld/--rejected", help="Upheld closes the case.", show_default=False),
-    ],
-    reason: Reason,
-    json_output: JsonOption = False,
-) -> None:
-    """The dispute's outcome: upheld closes the case, rejected resumes collection."""
-    _act(account, "resolve_dispute", ResolveDisputeInput(upheld, reason), json_output)
-
-
-@case_app.command("report-hardship")
-def report_hardship(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
-    """The customer reports hardship: the case goes to the risk department."""
-    _act(account, "report_hardship", ReasonInput(reason), json_output)
-
-
-ChannelOpt = Annotated[Channel, typer.Option(help="The channel.")]
-
-
-@case_app.command("opt-out")
-def opt_out(
-    account: AccountArg, channel: ChannelOpt, reason: str = "", json_output: JsonOption = False
-) -> None:
-    """No more contact on the channel; taken even on a closed case."""
-    _act(account, "opt_out", ChannelInput(channel, reason), json_output)
-
-
-@case_app.command("opt-in")
-def opt_in(
-    account: AccountArg, channel: ChannelOpt, reason: str = "", json_output: JsonOption = False
-) -> None:
-    """Contact on the channel is allowed again."""
-    _act(account, "opt_in", ChannelInput(channel, reason), json_output)
-
-
-@case_app.command("pause")
-def pause(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
-    """Nothing goes out until the case is resumed."""
-    _act(account, "pause", ReasonInput(reason), json_output)
-
-
-@case_app.command("resume")
-def resume(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
-    """Lift a pause."""
-    _act(account, "resume", ReasonInput(reason), json_output)
-
-
-class ManualClosure(StrEnum):
-    """How an operator may close a case; payments close it as paid or cured."""
-
-    SETTLED = "settled"
-    WRITTEN_OFF = "written_off"
-    MANUAL = "manual"
-
-
-@case_app.command("close")
-def close(
-    account: AccountArg,
-    reason: Annotated[ManualClosure, typer.Option(help="How the case ends.")],
-    note: Annotated[str, typer.Option(help="Why; required.")],
-    json_output: JsonOption = False,
-) -> None:
-    """Close the case: settled, written off or manual. Open tasks are cancelled."""
-    _act(account, "close", CloseInput(ClosureReason(reason.value), note), json_output)
+add_action_commands(case_app)

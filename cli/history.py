@@ -24,33 +24,26 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cli.main import app
 from config.settings import Settings, load_settings
 from models.contracts import case_id
 
 if TYPE_CHECKING:
-    from temporalio.client import Client, WorkflowHistory
-
     from cli.history_timeline import TimelineRow
+    from operations.history import Histories
     from temporal.replay import ReplayReport
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
-Connect = Callable[[Settings], Awaitable["Client"]]
+Connect = Callable[[Settings], Awaitable["Histories"]]
 
 history_app = typer.Typer(
     name="history",
     help="Show, export and replay workflow histories.",
     no_args_is_help=True,
 )
-app.add_typer(history_app)
 
 CaseArg = Annotated[
     str, typer.Argument(metavar="CASE", help="Account number, or a workflow id such as case-…")
 ]
-
-
-class NoSuchWorkflow(Exception):
-    pass
 
 
 def workflow_id_for(target: str) -> str:
@@ -133,25 +126,25 @@ async def show_history(
     connect: Connect | None = None,
 ) -> int:
     from cli.history_timeline import history_timeline, pending_rows
+    from operations.history import NoSuchWorkflow
 
     out = out or Console(highlight=False, soft_wrap=True)
     err = err or Console(stderr=True, highlight=False, soft_wrap=True)
     workflow_id = workflow_id_for(target)
-    client = await _client(settings, connect or _connect_decoding, err)
-    if client is None:
+    histories = await _connected(settings, connect or _connect_decoding, err)
+    if histories is None:
         return EXIT_UNUSABLE
     try:
-        runs = await fetch_runs(client, workflow_id, max_runs=max_runs)
+        found = await histories.case_history(workflow_id, max_runs=max_runs)
     except NoSuchWorkflow as missing:
         err.print(str(missing), markup=False)
         return EXIT_FAILED
-    timeline = await history_timeline(runs, client.data_converter)
-    description = await client.get_workflow_handle(workflow_id).describe()
-    rows = timeline.rows + pending_rows(description.raw_description.pending_activities)
+    timeline = await history_timeline(found.runs, found.converter)
+    rows = timeline.rows + pending_rows(found.pending)
     if json_output:
         _print_json(out, [row.as_json() for row in rows])
     else:
-        render_timeline(out, workflow_id, len(runs), rows)
+        render_timeline(out, workflow_id, len(found.runs), rows)
     if timeline.undecoded:
         err.print(
             f"some payloads could not be decoded, so their details are left out "
@@ -159,33 +152,6 @@ async def show_history(
             markup=False,
         )
     return EXIT_OK
-
-
-async def fetch_runs(
-    client: Client, workflow_id: str, *, max_runs: int = 0
-) -> list[WorkflowHistory]:
-    """The latest run and the runs it continues, oldest first."""
-    from temporalio.service import RPCError, RPCStatusCode
-
-    runs: list[WorkflowHistory] = []
-    run_id: str | None = None
-    while True:
-        try:
-            history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        except RPCError as exc:
-            if exc.status is not RPCStatusCode.NOT_FOUND:
-                raise
-            if runs:
-                break  # an older run past the namespace's retention
-            raise NoSuchWorkflow(
-                f"no workflow {workflow_id} in namespace {client.namespace}"
-            ) from None
-        runs.append(history)
-        started = history.events[0].workflow_execution_started_event_attributes
-        run_id = started.continued_execution_run_id
-        if not run_id or len(runs) == max_runs:
-            break
-    return runs[::-1]
 
 
 _STYLES = {
@@ -230,23 +196,19 @@ async def export_history(
     err: Console | None = None,
     connect: Connect | None = None,
 ) -> int:
-    from temporalio.service import RPCError, RPCStatusCode
-
+    from operations.history import NoSuchWorkflow
     from temporal.replay import history_document, write_history
 
     out = out or Console(highlight=False, soft_wrap=True)
     err = err or Console(stderr=True, highlight=False, soft_wrap=True)
     workflow_id = workflow_id_for(target)
-    client = await _client(settings, connect or _connect_raw, err)
-    if client is None:
+    histories = await _connected(settings, connect or _connect_raw, err)
+    if histories is None:
         return EXIT_UNUSABLE
     try:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    except RPCError as exc:
-        if exc.status is not RPCStatusCode.NOT_FOUND:
-            raise
-        run = f" run {run_id}" if run_id else ""
-        err.print(f"no workflow {workflow_id}{run} in namespace {client.namespace}", markup=False)
+        history = await histories.run(workflow_id, run_id)
+    except NoSuchWorkflow as missing:
+        err.print(str(missing), markup=False)
         return EXIT_FAILED
     summary = f"{workflow_id} run {history.run_id}, {len(history.events)} events"
     if output is None:
@@ -325,7 +287,7 @@ def render_reports(out: Console, reports: Sequence[ReplayReport]) -> None:
 # --- shared --------------------------------------------------------------------------------
 
 
-async def _client(settings: Settings, connect: Connect, err: Console) -> Client | None:
+async def _connected(settings: Settings, connect: Connect, err: Console) -> Histories | None:
     try:
         return await connect(settings)
     except Exception as exc:
@@ -338,19 +300,18 @@ async def _client(settings: Settings, connect: Connect, err: Console) -> Client 
         return None
 
 
-async def _connect_decoding(settings: Settings) -> Client:
+async def _connect_decoding(settings: Settings) -> Histories:
     """With this machine's payload keys, to read what the payloads say."""
-    from temporal.client import connect
-    from temporal.codec import codec_from_settings
+    from operations.history import connect_histories
 
-    return await connect(settings, codec_from_settings(settings))
+    return await connect_histories(settings, decode=True)
 
 
-async def _connect_raw(settings: Settings) -> Client:
+async def _connect_raw(settings: Settings) -> Histories:
     """Without the codec: an export keeps the payloads as they are stored."""
-    from temporal.client import connect
+    from operations.history import connect_histories
 
-    return await connect(settings)
+    return await connect_histories(settings, decode=False)
 
 
 def _print_json(out: Console, document: Any) -> None:

@@ -13,17 +13,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import RetryState, WorkflowTaskFailedCause
-from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import PendingActivityInfo
-from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
-from cli.history_words import at_minute, audit_words, result_words, safe, summarize
+from cli.history_words import (
+    at_minute,
+    audit_words,
+    enum_words,
+    failure_text,
+    result_words,
+    safe,
+    summarize,
+)
+
+
+class Run(Protocol):
+    """One run's history (a `WorkflowHistory`, as `operations.history` fetches it)."""
+
+    @property
+    def events(self) -> Sequence[HistoryEvent]: ...
+
 
 STORE_ACTIVITY = "write_case"  # carries the case's audit entries
 # Activities whose effect the audit entries already tell, when they can be read.
@@ -51,10 +65,6 @@ class Timeline:
     undecoded: str = ""  # why some payloads could not be read, when some could not
 
 
-def _enum_words(name: str, prefix: str) -> str:
-    return name.removeprefix(prefix).lower().replace("_", " ")
-
-
 def _is_command(kind: str, attributes: Any) -> bool:
     """An event that a workflow task's completion wrote: the code decided it at the task's start."""
     return kind.startswith("workflow_execution_update_") or any(
@@ -65,15 +75,6 @@ def _is_command(kind: str, attributes: Any) -> bool:
 def _child_how(event_name: str) -> str:
     how = event_name.removeprefix("child_workflow_execution_")
     return {"canceled": "cancelled", "timed_out": "timed out"}.get(how, how)
-
-
-def _failure_text(failure: Failure) -> str:
-    kind = (
-        failure.application_failure_info.type
-        if failure.HasField("application_failure_info")
-        else ""
-    )
-    return safe(f"{kind}: {failure.message}" if kind else failure.message)
 
 
 class _RunReader:
@@ -150,7 +151,7 @@ class _RunReader:
         self._add(at, "completed", f"completed ({words})" if words else "completed")
 
     async def _on_workflow_execution_failed(self, at: datetime, a: Any, _: HistoryEvent) -> None:
-        self._add(at, "failed", f"workflow failed: {_failure_text(a.failure)}")
+        self._add(at, "failed", f"workflow failed: {failure_text(a.failure)}")
 
     async def _on_workflow_execution_terminated(
         self, at: datetime, a: Any, _: HistoryEvent
@@ -171,11 +172,11 @@ class _RunReader:
         )
 
     async def _on_workflow_task_failed(self, at: datetime, a: Any, _: HistoryEvent) -> None:
-        cause = _enum_words(WorkflowTaskFailedCause.Name(a.cause), "WORKFLOW_TASK_FAILED_CAUSE_")
+        cause = enum_words(WorkflowTaskFailedCause.Name(a.cause), "WORKFLOW_TASK_FAILED_CAUSE_")
         self._add(
             at,
             "workflow_task_failed",
-            f"workflow task failed ({cause}): {_failure_text(a.failure)}",
+            f"workflow task failed ({cause}): {failure_text(a.failure)}",
         )
 
     async def _on_workflow_task_timed_out(self, at: datetime, a: Any, _: HistoryEvent) -> None:
@@ -270,7 +271,7 @@ class _RunReader:
         # counted, and only the latest is kept (some test servers keep none).
         before = a.attempt - 1
         if a.HasField("last_failure"):
-            failed = f"failed (attempt {before}): {_failure_text(a.last_failure)}"
+            failed = f"failed (attempt {before}): {failure_text(a.last_failure)}"
         else:
             failed = f"failed {before} time{'s' if before > 1 else ''}"
         self._add(at, "activity_retry", f"{name} {failed}; retried (attempt {a.attempt})")
@@ -283,11 +284,11 @@ class _RunReader:
 
     async def _on_activity_task_failed(self, at: datetime, a: Any, _: HistoryEvent) -> None:
         name, attempt = self._activity(a.scheduled_event_id)
-        why = _enum_words(RetryState.Name(a.retry_state), "RETRY_STATE_")
+        why = enum_words(RetryState.Name(a.retry_state), "RETRY_STATE_")
         self._add(
             at,
             "activity_failed",
-            f"{name} failed (attempt {attempt}): {_failure_text(a.failure)}; {why}",
+            f"{name} failed (attempt {attempt}): {failure_text(a.failure)}; {why}",
         )
 
     async def _on_activity_task_timed_out(self, at: datetime, a: Any, _: HistoryEvent) -> None:
@@ -295,7 +296,7 @@ class _RunReader:
         self._add(
             at,
             "activity_failed",
-            f"{name} timed out (attempt {attempt}): {_failure_text(a.failure)}",
+            f"{name} timed out (attempt {attempt}): {failure_text(a.failure)}",
         )
 
     async def _on_timer_started(self, at: datetime, a: Any, event: HistoryEvent) -> None:
@@ -323,7 +324,7 @@ class _RunReader:
         name, args, _since = self._updates.pop(a.meta.update_id, ("update", "", at))
         head = f"{name} ({args})" if args else name
         if a.outcome.HasField("failure"):
-            self._add(at, "update", f"{head} rejected: {_failure_text(a.outcome.failure)}")
+            self._add(at, "update", f"{head} rejected: {failure_text(a.outcome.failure)}")
             return
         values = await self._decode(a.outcome.success)
         answer = values[0] if values else None
@@ -340,7 +341,7 @@ class _RunReader:
         self, at: datetime, a: Any, _: HistoryEvent
     ) -> None:
         name = a.rejected_request.input.name
-        self._add(at, "update", f"{name} rejected: {_failure_text(a.failure)}")
+        self._add(at, "update", f"{name} rejected: {failure_text(a.failure)}")
 
     async def _on_workflow_execution_signaled(self, at: datetime, a: Any, _: HistoryEvent) -> None:
         args = await self._summary(a.input)
@@ -366,7 +367,7 @@ class _RunReader:
     async def _child_closed(self, at: datetime, a: Any, how: str) -> None:
         words = self._children.get(a.initiated_event_id, a.workflow_type.name)
         if "failure" in a.DESCRIPTOR.fields_by_name and a.HasField("failure"):
-            how = f"{how}: {_failure_text(a.failure)}"
+            how = f"{how}: {failure_text(a.failure)}"
         self._add(at, "child_closed", f"{words} {how} ({a.workflow_execution.workflow_id})")
 
     async def _on_signal_external_workflow_execution_initiated(
@@ -376,7 +377,7 @@ class _RunReader:
         self._add(at, "signal_sent", f"{a.signal_name} sent to {target}")
 
 
-async def history_timeline(runs: Sequence[WorkflowHistory], converter: DataConverter) -> Timeline:
+async def history_timeline(runs: Sequence[Run], converter: DataConverter) -> Timeline:
     """The rows of `runs` (a continue-as-new chain, oldest first), in time order."""
     timeline = Timeline()
     for run in runs:
@@ -402,7 +403,7 @@ def pending_rows(pending: Sequence[PendingActivityInfo]) -> list[TimelineRow]:
                 at,
                 "activity_retry",
                 f"{activity.activity_type.name} failed (attempt {activity.attempt - 1}): "
-                f"{_failure_text(activity.last_failure)}{again}",
+                f"{failure_text(activity.last_failure)}{again}",
             )
         )
     return rows

@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from activities.messaging.privacy import mask_numbers
+from temporalio.api.failure.v1 import Failure
+
 from models.money import amounts_in_words, money
+from models.privacy import mask_numbers
 
 MAX_SUMMARY = 160
 _ISO_DATETIME = re.compile(
@@ -138,3 +140,18 @@ def result_words(value: Any) -> str:
         if value.get("stage"):
             return f"stage {value['stage']}"
     return summarize(value)
+
+
+def enum_words(name: str, prefix: str) -> str:
+    """`RETRY_STATE_TIMEOUT` -> `timeout`."""
+    return name.removeprefix(prefix).lower().replace("_", " ")
+
+
+def failure_text(failure: Failure) -> str:
+    """A failure as `Type: message`, masked."""
+    kind = (
+        failure.application_failure_info.type
+        if failure.HasField("application_failure_info")
+        else ""
+    )
+    return safe(f"{kind}: {failure.message}" if kind else failure.message)

@@ -18,6 +18,7 @@ Temporal or the database unreachable; 3 no such handoff (or one of the other dep
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,13 +33,13 @@ from cli.actions import (
     JsonOption,
     at_minute,
     day,
-    execute_update,
     jsonable,
     launch,
     masked,
-    query,
+    settled,
+    update_name,
 )
-from cli.main import app
+from cli.handoff_views import decision_text, referral_fields, review_fields
 from models.departments import (
     AcceptReferralInput,
     ContactPermissionInput,
@@ -51,7 +52,8 @@ from models.departments import (
     RiskDecisionKind,
     RiskReviewStatus,
 )
-from models.money import money
+from workflows.legal_referral import LegalReferralWorkflow as Legal
+from workflows.risk_review import RiskReviewWorkflow as Risk
 
 if TYPE_CHECKING:
     from readmodel.tables import HandoffRow
@@ -59,7 +61,6 @@ if TYPE_CHECKING:
 inbox_app = typer.Typer(
     name="inbox", help="The risk and legal departments' handoffs.", no_args_is_help=True
 )
-app.add_typer(inbox_app)
 
 # A quick look: `show` still prints the row when the workflow does not answer.
 SHOW_WAIT = 10.0
@@ -91,9 +92,9 @@ def list_command(
 
 
 async def list_inbox(env: CommandEnv, department: Department, *, status: str | None = None) -> int:
-    from activities.dossier import list_handoffs
+    from readmodel import queries
 
-    rows = await list_handoffs(env.database(), department=department.value, status=status)
+    rows = await queries.list_handoffs(env.database(), department=department.value, status=status)
     if env.json_output:
         return env.print_json({"department": department, "handoffs": [_row(r) for r in rows]})
     if not rows:
@@ -124,14 +125,9 @@ def _row(row: HandoffRow) -> dict[str, Any]:
 
 async def handoff(env: CommandEnv, key: str, department: Department | None = None) -> HandoffRow:
     """The handoff's row; not found (3) without one, or when it is another department's."""
-    from sqlmodel import select
+    from readmodel import queries
 
-    from readmodel.tables import HandoffRow
-
-    async with env.database().session() as session:
-        row = (
-            await session.exec(select(HandoffRow).where(HandoffRow.idempotency_key == key))
-        ).first()
+    row = await queries.get_handoff(env.database(), key=key)
     if row is None:
         raise CommandError(EXIT_NOT_FOUND, f"no handoff {key}")
     if department is not None and row.department != department:
@@ -150,15 +146,22 @@ def show(key: KeyArg, json_output: JsonOption = False) -> None:
 async def show_handoff(env: CommandEnv, key: str) -> int:
     row = await handoff(env, key)
     department = Department(row.department)
-    name, kind = (
-        ("review", RiskReviewStatus)
-        if department is Department.RISK
-        else ("referral", LegalReferralStatus)
-    )
+    risk = department is Department.RISK
+    # The document's key is the query's name: "review" or "referral".
+    name = Risk.review.__name__ if risk else Legal.referral.__name__
     live: RiskReviewStatus | LegalReferralStatus | None = None
+    gateway = await env.gateway()
+    label = _label(department, key)
     try:
-        live = await query(
-            env, key, name, result_type=kind, label=_label(department, key), wait=SHOW_WAIT
+        async with asyncio.timeout(SHOW_WAIT):
+            if risk:
+                live = await settled(env, await gateway.query(key, Risk.review), label)
+            else:
+                live = await settled(env, await gateway.query(key, Legal.referral), label)
+    except TimeoutError:
+        env.warn(
+            f"live state unavailable: no answer from the {label} within {SHOW_WAIT:g} s "
+            "(is a worker running?)"
         )
     except CommandError as error:
         env.warn(f"live state unavailable: {error.message}")
@@ -174,66 +177,11 @@ async def show_handoff(env: CommandEnv, key: str) -> int:
         ("updated", at_minute(row.updated_at)),
     ]
     if isinstance(live, RiskReviewStatus):
-        pairs += _review_fields(live)
+        pairs += review_fields(live)
     elif isinstance(live, LegalReferralStatus):
-        pairs += _referral_fields(live)
+        pairs += referral_fields(live)
     env.fields(pairs, title=key)
     return EXIT_OK
-
-
-def _review_fields(review: RiskReviewStatus) -> list[tuple[str, str]]:
-    s = review.summary
-    pairs = [
-        ("review", f"{review.status}, {review.escalations} escalation(s)"),
-        ("deadline", at_minute(review.deadline)),
-        ("account", f"{s.account_no} ({s.product}), customer ref {s.customer_ref}"),
-        ("outstanding", money(s.outstanding_minor, s.currency)),
-        ("overdue", money(s.overdue_minor, s.currency)),
-        ("days past due", str(s.days_past_due)),
-        ("segment", f"{s.segment} (score {s.score})"),
-        ("history", f"{s.promises_kept} kept, {s.promises_broken} broken, {s.contacts_sent} sent"),
-    ]
-    decision = review.decision
-    if decision is not None:
-        pairs.append(("decision", _decision_text(decision, s.currency)))
-    return pairs
-
-
-def _decision_text(decision: RiskDecision, currency: str) -> str:
-    text = f"{decision.kind} by {decision.decided_by}: {masked(decision.reason)}"
-    if decision.forbearance_until is not None:
-        text += f"; until {day(decision.forbearance_until)}"
-    if decision.instalments:
-        plan = ", ".join(
-            f"{day(i.due_date)} {money(i.amount_minor, currency)}" for i in decision.instalments
-        )
-        text += f"; instalments {plan}"
-    return text
-
-
-def _referral_fields(referral: LegalReferralStatus) -> list[tuple[str, str]]:
-    pairs = [
-        ("referral", referral.status),
-        ("approved by", referral.approved_by or "-"),
-        ("accepted by", referral.accepted_by or "-"),
-        ("contact allowed", "yes" if referral.contact_allowed else "no"),
-    ]
-    pairs += [
-        (f"precondition {p.name}", ("met" if p.met else "NOT met") + f": {masked(p.evidence)}")
-        for p in referral.preconditions
-    ]
-    pairs += [
-        (
-            f"proceeding {p.kind}",
-            f"on {day(p.on)} by {p.by}"
-            + (f", amount {p.amount_minor}" if p.amount_minor is not None else "")
-            + (f": {masked(p.note)}" if p.note else ""),
-        )
-        for p in referral.proceedings
-    ]
-    if referral.outcome is not None:
-        pairs.append(("outcome", f"{referral.outcome.kind}: {masked(referral.outcome.reason)}"))
-    return pairs
 
 
 @inbox_app.command("dossier")
@@ -243,7 +191,7 @@ def dossier(key: KeyArg, json_output: JsonOption = False) -> None:
 
 
 async def show_dossier(env: CommandEnv, key: str) -> int:
-    from activities.dossier import render_dossier_text
+    from readmodel.dossier_text import render_dossier_text
 
     row = await handoff(env, key)
     document = row.dossier
@@ -264,12 +212,11 @@ def _label(department: Department, key: str) -> str:
 
 
 async def _update(
-    env: CommandEnv, key: str, department: Department, update: str, arg: object, answer: type[Any]
+    env: CommandEnv, key: str, department: Department, update: Any, arg: object
 ) -> Any:
     await handoff(env, key, department)
-    return await execute_update(
-        env, key, update, arg, result_type=answer, label=_label(department, key)
-    )
+    answer = await (await env.gateway()).update(key, update, arg)
+    return await settled(env, answer, _label(department, key), action=True)
 
 
 # --- risk -----------------------------------------------------------------------------------
@@ -319,22 +266,20 @@ def parse_instalments(values: list[str]) -> tuple[Instalment, ...]:
 
 
 async def decide_review(env: CommandEnv, key: str, decision: RiskDecision) -> int:
-    taken: RiskDecision = await _update(env, key, Department.RISK, "decide", decision, RiskDecision)
+    taken: RiskDecision = await _update(env, key, Department.RISK, Risk.decide, decision)
     if env.json_output:
         return env.print_json({"key": key, "decision": taken})
-    env.say(f"decided: {_decision_text(taken, '')}", "green")
+    env.say(f"decided: {decision_text(taken, '')}", "green")
     return EXIT_OK
 
 
 # --- legal ----------------------------------------------------------------------------------
 
 
-async def _legal(env: CommandEnv, key: str, update: str, arg: object) -> int:
-    status: LegalReferralStatus = await _update(
-        env, key, Department.LEGAL, update, arg, LegalReferralStatus
-    )
+async def _legal(env: CommandEnv, key: str, update: Any, arg: object) -> int:
+    status: LegalReferralStatus = await _update(env, key, Department.LEGAL, update, arg)
     if env.json_output:
-        return env.print_json({"key": key, "action": update, "referral": status})
+        return env.print_json({"key": key, "action": update_name(update), "referral": status})
     last = status.proceedings[-1] if status.proceedings else None
     words = [f"{key}: {status.status}"]
     if status.accepted_by:
@@ -354,7 +299,7 @@ def accept(key: KeyArg, by: ByOpt, note: str = "", json_output: JsonOption = Fal
 
 
 async def accept_referral(env: CommandEnv, key: str, req: AcceptReferralInput) -> int:
-    return await _legal(env, key, "accept", req)
+    return await _legal(env, key, Legal.accept, req)
 
 
 @inbox_app.command("return")
@@ -367,7 +312,7 @@ def return_command(
 
 
 async def return_referral(env: CommandEnv, key: str, req: ReturnReferralInput) -> int:
-    return await _legal(env, key, "return_referral", req)
+    return await _legal(env, key, Legal.return_referral, req)
 
 
 @inbox_app.command("proceeding")
@@ -388,7 +333,7 @@ def proceeding(
 
 
 async def record_proceeding(env: CommandEnv, key: str, req: ProceedingInput) -> int:
-    return await _legal(env, key, "record_proceeding", req)
+    return await _legal(env, key, Legal.record_proceeding, req)
 
 
 @inbox_app.command("contact-permission")
@@ -410,4 +355,4 @@ def contact_permission(
 
 
 async def set_contact_permission(env: CommandEnv, key: str, req: ContactPermissionInput) -> int:
-    return await _legal(env, key, "set_contact_permission", req)
+    return await _legal(env, key, Legal.set_contact_permission, req)

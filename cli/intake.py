@@ -21,14 +21,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.main import app
 from config.settings import POLICY_DIR, Settings, load_settings
 from models.intake import ParsedIntake, RowError, parse_intake
 
 if TYPE_CHECKING:
-    from temporalio.client import Client
-
-    from cli.intake_run import IntakeSummary, RowOutcome
+    from operations.gateway import Gateway
+    from operations.intake import IntakeSummary, RowOutcome
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_ROWS_LISTED = 10
@@ -64,7 +62,6 @@ def read_intake_file(file: Path) -> str:
         ) from None
 
 
-@app.command("intake")
 def intake(
     file: Annotated[Path, typer.Argument(help="The overdue file (CSV, UTF-8); - for stdin.")],
     strategy: Annotated[
@@ -134,17 +131,18 @@ async def start_cases(
     options: IntakeOptions,
     out: Console | None = None,
     err: Console | None = None,
-    connect: Callable[[Settings], Awaitable[Client]] | None = None,
+    connect: Callable[[Settings], Awaitable[Gateway]] | None = None,
 ) -> int:
     """Connects, starts the valid rows with a progress bar, reports; returns the exit code."""
-    from cli.intake_run import IntakeSummary, run_intake
+    from cli.actions import connect_gateway
+    from operations.intake import IntakeSummary, run_intake
 
     out = out or Console(highlight=False)
     err = err or Console(stderr=True, highlight=False)
     if not options.json_output:
         render_errors(out, parsed.errors)
     try:
-        client = await (connect or _connect)(settings)
+        gateway = await (connect or connect_gateway)(settings)
     except Exception as exc:
         message = (
             f"cannot connect to Temporal: {exc}"  # settings: names the variable, not a secret
@@ -173,7 +171,7 @@ async def start_cases(
     try:
         with progress:
             summary = await run_intake(
-                client,
+                gateway,
                 parsed.valid,
                 task_queue=options.task_queue,
                 concurrency=options.concurrency,
@@ -188,14 +186,6 @@ async def start_cases(
         )
         return EXIT_INTERRUPTED
     return report(out, file_label, parsed, summary, options, errors_shown=True)
-
-
-async def _connect(settings: Settings) -> Client:
-    """With the payload codec, as the worker and the API: the rows carry personal data."""
-    from temporal.client import connect
-    from temporal.codec import codec_from_settings
-
-    return await connect(settings, codec_from_settings(settings))
 
 
 def exit_code(parsed: ParsedIntake, summary: IntakeSummary | None) -> int:

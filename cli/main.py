@@ -1,17 +1,20 @@
-"""The `collections` command. Here: the local stack (`up`) and the two processes it runs
-(`worker`, `api`). Other modules add their commands to `app` when imported; see
-`COMMAND_MODULES` at the bottom."""
+"""The `collections` command: the local stack (`up`) and the two processes it runs (`worker`,
+`api`) are here; the other commands are sub-apps of their own modules, composed below."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from typing import Annotated
 
 import typer
 
+from cli.case import case_app
+from cli.history import history_app
+from cli.inbox import inbox_app
+from cli.intake import intake
 from cli.runtime import leave, run_and_leave
+from cli.tasks import tasks_app
 from config.settings import load_settings
 
 app = typer.Typer(
@@ -56,16 +59,18 @@ def worker(
     run_and_leave(run_worker(settings, queues))
 
 
+# The API is another front end: served by name, never imported from here.
+API_FACTORY = "api.app:app_from_settings"
+
+
 @app.command()
 def api() -> None:
     """Serve the HTTP API (and its docs at /docs) until stopped."""
     import uvicorn
 
-    from api.app import create_app
-
     settings = load_settings()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=settings.api_host, port=settings.api_port)
+        uvicorn.Config(API_FACTORY, factory=True, host=settings.api_host, port=settings.api_port)
     )
     # uvicorn shuts down gracefully, then raises the signal again: SIGINT arrives here as
     # KeyboardInterrupt, SIGTERM ends the process the default way.
@@ -74,27 +79,17 @@ def api() -> None:
     leave(0 if server.started else 1)
 
 
+app.command("intake")(intake)
+app.add_typer(case_app)
+app.add_typer(tasks_app)
+app.add_typer(inbox_app)
+app.add_typer(history_app)
+
+
 def run() -> None:
     """The console script `collections`."""
     app(prog_name="collections")
 
 
-# Modules that add commands or sub-apps to `app` (`from cli.main import app`) when imported.
-# One that does not exist yet is skipped; one that fails to import is an error.
-COMMAND_MODULES = ("cli.intake", "cli.case", "cli.tasks", "cli.inbox", "cli.history")
-
-
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as missing:
-            if missing.name != name:
-                raise
-
-
 if __name__ == "__main__":
-    # `python -m cli.main` runs this file as `__main__`; commands register on `cli.main.app`.
-    importlib.import_module("cli.main").run()
-else:
-    _register_commands()
+    run()

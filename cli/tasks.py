@@ -31,7 +31,7 @@ from cli.actions import (
     jsonable,
     launch,
 )
-from cli.main import app
+from cli.case_actions import act, workflow_id_for
 from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,
@@ -39,6 +39,7 @@ from models.departments import (
     TaskOutcome,
     TaskStatus,
 )
+from workflows.case import CollectionCaseWorkflow as Case
 
 if TYPE_CHECKING:
     from readmodel.tables import HumanTaskRow
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 tasks_app = typer.Typer(
     name="tasks", help="List, claim and complete collectors' tasks.", no_args_is_help=True
 )
-app.add_typer(tasks_app)
 
 TaskKeyArg = Annotated[
     str, typer.Argument(metavar="TASK_KEY", help="As `tasks list` shows it: case-…/…/t<n>.")
@@ -86,22 +86,16 @@ async def list_tasks(
     case: str | None = None,
     limit: int = 100,
 ) -> int:
-    from sqlmodel import col, select
+    from readmodel import queries
 
-    from cli.case import workflow_id_for
-    from readmodel.tables import HumanTaskRow
-
-    query = select(HumanTaskRow).order_by(col(HumanTaskRow.deadline)).limit(limit)
-    if queue is not None:
-        query = query.where(HumanTaskRow.queue == queue.value)
-    if status is not None:
-        query = query.where(HumanTaskRow.status == status.value)
-    if assignee:
-        query = query.where(HumanTaskRow.assignee == assignee)
-    if case:
-        query = query.where(HumanTaskRow.case_id == workflow_id_for(case))
-    async with env.database().session() as session:
-        rows = list(await session.exec(query))
+    rows = await queries.list_tasks(
+        env.database(),
+        queue=queue.value if queue is not None else None,
+        status=status.value if status is not None else None,
+        assignee=assignee,
+        case_id=workflow_id_for(case) if case else None,
+        limit=limit,
+    )
     if env.json_output:
         return env.print_json({"tasks": [task_view(row) for row in rows]})
     if not rows:
@@ -144,14 +138,9 @@ def task_view(row: HumanTaskRow) -> dict[str, object]:
 
 async def task_case(env: CommandEnv, task_key: str) -> str:
     """The case that owns the task, from the task's row."""
-    from sqlmodel import select
+    from readmodel import queries
 
-    from readmodel.tables import HumanTaskRow
-
-    async with env.database().session() as session:
-        row = (
-            await session.exec(select(HumanTaskRow).where(HumanTaskRow.idempotency_key == task_key))
-        ).first()
+    row = await queries.get_task(env.database(), task_key=task_key)
     if row is None:
         raise CommandError(EXIT_NOT_FOUND, f"no task {task_key}")
     return row.case_id
@@ -165,9 +154,7 @@ def claim(task_key: TaskKeyArg, collector: CollectorOpt, json_output: JsonOption
 
 
 async def claim_task(env: CommandEnv, req: ClaimTaskInput) -> int:
-    from cli.case import act  # not at the top: cli.case and cli.tasks both register on cli.main
-
-    return await act(env, await task_case(env, req.task_key), "claim_task", req)
+    return await act(env, await task_case(env, req.task_key), Case.claim_task, req)
 
 
 @tasks_app.command("complete")
@@ -213,6 +200,4 @@ def visit_report(collectors: str | None, consent: bool) -> FieldVisitReport | No
 
 
 async def complete_task(env: CommandEnv, req: CompleteTaskInput) -> int:
-    from cli.case import act
-
-    return await act(env, await task_case(env, req.task_key), "complete_task", req)
+    return await act(env, await task_case(env, req.task_key), Case.complete_task, req)

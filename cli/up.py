@@ -10,7 +10,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import make_url
-from temporalio.client import Client
 
 from cli import ready
 from cli.local_secrets import API_KEYS_FILE, local_secrets_env
@@ -27,7 +26,9 @@ from cli.stack import (
     temporal_binary,
 )
 from config.settings import Settings
+from models.visibility import ALL_KEYS
 from readmodel.engine import migrate_async
+from temporal.readiness import Frontend
 
 SERVER_READY_WITHIN = 60.0
 WORKERS_READY_WITHIN = 60.0
@@ -88,7 +89,7 @@ async def _check_free(settings: Settings) -> None:
 
 async def _temporal_answers(settings: Settings) -> bool:
     try:
-        return await asyncio.wait_for(ready.temporal_client(settings), 3.0) is not None
+        return await asyncio.wait_for(Frontend.reach(settings), 3.0) is not None
     except TimeoutError:
         return False
 
@@ -97,15 +98,14 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     console.print("Starting the Temporal dev server…")
     stack.start("temporal", dev_server_argv(settings, temporal_binary()), log=server_log(settings))
-    client: Client = await ready.until(
-        lambda: ready.temporal_client(settings),
+    frontend = await ready.until(
+        lambda: Frontend.reach(settings),
         stack=stack,
         what="the Temporal frontend",
         within=SERVER_READY_WITHIN,
     )
-    namespace = settings.temporal_namespace
     await ready.until(
-        lambda: ready.search_attributes_listed(client, namespace),
+        lambda: frontend.search_attributes_listed(ALL_KEYS),
         stack=stack,
         what="search attribute registration",
         within=SERVER_READY_WITHIN,
@@ -121,7 +121,7 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
     stack.start("worker", cli_argv("worker"), env=secrets_env)
     stack.start("api", cli_argv("api"), env=secrets_env)
     await ready.until(
-        lambda: ready.worker_polling(client, namespace, settings.task_queues.all()),
+        lambda: frontend.worker_polling(settings.task_queues.all()),
         stack=stack,
         what="the worker",
         within=WORKERS_READY_WITHIN,

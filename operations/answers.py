@@ -26,6 +26,7 @@ class Answer(Generic[T]):
     value: T | None = None
     message: str = ""
     retry_after: int | None = None  # seconds, for UNREACHABLE
+    ended: str = ""  # for CLOSED by a finished workflow: how it ended (completed, terminated ...)
 
     @property
     def ok(self) -> bool:

@@ -20,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 from temporalio.client import (
     Client,
+    WorkflowExecution,
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -162,8 +164,33 @@ class Gateway:
         status = description.status
         if status != WorkflowExecutionStatus.RUNNING:
             ended = status.name.lower() if status else "ended"
-            return Answer(Outcome.CLOSED, status, f"{workflow_id} has finished ({ended})")
+            return Answer(
+                Outcome.CLOSED, status, f"{workflow_id} has finished ({ended})", ended=ended
+            )
         return Answer(Outcome.ACCEPTED, status)
+
+    async def search(self, query: str, *, limit: int) -> Answer[list[WorkflowExecution]]:
+        """Workflows matching a visibility query (search attributes only: no personal data)."""
+        found: list[WorkflowExecution] = []
+        try:
+            async with asyncio.timeout(self.answer_within):
+                async for execution in self._client.list_workflows(query, limit=limit):
+                    found.append(execution)
+        except RPCError as error:
+            return _not_now(error) or Answer(
+                Outcome.FAILED, message=f"Temporal refused the search ({error.status.name})"
+            )
+        except TimeoutError:
+            _reraise_cancellation()
+            return Answer(Outcome.NO_ANSWER, message="Temporal did not answer in time")
+        return Answer(Outcome.ACCEPTED, found)
+
+    async def healthy(self, within: float) -> bool:
+        """Whether Temporal's frontend says it is serving, asked for at most `within` seconds."""
+        try:
+            return await self._client.service_client.check_health(timeout=timedelta(seconds=within))
+        except Exception:
+            return False
 
     # --- classifying Temporal's answers ----------------------------------------------------
 

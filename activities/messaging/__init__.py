@@ -1,8 +1,7 @@
 """Outbound messaging: templates, senders (Twilio or the local outbox) and the activities that
 send each contact exactly once and apply the provider's delivery reports."""
 
-from activities.messaging.activities import DeliveryStatusInput, MessagingActivities
-from activities.messaging.privacy import mask_numbers, mask_phone
+from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import (
     OutboxSender,
     PermanentSendError,
@@ -14,7 +13,6 @@ from activities.messaging.senders import (
 from activities.messaging.templates import render
 
 __all__ = [
-    "DeliveryStatusInput",
     "MessagingActivities",
     "OutboxSender",
     "PermanentSendError",
@@ -22,7 +20,5 @@ __all__ = [
     "Sender",
     "TransientSendError",
     "TwilioSender",
-    "mask_numbers",
-    "mask_phone",
     "render",
 ]

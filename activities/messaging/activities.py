@@ -48,11 +48,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messaging import delivery, templates
-from activities.messaging.delivery import DeliveryStatusInput as DeliveryStatusInput
-from activities.messaging.delivery import advance_status as _advance
-from activities.messaging.delivery import update_attempts as _update
-from activities.messaging.privacy import mask_phone
+from activities.messaging import templates
 from activities.messaging.senders import (
     PermanentSendError,
     ProviderReceipt,
@@ -60,7 +56,12 @@ from activities.messaging.senders import (
     TransientSendError,
 )
 from models.contracts import AttemptStatus, ContactOutcome, SendInput, SendResult
+from models.messaging import DeliveryStatusInput
+from models.privacy import mask_phone
 from models.strategy import Channel
+from readmodel import delivery
+from readmodel.delivery import advance_status as _advance
+from readmodel.delivery import update_attempts as _update
 from readmodel.engine import Database
 from readmodel.tables import CaseRow, CustomerRow
 from readmodel.tables import ContactAttemptRow as Row
@@ -104,7 +105,7 @@ class MessagingActivities:
     async def apply_delivery_status(self, req: DeliveryStatusInput) -> ContactOutcome | None:
         """Idempotent and order-safe: a status only ever moves forward (queued, sent, final),
         and the first final status stays. None for an unknown attempt or status."""
-        applied = await delivery.apply_delivery_status(self._db, req)
+        applied = await delivery.apply_delivery_status(self._db, report=req)
         return applied.outcome if applied is not None else None
 
     async def _reserve(self, req: SendInput) -> tuple[Row, bool]:
@@ -135,7 +136,7 @@ class MessagingActivities:
             async with self._db.session() as s:
                 claimed = await _update(
                     s,
-                    [_key(req), _unsent(), col(Row.reason) == NOT_SENT],
+                    where=[_key(req), _unsent(), col(Row.reason) == NOT_SENT],
                     reason=SENDING,
                     updated_at=_now(),
                 )
@@ -194,7 +195,7 @@ class MessagingActivities:
             now = _now()
             claimed = await _update(
                 s,
-                [_key(req), _unsent(), col(Row.updated_at) <= now - self._settle],
+                where=[_key(req), _unsent(), col(Row.updated_at) <= now - self._settle],
                 reason=SENDING,
                 updated_at=now,
             )
@@ -216,7 +217,7 @@ class MessagingActivities:
         """Records the call as unconfirmed (unless something settled it meanwhile)."""
         await _update(
             s,
-            [_key(req), _unsent()],
+            where=[_key(req), _unsent()],
             status=AttemptStatus.UNCONFIRMED.value,
             reason=f"unconfirmed: {why}; never placed again",
             updated_at=_now(),
@@ -249,7 +250,7 @@ class MessagingActivities:
             async with self._db.session() as s:
                 await _update(
                     s,
-                    [_key(req), _unsent()],
+                    where=[_key(req), _unsent()],
                     status=AttemptStatus.FAILED.value,
                     error_code=exc.code,
                     reason=exc.reason,
@@ -265,7 +266,7 @@ class MessagingActivities:
             if not exc.maybe_sent:
                 async with self._db.session() as s:
                     await _update(
-                        s, [_key(req), _unsent(), col(Row.reason) == SENDING], reason=NOT_SENT
+                        s, where=[_key(req), _unsent(), col(Row.reason) == SENDING], reason=NOT_SENT
                     )
             log.warning(
                 "attempt %s to %s: %s (maybe sent: %s)",
@@ -298,12 +299,12 @@ async def _record(s: AsyncSession, req: SendInput, receipt: ProviderReceipt) -> 
     open_ = col(Row.status).in_([AttemptStatus.QUEUED.value, AttemptStatus.UNCONFIRMED.value])
     await _update(
         s,
-        [_key(req), col(Row.provider_id).is_(None), open_],
+        where=[_key(req), col(Row.provider_id).is_(None), open_],
         provider_id=receipt.provider_id,
         reason="",
         updated_at=_now(),
     )
-    await _advance(s, [_key(req)], receipt.status, None)
+    await _advance(s, where=[_key(req)], status=receipt.status, code=None)
     row = (
         await s.exec(select(Row).where(_key(req)).execution_options(populate_existing=True))
     ).one()

@@ -22,8 +22,9 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from activities.messaging.privacy import mask_numbers, mask_phone
 from models.contracts import AttemptStatus
+from models.messaging import CALLBACK_KEY_PARAM, twilio_status
+from models.privacy import mask_numbers, mask_phone
 from models.strategy import Channel
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,6 @@ PERMANENT_REASONS = {
     21612: "no route to number",
     21614: "not a mobile number",
 }
-
-# The query parameter of the StatusCallback URL that carries the attempt's idempotency key, so a
-# callback finds its attempt even when the provider id was never recorded (a lost response).
-CALLBACK_KEY_PARAM = "key"
 
 
 @dataclass(frozen=True)
@@ -280,35 +277,6 @@ class TwilioSender:
             to=to, from_=self._from, start_time_after=since.astimezone(UTC), limit=50
         )
         return list({r.sid: r for r in [*queued, *started]}.values())
-
-
-_STATUS = {
-    "accepted": AttemptStatus.QUEUED,
-    "scheduled": AttemptStatus.QUEUED,
-    "queued": AttemptStatus.QUEUED,
-    "initiated": AttemptStatus.QUEUED,
-    "sending": AttemptStatus.SENT,
-    "sent": AttemptStatus.SENT,
-    "ringing": AttemptStatus.SENT,
-    "delivered": AttemptStatus.DELIVERED,
-    "read": AttemptStatus.DELIVERED,
-    "undelivered": AttemptStatus.UNDELIVERED,
-    "failed": AttemptStatus.FAILED,
-    "in-progress": AttemptStatus.ANSWERED,
-    "completed": AttemptStatus.ANSWERED,
-    "busy": AttemptStatus.UNANSWERED,
-    "no-answer": AttemptStatus.UNANSWERED,
-}
-
-
-def twilio_status(channel: Channel, value: str) -> AttemptStatus | None:
-    """A Twilio MessageStatus or CallStatus as an attempt status; None for one we do not track
-    (inbound `receiving`/`received`, or a value Twilio adds later)."""
-    value = value.strip().lower()
-    if value == "canceled":
-        # A canceled call never rang through; a canceled message never left Twilio.
-        return AttemptStatus.UNANSWERED if channel == Channel.VOICE else AttemptStatus.UNDELIVERED
-    return _STATUS.get(value)
 
 
 def _classify(exc: TwilioRestException) -> SendError:

@@ -1,10 +1,12 @@
-"""The web console: server-rendered pages over the API's own route functions.
+"""The web console: server-rendered pages over the application layer.
 
-Every action a page takes calls the same function its API route calls (`api.routes.cases`,
-`tasks`, `handoffs`), so the console follows the same rules and the workflows' validators
-refuse bad input for both; a refusal is shown beside the form that caused it, with what was
-typed kept. After an action the page redirects (post/redirect/get) and shows the workflow's
-answer once, so a reload never sends an action twice.
+Every action a page takes is a row of the same catalogue its API route is made from
+(`operations.catalogue.CASE_ACTIONS`, `operations.departments.HANDOFF_ANSWERS`) and goes
+through the same use cases (`operations.cases`, `operations.departments`), so the console
+follows the same rules and the workflows' validators refuse bad input for both; a refusal
+is shown beside the form that caused it, with what was typed kept. After an action the page
+redirects (post/redirect/get) and shows the workflow's answer once, so a reload never sends
+an action twice.
 
 Sign-in takes a role's key, as the API does, and a staff ID: keys are shared per role, so the
 staff ID is what the console records as who claimed, completed, decided or accepted.
@@ -13,21 +15,17 @@ staff ID is what the console records as who claimed, completed, decided or accep
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlmodel import col, select
-from temporalio.client import Client
 
-from activities.case_store import get_case, list_attempts
-from activities.dossier import render_dossier_text
+from api import errors
 from api.auth import SESSION_COOKIE, roles_of
 from api.console import charts
 from api.console.forms import (
@@ -38,8 +36,9 @@ from api.console.forms import (
     optional_minor_units,
 )
 from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, next_action, translator
-from api.deps import DatabaseDep, SettingsDep, get_temporal, get_temporal_or_none
-from api.routes import cases, handoffs, tasks
+from api.deps import DatabaseDep, SettingsDep, get_gateway, get_gateway_or_none
+from api.routes import handoffs, tasks
+from api.routes.cases import MAX_DAYS_PAST_DUE, case_timeline, case_view
 from config.settings import Settings
 from models.contracts import (
     ChannelInput,
@@ -55,6 +54,7 @@ from models.contracts import (
 from models.departments import (
     OUTCOMES,
     AcceptReferralInput,
+    CompleteTaskInput,
     ContactPermissionInput,
     FieldVisitReport,
     Instalment,
@@ -63,17 +63,21 @@ from models.departments import (
     ReturnReferralInput,
     RiskDecision,
     RiskDecisionKind,
-    RiskReviewState,
     TaskOutcome,
     TaskStatus,
 )
 from models.money import amounts_in_words, money
 from models.strategy import Channel, Segment
 from models.visibility import BANDS, band_range
+from operations import cases, departments
+from operations.catalogue import CASE_ACTIONS, CaseAction
+from operations.departments import HANDOFF_ANSWERS, READERS, HandoffAnswer
+from operations.gateway import Gateway
 from operations.roles import Role
+from readmodel import queries
+from readmodel.dossier_text import render_dossier_text
 from readmodel.engine import Database
-from readmodel.kpis import DELINQUENT, center_kpis
-from readmodel.tables import CaseRow, HandoffRow, HumanTaskRow
+from readmodel.kpis import DELINQUENT
 
 
 def same_site_forms(request: Request) -> None:
@@ -113,8 +117,8 @@ EVERYONE = frozenset(Role)
 PAGES: dict[str, frozenset[Role]] = {
     "cases": EVERYONE,
     "tasks": COLLECTORS,
-    "risk": handoffs.READERS["risk"],
-    "legal": handoffs.READERS["legal"],
+    "risk": READERS["risk"],
+    "legal": READERS["legal"],
     "dashboard": EVERYONE,
 }
 # The role an API function is called as, when a key holds several: the one that sees the most.
@@ -293,24 +297,18 @@ async def case_list(
     except FormError as error:
         code, message = refusal(error, operator)
         return render(request, "error.html", operator, status_code=code, message=message)
-    query = select(CaseRow).order_by(col(CaseRow.updated_at).desc()).limit(PAGE_SIZE)
-    if account.strip():
-        query = query.where(col(CaseRow.account_no).startswith(account.strip()))
-    if stage in STAGES:
-        query = query.where(CaseRow.stage == stage)
-    if segment in Segment.__members__.values():
-        query = query.where(CaseRow.segment == segment)
-    if low_dpd is not None:
-        query = query.where(col(CaseRow.days_past_due) >= low_dpd)
-    if high_dpd is not None:
-        query = query.where(col(CaseRow.days_past_due) <= high_dpd)
-    if band in BANDS:
-        low, high = band_range(band)
-        query = query.where(col(CaseRow.outstanding_minor) >= low)
-        if high is not None:
-            query = query.where(col(CaseRow.outstanding_minor) < high)
-    async with db.session() as session:
-        rows = list(await session.exec(query))
+    low, high = band_range(band) if band in BANDS else (None, None)
+    rows = await queries.search_cases(
+        db,
+        account_prefix=account.strip(),
+        stage=stage if stage in STAGES else None,
+        segment=segment if segment in Segment.__members__.values() else None,
+        min_dpd=low_dpd,
+        max_dpd=high_dpd,
+        min_outstanding_minor=low,
+        below_outstanding_minor=high,
+        limit=PAGE_SIZE,
+    )
     filters = {
         "account": account,
         "stage": stage,
@@ -335,59 +333,46 @@ def _days_past_due(raw: str, field: str) -> int | None:
     text = raw.strip()
     if not text:
         return None
-    if not (text.isascii() and text.isdigit()) or int(text) > cases.MAX_DAYS_PAST_DUE:
-        raise FormError(field, f"0–{cases.MAX_DAYS_PAST_DUE}")
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_DAYS_PAST_DUE:
+        raise FormError(field, f"0–{MAX_DAYS_PAST_DUE}")
     return int(text)
 
 
-# The operator actions: the case's updates, each with who may take it and how its form reads.
-CASE_ACTIONS: dict[str, frozenset[Role]] = {
-    "record_payment": COLLECTORS,
-    "promise_to_pay": COLLECTORS,
-    "raise_dispute": COLLECTORS,
-    "report_hardship": COLLECTORS,
-    "opt_out": COLLECTORS,
-    "opt_in": COLLECTORS,
-    "pause": COLLECTORS,
-    "resume": COLLECTORS,
-    "resolve_dispute": frozenset({Role.SUPERVISOR}),
-    "close": frozenset({Role.SUPERVISOR}),
-}
+# The operator actions are `operations.catalogue.CASE_ACTIONS`; a form is read by its input type.
 MANUAL_CLOSURES = [
     r.value for r in ClosureReason if r not in (ClosureReason.PAID, ClosureReason.CURED)
 ]
 
 
-def _case_input(action: str, form: dict[str, str], currency: str) -> object:
+def _case_input(action: CaseAction, form: dict[str, str], currency: str) -> object:
     """The update's input from the form; `FormError` for a value that cannot be read."""
     reason = form.get("reason", "")
-    match action:
-        case "record_payment":
-            amount = minor_units(form.get("amount", ""), currency)
-            return RecordPaymentInput(
-                amount,
-                currency,
-                form.get("payment_ref", "").strip(),
-                overpayment=form.get("overpayment") == "on",
-            )
-        case "promise_to_pay":
-            amount = minor_units(form.get("amount", ""), currency)
-            promised = a_date(form.get("promised_date", ""), "promised_date")
-            return PromiseToPayInput(amount, currency, promised, form.get("note", ""))
-        case "raise_dispute" | "report_hardship" | "pause" | "resume":
-            return ReasonInput(reason=reason)
-        case "opt_out" | "opt_in":
-            channel = form.get("channel", "")
-            if channel not in Channel.__members__.values():
-                raise FormError("channel", "not_a_channel")
-            return ChannelInput(Channel(channel), reason)
-        case "resolve_dispute":
-            return ResolveDisputeInput(upheld=form.get("upheld") == "on", reason=reason)
-        case "close":
-            closure = form.get("closure", "")
-            if closure not in MANUAL_CLOSURES:
-                raise FormError("closure", "not_a_closure")
-            return CloseInput(ClosureReason(closure), form.get("note", ""))
+    kind = action.input_type
+    if kind is RecordPaymentInput:
+        return RecordPaymentInput(
+            minor_units(form.get("amount", ""), currency),
+            currency,
+            form.get("payment_ref", "").strip(),
+            overpayment=form.get("overpayment") == "on",
+        )
+    if kind is PromiseToPayInput:
+        amount = minor_units(form.get("amount", ""), currency)
+        promised = a_date(form.get("promised_date", ""), "promised_date")
+        return PromiseToPayInput(amount, currency, promised, form.get("note", ""))
+    if kind is ReasonInput:
+        return ReasonInput(reason=reason)
+    if kind is ChannelInput:
+        channel = form.get("channel", "")
+        if channel not in Channel.__members__.values():
+            raise FormError("channel", "not_a_channel")
+        return ChannelInput(Channel(channel), reason)
+    if kind is ResolveDisputeInput:
+        return ResolveDisputeInput(upheld=form.get("upheld") == "on", reason=reason)
+    if kind is CloseInput:
+        closure = form.get("closure", "")
+        if closure not in MANUAL_CLOSURES:
+            raise FormError("closure", "not_a_closure")
+        return CloseInput(ClosureReason(closure), form.get("note", ""))
     raise FormError("action", "unknown")
 
 
@@ -396,35 +381,34 @@ async def _case_page(
     operator: Operator,
     account_no: str,
     db: Database,
-    client: Client,
+    gateway: Gateway,
     settings: Settings,
     *,
     status_code: int = 200,
-    errors: dict[str, str] | None = None,
+    refused: dict[str, str] | None = None,
     typed: dict[str, dict[str, str]] | None = None,
 ) -> HTMLResponse:
     try:
-        view = await cases.read_case(account_no, db, client)
-    except HTTPException as refused:
+        view = await case_view(db, gateway, account_no)
+    except HTTPException as error:
         return render(
             request,
             "error.html",
             operator,
-            status_code=refused.status_code,
-            message=refused.detail,
+            status_code=error.status_code,
+            message=error.detail,
         )
     timeline = []
     with contextlib.suppress(HTTPException):
-        async with db.session() as session:
-            timeline = await cases.read_timeline(account_no, client, session)
-    attempts = await list_attempts(db, case_id=case_id(account_no))
+        timeline = await case_timeline(db, gateway, account_no)
+    attempts = await queries.list_attempts(db, case_id=case_id(account_no))
     row, live = view.case, view.status
     currency = live.currency if live else row.currency if row else "CNY"
     history = (
         f"{settings.web_ui_url}/namespaces/{quote(settings.temporal_namespace)}"
         f"/workflows/{quote(case_id(account_no))}"
     )
-    allowed = [a for a, who in CASE_ACTIONS.items() if operator.may(who)]
+    allowed = [name for name, action in CASE_ACTIONS.items() if operator.may(action.roles)]
     return render(
         request,
         "case.html",
@@ -438,7 +422,7 @@ async def _case_page(
         attempts=attempts,
         history_url=history,
         actions=allowed if live is not None else [],
-        errors=errors or {},
+        errors=refused or {},
         typed=typed or {},
         channels=[c.value for c in Channel],
         closures=MANUAL_CLOSURES,
@@ -452,24 +436,24 @@ async def case_page(
     operator = signed_in(request, settings)
     if not operator.may(PAGES["cases"]):
         return forbidden(request, operator)
-    return await _case_page(request, operator, account_no, db, _client(request), settings)
+    return await _case_page(request, operator, account_no, db, _gateway(request), settings)
 
 
-@router.post("/cases/{account_no}/{action}", response_class=HTMLResponse)
+@router.post("/cases/{account_no}/{name}", response_class=HTMLResponse)
 async def case_action(
-    request: Request, account_no: str, action: str, settings: SettingsDep, db: DatabaseDep
+    request: Request, account_no: str, name: str, settings: SettingsDep, db: DatabaseDep
 ) -> Response:
     operator = signed_in(request, settings)
-    who = CASE_ACTIONS.get(action)
-    if who is None or not operator.may(who):
+    action = CASE_ACTIONS.get(name)
+    if action is None or not operator.may(action.roles):
         return forbidden(request, operator)
     form = {k: str(v) for k, v in (await request.form()).items()}
-    client = _client(request)
-    row = await get_case(db, account_no=account_no)
+    gateway = _gateway(request)
+    row = await queries.get_case(db, account_no=account_no)
     currency = row.currency if row else "CNY"
     try:
         body = _case_input(action, form, currency)
-        result = await getattr(cases, action)(account_no, body, client)
+        result = errors.answered(await cases.act(gateway, account_no, action, body))
     except (FormError, HTTPException) as error:
         code, message = refusal(error, operator)
         return await _case_page(
@@ -477,19 +461,19 @@ async def case_action(
             operator,
             account_no,
             db,
-            client,
+            gateway,
             settings,
             status_code=code,
-            errors={action: message},
-            typed={action: form},
+            refused={name: message},
+            typed={name: form},
         )
     return answered(f"/console/cases/{quote(account_no)}", result.message)
 
 
-def _client(request: Request) -> Client:
-    """The API's Temporal client (503 while unreachable), asked for only once the operator is
-    known to be signed in and allowed: a signed-out browser is sent to sign in either way."""
-    return get_temporal(get_temporal_or_none(request))
+def _gateway(request: Request) -> Gateway:
+    """The API's gateway (503 while Temporal is unreachable), asked for only once the operator
+    is known to be signed in and allowed: a signed-out browser is sent to sign in either way."""
+    return get_gateway(get_gateway_or_none(request))
 
 
 # --- tasks --------------------------------------------------------------------------------------
@@ -503,21 +487,13 @@ async def task_list(
     if not operator.may(PAGES["tasks"]):
         return forbidden(request, operator)
     active = [TaskStatus.OPEN.value, TaskStatus.CLAIMED.value]
-    query = (
-        select(HumanTaskRow)
-        .where(col(HumanTaskRow.status).in_(active))
-        .order_by(col(HumanTaskRow.deadline))
-        .limit(PAGE_SIZE)
-    )
     if view == "mine":
-        query = query.where(HumanTaskRow.assignee == operator.staff)
+        rows = await queries.list_tasks(db, status=active, assignee=operator.staff, limit=PAGE_SIZE)
     else:
         queues = (
             ["operations", "supervisor"] if Role.SUPERVISOR in operator.roles else ["operations"]
         )
-        query = query.where(col(HumanTaskRow.queue).in_(queues))
-    async with db.session() as session:
-        rows = list(await session.exec(query))
+        rows = await queries.list_tasks(db, status=active, queue=queues, limit=PAGE_SIZE)
     now = datetime.now(UTC)
     urgency = {
         row.idempotency_key: "overdue"
@@ -549,11 +525,12 @@ async def task_action(
     key = form.get("task_key", "")
     back = f"/console/tasks?view={quote(form.get('view', 'mine'))}"
     role = operator.acting_as(COLLECTORS)
-    client = _client(request)
+    gateway = _gateway(request)
     try:
+        row = await tasks.task_for(db, key, role)
         if verb == "claim":
-            body: Any = tasks.ClaimBody(collector=operator.staff)
-            result = await tasks.claim_task(key, body, role, db, client)
+            claimed = await departments.claim_task(gateway, row.case_id, key, operator.staff)
+            result = errors.answered(claimed)
         else:
             outcome = form.get("outcome", "")
             if outcome not in TaskOutcome.__members__.values():
@@ -564,17 +541,18 @@ async def task_action(
                     collectors=(operator.staff, form["second_collector"].strip()),
                     consent_to_enter=form.get("consent") == "on",
                 )
-            body = tasks.CompleteBody(
+            report = CompleteTaskInput(
+                task_key=key,
                 collector=operator.staff,
                 outcome=TaskOutcome(outcome),
                 note=form.get("note", ""),
                 promised_amount_minor=optional_minor_units(
-                    form.get("promised_amount", ""), await _currency_of(db, HumanTaskRow, key)
+                    form.get("promised_amount", ""), await _currency_of(db, task_key=key)
                 ),
                 promised_date=optional_date(form.get("promised_date", ""), "promised_date"),
                 visit=visit,
             )
-            result = await tasks.complete_task(key, body, role, db, client)
+            result = errors.answered(await departments.complete_task(gateway, row.case_id, report))
     except (FormError, HTTPException) as error:
         _, message = refusal(error, operator)
         return answered(back, f"{translator(operator.language)('error')}: {message}")
@@ -583,28 +561,18 @@ async def task_action(
 
 # --- the risk and legal inboxes ------------------------------------------------------------------
 
-ANSWERS: dict[str, dict[str, frozenset[Role]]] = {
-    "risk": {"decide": frozenset({Role.RISK})},
-    "legal": {
-        "accept": frozenset({Role.LEGAL}),
-        "return": frozenset({Role.LEGAL}),
-        "proceedings": frozenset({Role.LEGAL}),
-        "contact-permission": frozenset({Role.LEGAL}),
-    },
-}
-
 
 @router.get("/inbox/{department}", response_class=HTMLResponse)
 async def inbox(
     request: Request, department: str, settings: SettingsDep, db: DatabaseDep
 ) -> HTMLResponse:
     operator = signed_in(request, settings)
-    if department not in ANSWERS or not operator.may(PAGES[department]):
+    if department not in READERS or not operator.may(PAGES[department]):
         return forbidden(request, operator)
-    role = operator.acting_as(PAGES[department])
-    rows = await handoffs.list_handoffs(
-        role, db, cast(handoffs.Department, department), None, None, PAGE_SIZE
+    found = await queries.list_handoffs(
+        db, department=[department], newest_first=True, limit=PAGE_SIZE, with_dossier=False
     )
+    rows = [handoffs.HandoffView.of(row) for row in found]
     return render(request, "inbox.html", operator, department=department, rows=rows)
 
 
@@ -616,17 +584,19 @@ async def _handoff_page(
     db: Database,
     *,
     status_code: int = 200,
-    errors: dict[str, str] | None = None,
+    refused: dict[str, str] | None = None,
     typed: dict[str, dict[str, str]] | None = None,
 ) -> HTMLResponse:
     role = operator.acting_as(PAGES[department])
     try:
-        detail = await handoffs.read_handoff(key, role, db, _client(request))
-    except HTTPException as refused:
+        row = await handoffs.handoff_row(db, key, dossier=True)
+        handoffs.may_read(role, row.department)
+        detail = await handoffs.handoff_detail(_gateway(request), row)
+    except HTTPException as error:
         return render(
-            request, "error.html", operator, status_code=refused.status_code, message=refused.detail
+            request, "error.html", operator, status_code=error.status_code, message=error.detail
         )
-    if detail.handoff.department != department:
+    if row.department != department:
         return render(
             request,
             "error.html",
@@ -636,11 +606,15 @@ async def _handoff_page(
         )
     dossier: dict[str, Any] | None = None
     with contextlib.suppress(HTTPException):
-        dossier = await handoffs.read_dossier(key, role, db)
+        dossier = handoffs.dossier_of(row, role)
     answers = [
-        a for a, who in ANSWERS[department].items() if operator.may(who) and a in _open(detail)
+        answer.path
+        for answer in HANDOFF_ANSWERS.values()
+        if answer.department == department
+        and operator.may(answer.roles)
+        and departments.still_takes(answer, review=detail.review, referral=detail.referral)
     ]
-    currency = await _currency_of(db, HandoffRow, key)
+    currency = await _currency_of(db, handoff_key=key)
     return render(
         request,
         "handoff.html",
@@ -651,7 +625,7 @@ async def _handoff_page(
         dossier=dossier,
         printed=render_dossier_text(dossier) if dossier and department == "legal" else None,
         answers=answers,
-        errors=errors or {},
+        errors=refused or {},
         typed=typed or {},
         decisions=[k.value for k in RiskDecisionKind],
         proceeding_kinds=[k.value for k in ProceedingKind],
@@ -660,29 +634,13 @@ async def _handoff_page(
     )
 
 
-def _open(detail: handoffs.HandoffDetail) -> frozenset[str]:
-    """The answers the handoff's workflow still takes (the workflow refuses the others)."""
-    if detail.review is not None:
-        waiting = detail.review.status in (RiskReviewState.OPEN, RiskReviewState.ESCALATED)
-        return frozenset({"decide"}) if waiting else frozenset()
-    if detail.referral is not None:
-        return {
-            "referred": frozenset({"accept", "return", "contact-permission"}),
-            "accepted": frozenset({"proceedings", "contact-permission"}),
-        }.get(detail.referral.status, frozenset())
-    return frozenset()
-
-
-async def _currency_of(db: Database, table: type[HumanTaskRow | HandoffRow], key: str) -> str:
-    """The currency of the account whose case holds the task or handoff `key`: amounts on its
+async def _currency_of(
+    db: Database, *, task_key: str | None = None, handoff_key: str | None = None
+) -> str:
+    """The currency of the account whose case holds the task or handoff: amounts on its
     forms are typed in it."""
-    async with db.session() as session:
-        found = await session.exec(
-            select(CaseRow.currency)
-            .join(table, col(table.case_id) == col(CaseRow.case_id))
-            .where(col(table.idempotency_key) == key)
-        )
-        return found.first() or "CNY"
+    found = await queries.case_currency(db, task_key=task_key, handoff_key=handoff_key)
+    return found or "CNY"
 
 
 @router.get("/inbox/{department}/{key}", response_class=HTMLResponse)
@@ -690,84 +648,72 @@ async def handoff_page(
     request: Request, department: str, key: str, settings: SettingsDep, db: DatabaseDep
 ) -> HTMLResponse:
     operator = signed_in(request, settings)
-    if department not in ANSWERS or not operator.may(PAGES[department]):
+    if department not in READERS or not operator.may(PAGES[department]):
         return forbidden(request, operator)
     return await _handoff_page(request, operator, department, key, db)
 
 
-def _answer_input(answer: str, form: dict[str, str], staff: str, currency: str) -> object:
-    match answer:
-        case "decide":
-            kind = form.get("kind", "")
-            if kind not in RiskDecisionKind.__members__.values():
-                raise FormError("decision", "not_a_decision")
-            instalments = []
-            for line in filter(None, (s.strip() for s in form.get("instalments", "").splitlines())):
-                when, _, amount = line.partition(" ")
-                instalments.append(
-                    Instalment(
-                        a_date(when, "instalments"), minor_units(amount, currency, "instalments")
-                    )
-                )
-            return RiskDecision(
-                kind=RiskDecisionKind(kind),
-                decided_by=staff,
-                reason=form.get("reason", ""),
-                forbearance_until=optional_date(
-                    form.get("forbearance_until", ""), "forbearance_until"
-                ),
-                instalments=tuple(instalments),
-            )
-        case "accept":
-            return AcceptReferralInput(by=staff, note=form.get("note", ""))
-        case "return":
-            return ReturnReferralInput(by=staff, reason=form.get("reason", ""))
-        case "proceedings":
-            kind = form.get("kind", "")
-            if kind not in ProceedingKind.__members__.values():
-                raise FormError("proceeding", "not_a_proceeding")
-            return ProceedingInput(
-                kind=ProceedingKind(kind),
-                on=a_date(form.get("on", ""), "on_date"),
-                by=staff,
-                note=form.get("note", ""),
-                amount_minor=optional_minor_units(form.get("amount", ""), currency),
-            )
-        case "contact-permission":
-            return ContactPermissionInput(
-                allowed=form.get("allowed") == "on", by=staff, reason=form.get("reason", "")
-            )
+def _answer_input(answer: HandoffAnswer, form: dict[str, str], staff: str, currency: str) -> object:
+    """The update's input from the form, by its type; `FormError` for a value it cannot read."""
+    kind = answer.input_type
+    if kind is RiskDecision:
+        decision = form.get("kind", "")
+        if decision not in RiskDecisionKind.__members__.values():
+            raise FormError("decision", "not_a_decision")
+        instalments = []
+        for line in filter(None, (s.strip() for s in form.get("instalments", "").splitlines())):
+            when, _, amount = line.partition(" ")
+            due = a_date(when, "instalments")
+            instalments.append(Instalment(due, minor_units(amount, currency, "instalments")))
+        return RiskDecision(
+            kind=RiskDecisionKind(decision),
+            decided_by=staff,
+            reason=form.get("reason", ""),
+            forbearance_until=optional_date(form.get("forbearance_until", ""), "forbearance_until"),
+            instalments=tuple(instalments),
+        )
+    if kind is AcceptReferralInput:
+        return AcceptReferralInput(by=staff, note=form.get("note", ""))
+    if kind is ReturnReferralInput:
+        return ReturnReferralInput(by=staff, reason=form.get("reason", ""))
+    if kind is ProceedingInput:
+        proceeding = form.get("kind", "")
+        if proceeding not in ProceedingKind.__members__.values():
+            raise FormError("proceeding", "not_a_proceeding")
+        return ProceedingInput(
+            kind=ProceedingKind(proceeding),
+            on=a_date(form.get("on", ""), "on_date"),
+            by=staff,
+            note=form.get("note", ""),
+            amount_minor=optional_minor_units(form.get("amount", ""), currency),
+        )
+    if kind is ContactPermissionInput:
+        return ContactPermissionInput(
+            allowed=form.get("allowed") == "on", by=staff, reason=form.get("reason", "")
+        )
     raise FormError("action", "unknown")
 
 
-_ANSWER_CALLS: dict[str, Callable[..., Any]] = {
-    "decide": handoffs.decide,
-    "accept": handoffs.accept,
-    "return": handoffs.return_referral,
-    "proceedings": handoffs.record_proceeding,
-    "contact-permission": handoffs.set_contact_permission,
-}
-
-
-@router.post("/inbox/{department}/{key}/{answer}", response_class=HTMLResponse)
+@router.post("/inbox/{department}/{key}/{path}", response_class=HTMLResponse)
 async def handoff_answer(
     request: Request,
     department: str,
     key: str,
-    answer: str,
+    path: str,
     settings: SettingsDep,
     db: DatabaseDep,
 ) -> Response:
     operator = signed_in(request, settings)
-    who = ANSWERS.get(department, {}).get(answer)
-    if who is None or not operator.may(who):
+    answer = HANDOFF_ANSWERS.get(path)
+    if answer is None or answer.department != department or not operator.may(answer.roles):
         return forbidden(request, operator)
     form = {k: str(v) for k, v in (await request.form()).items()}
-    currency = await _currency_of(db, HandoffRow, key)
+    currency = await _currency_of(db, handoff_key=key)
     t = translator(operator.language)
     try:
         body = _answer_input(answer, form, operator.staff, currency)
-        await _ANSWER_CALLS[answer](key, body, db, _client(request))
+        await handoffs.handoff_of(db, key, answer.department)
+        errors.answered(await departments.answer_handoff(_gateway(request), key, answer, body))
     except (FormError, HTTPException) as error:
         code, message = refusal(error, operator)
         return await _handoff_page(
@@ -777,10 +723,10 @@ async def handoff_answer(
             key,
             db,
             status_code=code,
-            errors={answer: message},
-            typed={answer: form},
+            refused={path: message},
+            typed={path: form},
         )
-    label = t("proceeding") if answer == "proceedings" else t(answer.replace("-", "_"))
+    label = t("proceeding") if path == "proceedings" else t(path.replace("-", "_"))
     return answered(f"/console/inbox/{department}/{quote(key)}", f"{label}: {t('done')}")
 
 
@@ -795,7 +741,7 @@ async def dashboard(
     if not operator.may(PAGES["dashboard"]):
         return forbidden(request, operator)
     days = min(max(window, 1), 3660)
-    kpis = await center_kpis(db, datetime.now(UTC), timedelta(days=days))
+    kpis = await queries.center_kpis(db, now=datetime.now(UTC), window=timedelta(days=days))
     t = translator(operator.language)
     rates = [
         ("cure_rate", kpis.cure),

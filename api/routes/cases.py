@@ -1,70 +1,51 @@
 """Cases: start one, look one up, read its timeline, and act on it as an operator.
 
-Every operator action is the case workflow's update of the same name, with the same input
-type, so the API and the CLI take the same actions and the workflow's validators refuse bad
-input for both (see `api.errors` for how a refusal becomes a status). Starting a case checks
+Every operator action is a row of `operations.catalogue.CASE_ACTIONS`: its route is made from
+the row (path, body type, roles) and runs the case workflow's update of the same name, so the
+API, the console and the CLI take the same actions and the workflow's validators refuse bad
+input for all (see `api.errors` for how an answer becomes a status). Starting a case checks
 the body exactly as the daily file's rows are checked (`models.intake`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import logging
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
-from sqlmodel import col, select
-from temporalio.client import (
-    WorkflowExecution,
-    WorkflowExecutionStatus,
-    WorkflowQueryFailedError,
-)
-from temporalio.service import RPCError, RPCStatusCode
 
-from activities.case_store import get_case
 from api.auth import require_roles
-from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import (
-    ANSWER_TIMEOUT,
-    REFUSALS,
-    CaseNotFound,
-    execute_action,
-    no_answer,
-    not_now,
-    query_case,
-    rpc_error,
-    unavailable,
-)
-from cli.intake_run import Outcome, run_intake
+from api.deps import DatabaseDep, GatewayDep, SettingsDep
+from api.errors import answered, http_error
 from config.settings import POLICY_DIR
-from models.contracts import (
-    ActionResult,
-    CaseStatus,
-    ChannelInput,
-    CloseInput,
-    PromiseToPayInput,
-    ReasonInput,
-    RecordPaymentInput,
-    ResolveDisputeInput,
-    Stage,
-    TimelineEvent,
-    case_id,
-)
+from models.contracts import ActionResult, CaseStatus, Stage, TimelineEvent, case_id
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
 from models.strategy import Segment
-from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT, case_query
+from operations import cases
+from operations.answers import Answer, Outcome
+from operations.catalogue import CASE_ACTIONS, CaseAction
+from operations.gateway import RETRY_AFTER_SECONDS, Gateway
+from operations.intake import Outcome as Started
+from operations.intake import run_intake
 from operations.roles import Role
-from readmodel.tables import AuditLogRow, CaseRow
+from readmodel import queries
+from readmodel.engine import Database
+from readmodel.tables import CaseRow
 
 log = logging.getLogger(__name__)
 
 EVERY_ROLE = (Role.OPERATIONS, Role.SUPERVISOR, Role.RISK, Role.LEGAL, Role.ENGINEER)
 COLLECTORS = Depends(require_roles(Role.OPERATIONS, Role.SUPERVISOR))
-SUPERVISORS = Depends(require_roles(Role.SUPERVISOR))
+# For the OpenAPI document of the routes that act on a case.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the case refused the input; the message says why"},
+    404: {"description": "no such case"},
+    409: {"description": "the case is closed"},
+}
 # A hundred years: an age beyond any debt, and well inside the database's 64-bit integers.
 MAX_DAYS_PAST_DUE = 36_500
 DaysPastDue = Annotated[int | None, Query(ge=0, le=MAX_DAYS_PAST_DUE)]
@@ -132,26 +113,26 @@ class CaseStarted(BaseModel):
     dependencies=[COLLECTORS],
     responses={409: {"description": "a case for the account is already running"}},
 )
-async def start_case(row: IntakeRow, client: TemporalDep, settings: SettingsDep) -> CaseStarted:
+async def start_case(row: IntakeRow, gateway: GatewayDep, settings: SettingsDep) -> CaseStarted:
     """Starts one case; 422 names each bad field with the reason the daily file would give."""
     parsed = parse_intake(row.as_csv(), as_of=date.today(), strategies=policy_names())
     if not parsed.valid:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _row_errors(parsed.errors))
     summary = await run_intake(
-        client,
+        gateway,
         parsed.valid,
         task_queue=settings.task_queues.collections,
         concurrency=1,
         refresh=False,
     )
     [outcome] = summary.outcomes
-    if outcome.outcome is Outcome.ALREADY_RUNNING:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"a case for account {outcome.account_no} is already running ({outcome.workflow_id})",
-        )
-    if outcome.outcome is Outcome.FAILED:
-        raise unavailable(outcome.note)
+    if outcome.outcome is Started.ALREADY_RUNNING:
+        running = f"a case for account {outcome.account_no} is already running"
+        message = f"{running} ({outcome.workflow_id})"
+        raise http_error(Answer[None](Outcome.ALREADY_RUNNING, message=message))
+    if outcome.outcome is Started.FAILED:  # Temporal refused or could not be reached: retry
+        note, retry = outcome.note, RETRY_AFTER_SECONDS
+        raise http_error(Answer[None](Outcome.UNREACHABLE, message=note, retry_after=retry))
     return CaseStarted(case_id=outcome.workflow_id, account_no=outcome.account_no)
 
 
@@ -176,190 +157,100 @@ def _row_errors(errors: list[RowError]) -> list[dict[str, object]]:
     ]
 
 
-class ListedCase(BaseModel):
-    case_id: str
-    stage: str | None
-    segment: str | None
-    days_past_due: int | None
-    balance_band: str | None
-    running: bool
-
-
 @router.get("/search")
 async def search_cases(
-    client: TemporalDep,
+    gateway: GatewayDep,
     stage: Stage | None = None,
     segment: Segment | None = None,
     min_dpd: DaysPastDue = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[ListedCase]:
+) -> list[cases.ListedCase]:
     """Cases by stage, segment and days past due, from Temporal's visibility (newest first);
     the search attributes carry no personal data."""
-    query = case_query(stage.value if stage else None, segment.value if segment else None, min_dpd)
-    newest: dict[str, WorkflowExecution] = {}
-    try:
-        async for execution in client.list_workflows(query, limit=limit):
-            known = newest.get(execution.id)
-            if known is None or execution.start_time > known.start_time:
-                newest[execution.id] = execution
-    except RPCError as error:
-        raise not_now(error) or HTTPException(
-            status.HTTP_502_BAD_GATEWAY, f"Temporal refused the search ({error.status.name})"
-        ) from None
-    ordered = sorted(newest.values(), key=lambda e: e.start_time, reverse=True)
-    return [_listed(e) for e in ordered]
-
-
-def _listed(execution: WorkflowExecution) -> ListedCase:
-    found = execution.typed_search_attributes
-    return ListedCase(
-        case_id=execution.id,
-        stage=found.get(CASE_STAGE),
-        segment=found.get(SEGMENT),
-        days_past_due=found.get(DAYS_PAST_DUE),
-        balance_band=found.get(BALANCE_BAND),
-        running=execution.status == WorkflowExecutionStatus.RUNNING,
+    found = await cases.search(
+        gateway,
+        stage=stage.value if stage else None,
+        segment=segment.value if segment else None,
+        min_dpd=min_dpd,
+        limit=limit,
     )
+    return answered(found)
 
 
 @router.get("/{account_no}")
-async def read_case(account_no: str, db: DatabaseDep, client: TemporalDep) -> CaseView:
+async def read_case(account_no: str, db: DatabaseDep, gateway: GatewayDep) -> CaseView:
     """404 when neither the read model nor Temporal knows the account."""
-    row = await get_case(db, account_no=account_no)
-    try:
-        live = await _live_status(client, case_id(account_no))
-    except CaseNotFound:
+    return await case_view(db, gateway, account_no)
+
+
+async def case_view(db: Database, gateway: Gateway, account_no: str) -> CaseView:
+    """The row and the live status (the console shows the same)."""
+    row = await queries.get_case(db, account_no=account_no)
+    live = await cases.live_status(gateway, account_no)
+    if live.outcome is Outcome.NOT_FOUND:
         if row is None:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"no case for account {account_no}"
-            ) from None
-        live = None  # Temporal no longer holds it; the read model still does
-    return CaseView(case=row, status=live)
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case for account {account_no}")
+        return CaseView(case=row, status=None)  # Temporal no longer holds it; the read model does
+    if live.outcome is Outcome.FAILED:
+        log.info("status of %s not available: %s", account_no, live.message)
+        return CaseView(case=row, status=None)
+    return CaseView(case=row, status=answered(live))
 
 
 @router.get("")
 async def list_cases(
-    session: SessionDep,
+    db: DatabaseDep,
     stage: str | None = None,
     segment: str | None = None,
     min_dpd: DaysPastDue = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CaseRow]:
-    query = select(CaseRow).order_by(col(CaseRow.updated_at).desc()).limit(limit)
-    if stage:
-        query = query.where(CaseRow.stage == stage)
-    if segment:
-        query = query.where(CaseRow.segment == segment)
-    if min_dpd is not None:
-        query = query.where(CaseRow.days_past_due >= min_dpd)
-    return list(await session.exec(query))
+    return await queries.search_cases(
+        db, stage=stage, segment=segment, min_dpd=min_dpd, limit=limit
+    )
 
 
 @router.get("/{account_no}/timeline", responses={404: {"description": "no case for the account"}})
 async def read_timeline(
-    account_no: str, client: TemporalDep, session: SessionDep
+    account_no: str, gateway: GatewayDep, db: DatabaseDep
 ) -> list[TimelineEvent]:
     """The case's own timeline; the audit log once Temporal no longer holds the workflow."""
-    workflow_id = case_id(account_no)
-    try:
-        events: list[TimelineEvent] = await query_case(
-            client, workflow_id, "timeline", list[TimelineEvent]
-        )
-    except CaseNotFound:
-        rows = await session.exec(
-            select(AuditLogRow)
-            .where(AuditLogRow.case_id == workflow_id)
-            .order_by(col(AuditLogRow.seq))
-        )
-        events = [TimelineEvent(at=r.at, kind=r.kind, detail=r.detail) for r in rows]
-        if not events:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"no case for account {account_no}"
-            ) from None
+    return await case_timeline(db, gateway, account_no)
+
+
+async def case_timeline(db: Database, gateway: Gateway, account_no: str) -> list[TimelineEvent]:
+    live = await cases.timeline(gateway, account_no)
+    if live.outcome is not Outcome.NOT_FOUND:
+        return answered(live)
+    rows = await queries.list_audit(db, case_id=case_id(account_no))
+    events = [TimelineEvent(at=r.at, kind=r.kind, detail=r.detail) for r in rows]
+    if not events:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case for account {account_no}")
     return events
 
 
-# --- operator actions: each is the case's update of the same name ----------------------------
+# --- operator actions: one route per row of the catalogue --------------------------------------
 
 
-async def _act(client: TemporalDep, account_no: str, update: str, body: object) -> ActionResult:
-    return await execute_action(client, case_id(account_no), update, body)
+def _add_action_route(action: CaseAction) -> None:
+    """`POST /cases/{account_no}/<action>`: its body is the update's input type, and only the
+    catalogue's roles may call it."""
+
+    async def take(account_no: str, body: Any, gateway: GatewayDep) -> ActionResult:
+        return answered(await cases.act(gateway, account_no, action, body))
+
+    take.__annotations__ = {**take.__annotations__, "body": action.input_type}
+    take.__doc__ = action.summary
+    router.add_api_route(
+        f"/{{account_no}}/{action.name}",
+        take,
+        methods=["POST"],
+        name=action.name,
+        response_model=ActionResult,
+        dependencies=[Depends(require_roles(*(role for role in Role if role in action.roles)))],
+        responses=REFUSALS,
+    )
 
 
-@router.post("/{account_no}/record_payment", dependencies=[COLLECTORS], responses=REFUSALS)
-async def record_payment(
-    account_no: str, body: RecordPaymentInput, client: TemporalDep
-) -> ActionResult:
-    """A repeated payment_ref is answered with accepted=false and changes nothing."""
-    return await _act(client, account_no, "record_payment", body)
-
-
-@router.post("/{account_no}/promise_to_pay", dependencies=[COLLECTORS], responses=REFUSALS)
-async def promise_to_pay(
-    account_no: str, body: PromiseToPayInput, client: TemporalDep
-) -> ActionResult:
-    return await _act(client, account_no, "promise_to_pay", body)
-
-
-@router.post("/{account_no}/raise_dispute", dependencies=[COLLECTORS], responses=REFUSALS)
-async def raise_dispute(account_no: str, body: ReasonInput, client: TemporalDep) -> ActionResult:
-    return await _act(client, account_no, "raise_dispute", body)
-
-
-@router.post("/{account_no}/resolve_dispute", dependencies=[SUPERVISORS], responses=REFUSALS)
-async def resolve_dispute(
-    account_no: str, body: ResolveDisputeInput, client: TemporalDep
-) -> ActionResult:
-    return await _act(client, account_no, "resolve_dispute", body)
-
-
-@router.post("/{account_no}/report_hardship", dependencies=[COLLECTORS], responses=REFUSALS)
-async def report_hardship(account_no: str, body: ReasonInput, client: TemporalDep) -> ActionResult:
-    return await _act(client, account_no, "report_hardship", body)
-
-
-@router.post("/{account_no}/opt_out", dependencies=[COLLECTORS], responses=REFUSALS)
-async def opt_out(account_no: str, body: ChannelInput, client: TemporalDep) -> ActionResult:
-    """Taken even on a case that is closing: a customer's "stop" is never refused."""
-    return await _act(client, account_no, "opt_out", body)
-
-
-@router.post("/{account_no}/opt_in", dependencies=[COLLECTORS], responses=REFUSALS)
-async def opt_in(account_no: str, body: ChannelInput, client: TemporalDep) -> ActionResult:
-    return await _act(client, account_no, "opt_in", body)
-
-
-@router.post("/{account_no}/pause", dependencies=[COLLECTORS], responses=REFUSALS)
-async def pause(account_no: str, body: ReasonInput, client: TemporalDep) -> ActionResult:
-    return await _act(client, account_no, "pause", body)
-
-
-@router.post("/{account_no}/resume", dependencies=[COLLECTORS], responses=REFUSALS)
-async def resume(account_no: str, body: ReasonInput, client: TemporalDep) -> ActionResult:
-    return await _act(client, account_no, "resume", body)
-
-
-@router.post("/{account_no}/close", dependencies=[SUPERVISORS], responses=REFUSALS)
-async def close(account_no: str, body: CloseInput, client: TemporalDep) -> ActionResult:
-    """Settled, written off, manual ...; a payment, not this, closes a case as paid or cured."""
-    return await _act(client, account_no, "close", body)
-
-
-async def _live_status(client: TemporalDep, workflow_id: str) -> CaseStatus | None:
-    """The case's live status; None while it is being assessed (it cannot answer yet).
-    `CaseNotFound` when Temporal does not know it; 503/504 when Temporal or its worker is
-    not answering."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        async with asyncio.timeout(ANSWER_TIMEOUT):
-            live: CaseStatus = await handle.query("status", result_type=CaseStatus)
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise CaseNotFound(workflow_id) from None
-        raise await rpc_error(client, workflow_id, error) from None
-    except WorkflowQueryFailedError as error:
-        log.info("status of %s not available yet: %s", workflow_id, error)
-        return None
-    except TimeoutError:
-        raise no_answer(workflow_id) from None
-    return live
+for _action in CASE_ACTIONS.values():
+    _add_action_route(_action)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from api.auth import require_roles
 from api.deps import DatabaseDep
 from operations.roles import Role
-from readmodel.kpis import center_kpis
+from readmodel.queries import center_kpis
 
 router = APIRouter(tags=["kpis"], dependencies=[Depends(require_roles(*Role))])
 
@@ -23,5 +23,5 @@ async def read_kpis(
     """Cases by stage and bucket, roll rates, cure, promise-kept and right-party-contact rates
     (each with its numerator and denominator), and contacts refused by the contact policy by
     reason, over the last `window_days`. Counts only: no personal data."""
-    kpis = await center_kpis(db, datetime.now(UTC), timedelta(days=window_days))
+    kpis = await center_kpis(db, now=datetime.now(UTC), window=timedelta(days=window_days))
     return dataclasses.asdict(kpis)

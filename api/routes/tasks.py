@@ -13,21 +13,22 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
-from sqlmodel import col, select
 
 from api.auth import require_roles
-from api.deps import DatabaseDep, TemporalDep
-from api.errors import REFUSALS, execute_action
+from api.deps import DatabaseDep, GatewayDep
+from api.errors import answered
+from api.routes.cases import REFUSALS
 from models.contracts import ActionResult
 from models.departments import (
-    ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,
     TaskKind,
     TaskOutcome,
     TaskStatus,
 )
+from operations import departments
 from operations.roles import Role
+from readmodel import queries
 from readmodel.engine import Database
 from readmodel.tables import HumanTaskRow
 
@@ -93,47 +94,41 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TaskView]:
     """Soonest deadline first."""
-    query = select(HumanTaskRow).order_by(col(HumanTaskRow.deadline)).limit(limit)
-    if queue:
-        query = query.where(HumanTaskRow.queue == queue)
-    if task_status:
-        query = query.where(HumanTaskRow.status == task_status.value)
-    if assignee:
-        query = query.where(HumanTaskRow.assignee == assignee)
-    if case_id:
-        query = query.where(HumanTaskRow.case_id == case_id)
-    async with db.session() as session:
-        return [TaskView.of(row) for row in await session.exec(query)]
+    rows = await queries.list_tasks(
+        db,
+        queue=queue,
+        status=task_status.value if task_status else None,
+        assignee=assignee,
+        case_id=case_id,
+        limit=limit,
+    )
+    return [TaskView.of(row) for row in rows]
 
 
 @router.post("/{task_key:path}/claim", responses=REFUSALS)
 async def claim_task(
-    task_key: str, body: ClaimBody, role: CallerRole, db: DatabaseDep, client: TemporalDep
+    task_key: str, body: ClaimBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
 ) -> ActionResult:
-    row = await _task(db, task_key, role)
-    request = ClaimTaskInput(task_key=task_key, collector=body.collector)
-    return await execute_action(client, row.case_id, "claim_task", request)
+    row = await task_for(db, task_key, role)
+    return answered(await departments.claim_task(gateway, row.case_id, task_key, body.collector))
 
 
 @router.post("/{task_key:path}/complete", responses=REFUSALS)
 async def complete_task(
-    task_key: str, body: CompleteBody, role: CallerRole, db: DatabaseDep, client: TemporalDep
+    task_key: str, body: CompleteBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
 ) -> ActionResult:
     """The outcome steers the case: a promise pauses contact, not found plans a visit ..."""
-    row = await _task(db, task_key, role)
-    request = CompleteTaskInput(task_key=task_key, **body.model_dump())
-    return await execute_action(client, row.case_id, "complete_task", request)
+    row = await task_for(db, task_key, role)
+    report = CompleteTaskInput(task_key=task_key, **body.model_dump())
+    return answered(await departments.complete_task(gateway, row.case_id, report))
 
 
-async def _task(db: Database, task_key: str, role: Role) -> HumanTaskRow:
-    """The task's row: 404 when unknown, 403 when the caller's role does not work its queue."""
-    async with db.session() as session:
-        found = await session.exec(
-            select(HumanTaskRow).where(HumanTaskRow.idempotency_key == task_key)
-        )
-        row = found.first()
+async def task_for(db: Database, task_key: str, role: Role) -> HumanTaskRow:
+    """The task's row: 404 when unknown, 403 when the caller's role does not work its queue
+    (the console asks the same)."""
+    row = await queries.get_task(db, task_key=task_key)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {task_key}")
-    if row.queue == Role.SUPERVISOR and role is not Role.SUPERVISOR:
+    if not departments.works_queue(role, row.queue):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a supervisor works this task")
     return row

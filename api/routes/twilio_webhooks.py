@@ -22,22 +22,20 @@ from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from sqlmodel import col, select
 from starlette.datastructures import ImmutableMultiDict
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 from twilio.request_validator import RequestValidator
 
-from activities.messaging.delivery import DeliveryStatusInput, apply_delivery_status
-from activities.messaging.privacy import mask_phone
-from activities.messaging.senders import CALLBACK_KEY_PARAM
-from api.deps import DatabaseDep, SettingsDep, get_temporal_or_none
-from api.errors import unavailable
+from api.deps import DatabaseDep, SettingsDep, get_gateway, get_gateway_or_none
+from api.errors import http_error
 from config.settings import Settings
-from models.contracts import ActionResult, ChannelInput, ContactOutcome, Stage
-from models.strategy import Channel
-from readmodel.engine import Database
-from readmodel.tables import CaseRow, CustomerRow
+from models.contracts import ContactOutcome
+from models.messaging import CALLBACK_KEY_PARAM, DeliveryStatusInput
+from models.privacy import mask_phone
+from operations import cases
+from operations.answers import Answer, Outcome
+from operations.gateway import RETRY_AFTER_SECONDS, Gateway
+from readmodel import queries
+from readmodel.delivery import apply_delivery_status
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +56,7 @@ OPT_IN = frozenset({"START", "UNSTOP", "YES", "订阅"})
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 Form = ImmutableMultiDict[str, str]
-TemporalOrNone = Annotated[Client | None, Depends(get_temporal_or_none)]
+GatewayOrNone = Annotated[Gateway | None, Depends(get_gateway_or_none)]
 
 
 def public_url(settings: Settings, request: Request) -> str:
@@ -103,7 +101,7 @@ router = APIRouter(prefix=PREFIX, tags=["twilio"])
 
 @router.post("/status", status_code=status.HTTP_204_NO_CONTENT)
 async def delivery_status(
-    request: Request, form: SignedForm, db: DatabaseDep, client: TemporalOrNone
+    request: Request, form: SignedForm, db: DatabaseDep, gateway: GatewayOrNone
 ) -> Response:
     """A message's or call's status: recorded on its attempt, then signalled to its case."""
     report = DeliveryStatusInput(
@@ -112,19 +110,18 @@ async def delivery_status(
         idempotency_key=request.query_params.get(CALLBACK_KEY_PARAM, ""),
         error_code=_int_or_none(form.get("ErrorCode", "")),
     )
-    applied = await apply_delivery_status(db, report)
+    applied = await apply_delivery_status(db, report=report)
     if applied is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    if client is None:
+    if gateway is None:
         # The row is recorded; only the case misses this report. Twilio's debugger shows it.
         log.warning("status of %s recorded, Temporal unreachable", applied.outcome.idempotency_key)
-        raise unavailable("Temporal is unreachable")
-    await _signal(client, applied.case_id, applied.outcome)
+    await _signal(get_gateway(gateway), applied.case_id, applied.outcome)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/inbound")
-async def inbound_sms(form: SignedForm, db: DatabaseDep, client: TemporalOrNone) -> Response:
+async def inbound_sms(form: SignedForm, db: DatabaseDep, gateway: GatewayOrNone) -> Response:
     """A customer's reply: an opt-out or opt-in keyword reaches each of their open cases.
 
     Twilio blocks a STOPped number itself; recording it here keeps the case from even trying.
@@ -132,26 +129,26 @@ async def inbound_sms(form: SignedForm, db: DatabaseDep, client: TemporalOrNone)
     """
     sender = mask_phone(form.get("From", ""))
     keyword = normalize(form.get("Body", ""))
-    update = "opt_out" if keyword in OPT_OUT else "opt_in" if keyword in OPT_IN else None
-    if update is None:
+    if keyword not in OPT_OUT and keyword not in OPT_IN:
         log.info("inbound SMS from %s: no keyword", sender)
         return _twiml()
-    cases = await open_cases_for_mobile(db, mobile=form.get("From", ""))
-    if not cases:
-        log.info("inbound %s from %s: no open case has this number", update, sender)
+    opt_in = keyword in OPT_IN
+    open_cases = await queries.open_cases_for_mobile(db, mobile=form.get("From", ""))
+    if not open_cases:
+        log.info("inbound %s from %s: no open case has this number", keyword, sender)
         return _twiml()
-    if client is None:
-        raise unavailable("Temporal is unreachable")
-    req = ChannelInput(channel=Channel.SMS, reason=f"customer replied {keyword}")
+    reachable = get_gateway(gateway)
     try:
         async with asyncio.timeout(UPDATE_TIMEOUT):
-            reached = await asyncio.gather(*(_update(client, c, update, req) for c in cases))
+            reached = await asyncio.gather(
+                *(_reply(reachable, c, keyword, opt_in=opt_in) for c in open_cases)
+            )
     except TimeoutError:
         reached = [False]
     if not all(reached):
         # The updates that did arrive are idempotent: a repeated keyword changes nothing twice.
-        log.warning("inbound %s from %s: not every open case was reached", update, sender)
-        raise unavailable("could not reach the case")
+        log.warning("inbound %s from %s: not every open case was reached", keyword, sender)
+        raise _unreachable("could not reach the case")
     return _twiml()
 
 
@@ -161,50 +158,28 @@ def normalize(body: str) -> str:
     return text.strip(".!?,;:。！？，；： ").upper()
 
 
-async def open_cases_for_mobile(db: Database, *, mobile: str) -> list[str]:
-    """Ids of the cases not closed whose customer has `mobile`."""
-    if not mobile:
-        return []
-    query = (
-        select(CaseRow.case_id)
-        .join(CustomerRow, col(CustomerRow.customer_ref) == col(CaseRow.customer_ref))
-        .where(
-            CustomerRow.mobile == mobile,
-            col(CaseRow.stage) != Stage.CLOSED.value,
-            col(CaseRow.closed_reason).is_(None),
-        )
-        .order_by(col(CaseRow.case_id))
-    )
-    async with db.session() as s:
-        return list((await s.exec(query)).all())
+# A refusal, a closed or a vanished case is an answer: Twilio need not send the report again.
+_ANSWERED = frozenset({Outcome.ACCEPTED, Outcome.REFUSED, Outcome.CLOSED, Outcome.NOT_FOUND})
 
 
-async def _signal(client: Client, case_id: str, outcome: ContactOutcome) -> None:
-    try:
-        await client.get_workflow_handle(case_id).signal("contact_outcome", outcome)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            log.warning("status of %s not signalled: %s", outcome.idempotency_key, error.status)
-            raise unavailable("could not reach the case") from None
+def _unreachable(message: str) -> HTTPException:
+    return http_error(Answer(Outcome.UNREACHABLE, message=message, retry_after=RETRY_AFTER_SECONDS))
+
+
+async def _signal(gateway: Gateway, case_id: str, outcome: ContactOutcome) -> None:
+    signalled = await cases.report_contact_outcome(gateway, case_id, outcome)
+    if signalled.outcome not in _ANSWERED:
+        log.warning("status of %s not signalled: %s", outcome.idempotency_key, signalled.outcome)
+        raise _unreachable("could not reach the case")
+    if not signalled.ok:
         log.info("status of %s: case %s is closed or gone", outcome.idempotency_key, case_id)
 
 
-async def _update(client: Client, case_id: str, update: str, req: ChannelInput) -> bool:
+async def _reply(gateway: Gateway, case_id: str, keyword: str, *, opt_in: bool) -> bool:
     """False when the case could not be reached; a refusal or a closed case is an answer."""
-    handle = client.get_workflow_handle(case_id)
-    try:
-        result = await handle.execute_update(update, req, result_type=ActionResult)
-    except WorkflowUpdateFailedError as error:
-        log.info("%s on %s refused: %s", update, case_id, error.cause)
-        return True
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            log.warning("%s on %s failed: %s", update, case_id, error.status)
-            return False
-        log.info("%s on %s: the case is closed or gone", update, case_id)
-        return True
-    log.info("%s on %s: %s", update, case_id, result.message)
-    return True
+    reply = await cases.customer_replied(gateway, case_id, opt_in=opt_in, keyword=keyword)
+    log.info("%s on %s: %s %s", keyword, case_id, reply.outcome, reply.message)
+    return reply.outcome in _ANSWERED
 
 
 def _int_or_none(value: str) -> int | None:

@@ -12,13 +12,7 @@ from sqlmodel import select
 from temporalio.exceptions import ApplicationError
 
 from activities.case_store import CaseStoreActivities
-from activities.dossier import (
-    DossierActivities,
-    get_dossier,
-    list_handoffs,
-    money,
-    render_dossier_text,
-)
+from activities.dossier import DossierActivities
 from models.contracts import (
     Account,
     AuditEntry,
@@ -42,8 +36,11 @@ from models.departments import (
     TaskStatus,
     handoff_id,
 )
+from models.money import money
 from models.strategy import Channel, Segment
+from readmodel.dossier_text import render_dossier_text
 from readmodel.engine import Database
+from readmodel.queries import get_dossier, list_handoffs
 from readmodel.tables import ContactAttemptRow
 
 OPENED_AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

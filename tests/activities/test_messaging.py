@@ -19,8 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from twilio.request_validator import RequestValidator
 
-from activities.messaging.activities import DeliveryStatusInput, MessagingActivities
-from activities.messaging.privacy import mask_numbers, mask_phone
+from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import (
     OutboxSender,
     ProviderReceipt,
@@ -30,6 +29,7 @@ from activities.messaging.senders import (
     TwilioSender,
 )
 from models.contracts import AttemptStatus, ContactOutcome, Language, SendInput, SendResult
+from models.messaging import DeliveryStatusInput
 from models.strategy import Channel
 from readmodel.engine import Database
 from readmodel.tables import CaseRow, ContactAttemptRow, CustomerRow
@@ -685,18 +685,6 @@ async def test_the_outbox_records_and_logs_a_masked_line(
     assert (row.status, row.provider_id) == ("sent", "outbox-case-A1/c1")
     assert "+86*******8000" in caplog.text and TO not in caplog.text
     assert len([r for r in caplog.records if r.message.startswith("outbox")]) == 1
-
-
-def test_mask_phone() -> None:
-    assert mask_phone("+8613800138000") == "+86*******8000"
-    assert mask_phone("+14155550123") == "+1******0123"
-    assert mask_phone("+447700900123") == "+44******0123"
-    assert mask_phone("13800138000") == "*******8000"
-    assert mask_phone("Zhang San") == "***"
-    assert mask_phone("12") == "*12"
-    assert mask_numbers("The 'To' number +8613800138000 is not valid") == (
-        "The 'To' number +86*******8000 is not valid"
-    )
 
 
 async def test_the_http_client_routes_every_request_to_the_base_url() -> None:

@@ -23,6 +23,7 @@ from api import app as api_app
 from config.settings import Settings, TaskQueues
 from models.contracts import CaseStatus, Stage
 from models.intake import REQUIRED
+from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database
 from readmodel.tables import AuditLogRow
@@ -49,7 +50,8 @@ def settings_for(queue: str) -> Settings:
 
 
 def make_app(settings: Settings, client: Client | None, db: Database | None) -> FastAPI:
-    app = api_app.create_app(settings, client=client, db=db)
+    gateway = Gateway(client, answer_within=settings.answer_timeout_seconds) if client else None
+    app = api_app.create_app(settings, gateway=gateway, db=db)
     return app
 
 

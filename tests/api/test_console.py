@@ -37,8 +37,9 @@ from models.departments import (
     TaskOutcome,
 )
 from models.strategy import Channel, Segment
+from operations.gateway import Gateway
 from operations.roles import Role
-from readmodel.kpis import center_kpis
+from readmodel.queries import center_kpis
 from tests.api.test_cases_api import at_rest
 from tests.cli.test_case_cli import StandInStart, after_a_risk_decision, new_account, stand_ins
 from tests.workflows import harness as workflow_harness
@@ -72,7 +73,8 @@ async def console(departments: CaseHarness) -> AsyncIterator[Console]:
         department_settings(departments.queue),
         api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()),
     )
-    app = api_app.create_app(settings, client=departments.client, db=departments.db)
+    gateway = Gateway(departments.client, answer_within=settings.answer_timeout_seconds)
+    app = api_app.create_app(settings, gateway=gateway, db=departments.db)
     yield Console(departments, app)
 
 
@@ -408,7 +410,7 @@ async def test_the_dashboard_draws_what_the_read_model_counts(console: Console) 
     for dpd in (5, 40, 75):
         handle = await harness.start(dpd=dpd)
         await at_rest(harness, handle.id.removeprefix("case-"))
-    kpis = await center_kpis(harness.db, datetime.now(UTC))
+    kpis = await center_kpis(harness.db, now=datetime.now(UTC))
     async with signed_in(console, Role.ENGINEER, "eng-1") as browser:
         page = await browser.get("/console/dashboard")
     assert page.status_code == 200

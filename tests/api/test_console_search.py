@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api import app as api_app
 from api.routes.cases import MAX_DAYS_PAST_DUE
+from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database
 from tests.api.test_cases_api import KEYS, settings_for
@@ -22,8 +23,8 @@ from tests.workflows.harness import sqlite_db  # noqa: F401
 @pytest.fixture
 async def browser(sqlite_db: Database) -> AsyncIterator[httpx.AsyncClient]:
     """A collector signed in to a console whose search needs only the read model."""
-    unreached = cast(Client, object())
-    app = api_app.create_app(settings_for("unused"), client=unreached, db=sqlite_db)
+    unreached = Gateway(cast(Client, object()))
+    app = api_app.create_app(settings_for("unused"), gateway=unreached, db=sqlite_db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
         signed = await client.post(

@@ -24,6 +24,7 @@ from activities.messaging.senders import OutboxSender
 from api import app as api_app
 from config.settings import Settings
 from models.departments import handoff_id
+from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database
 from readmodel.tables import HandoffRow
@@ -43,7 +44,8 @@ Json = dict[str, Any]
 
 def make_app(client: Client, db: Database | None) -> FastAPI:
     settings = Settings(api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()))
-    app = api_app.create_app(settings, client=client, db=db)
+    gateway = Gateway(client, answer_within=settings.answer_timeout_seconds)
+    app = api_app.create_app(settings, gateway=gateway, db=db)
     return app
 
 

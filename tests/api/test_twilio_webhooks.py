@@ -29,6 +29,7 @@ from api.routes.twilio_webhooks import INBOUND_PATH, STATUS_PATH
 from config.settings import Settings, TaskQueues
 from models.contracts import CaseStatus, RecordPaymentInput, Stage
 from models.strategy import Channel
+from operations.gateway import Gateway
 from readmodel.engine import Database
 from readmodel.tables import CaseRow, ContactAttemptRow
 from tests.fakes.twilio_api import FakeTwilio
@@ -59,7 +60,8 @@ def settings_for(queue: str, *, token: str | None = TOKEN) -> Settings:
 
 
 def make_app(settings: Settings, client: Client | None, db: Database) -> FastAPI:
-    return create_app(settings, client=client, db=db)
+    gateway = Gateway(client, answer_within=settings.answer_timeout_seconds) if client else None
+    return create_app(settings, gateway=gateway, db=db)
 
 
 @pytest.fixture

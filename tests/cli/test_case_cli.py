@@ -44,11 +44,13 @@ from models.contracts import (
     TimelineEvent,
 )
 from models.strategy import Segment
+from operations.gateway import Gateway
 from readmodel.engine import Database
 from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows import harness as workflow_harness
 from tests.workflows.harness import CaseHarness, case_worker
 from tests.workflows.harness import test_settings as settings_for
+from workflows.case import CollectionCaseWorkflow as Case
 
 # The case harness's fixtures: the real case worker, Twilio faked, a SQLite read model.
 fake_twilio = workflow_harness.fake_twilio
@@ -80,8 +82,8 @@ class Cli:
     async def __call__(self, core: Core, *, json_output: bool = False, tty: bool = False) -> Ran:
         out, err = io.StringIO(), io.StringIO()
 
-        async def connect(_: Settings) -> Client:
-            return self.client
+        async def connect(_: Settings) -> Gateway:
+            return Gateway(self.client, answer_within=self.settings.answer_timeout_seconds)
 
         env = CommandEnv(
             self.settings,
@@ -322,7 +324,7 @@ async def test_an_action_is_taken_and_a_bad_one_is_refused_with_the_cases_messag
 
     def pay(amount: int, ref: str) -> Core:
         req = RecordPaymentInput(amount_minor=amount, currency="CNY", payment_ref=ref)
-        return lambda env: case_cli.act(env, account, "record_payment", req)
+        return lambda env: case_cli.act(env, account, Case.record_payment, req)
 
     ran = await cli(pay(20_000, "BANK-1"))
     assert ran.code == 0
@@ -340,9 +342,9 @@ async def test_an_action_is_taken_and_a_bad_one_is_refused_with_the_cases_messag
     assert ran.code == 1 and "not accepted: payment BANK-1 was already recorded" in ran.err
 
     pause = ReasonInput(reason="customer in hospital")
-    ran = await cli(lambda env: case_cli.act(env, account, "pause", pause))
+    ran = await cli(lambda env: case_cli.act(env, account, Case.pause, pause))
     assert ran.code == 0
-    ran = await cli(lambda env: case_cli.act(env, account, "pause", pause))
+    ran = await cli(lambda env: case_cli.act(env, account, Case.pause, pause))
     assert ran.code == 1 and "refused: case is already paused" in ran.err
 
     status = await cli(lambda env: case_cli.show_status(env, account), json_output=True)
@@ -414,7 +416,7 @@ async def test_the_overpayment_flag_reaches_the_case_in_its_payment(
         account = await cases.start(StandInStart(after_a_risk_decision(new_account())))
 
         def pay(req: RecordPaymentInput) -> Core:
-            return lambda env: case_cli.act(env, account, "record_payment", req)
+            return lambda env: case_cli.act(env, account, Case.record_payment, req)
 
         for ref, overpayment in (("BANK-9", True), ("BANK-10", False)):
             ran = await cli(
@@ -432,7 +434,7 @@ async def test_an_unknown_account_is_not_found(harness: CaseHarness) -> None:
     cli = cli_for(harness)
     pause = ReasonInput(reason="why not")
 
-    ran = await cli(lambda env: case_cli.act(env, "NOSUCH000001", "pause", pause))
+    ran = await cli(lambda env: case_cli.act(env, "NOSUCH000001", Case.pause, pause))
     assert ran.code == 3 and "no case for account NOSUCH000001" in ran.err
     ran = await cli(lambda env: case_cli.show_status(env, "NOSUCH000001"), json_output=True)
     assert ran.code == 3 and ran.json()["exit_code"] == 3
@@ -444,17 +446,17 @@ async def test_a_closed_case_is_a_conflict(harness: CaseHarness) -> None:
     close = CloseInput(reason=ClosureReason.WRITTEN_OFF, note="uneconomic to pursue")
     pause = ReasonInput(reason="too late")
 
-    ran = await cli(lambda env: case_cli.act(env, account, "close", close))
+    ran = await cli(lambda env: case_cli.act(env, account, Case.close, close))
     assert ran.code == 0 and "case closed as written_off" in ran.out
-    ran = await cli(lambda env: case_cli.act(env, account, "pause", pause))
+    ran = await cli(lambda env: case_cli.act(env, account, Case.pause, pause))
     assert ran.code == 4  # refused by the closing case, or the workflow has finished
     await harness.client.get_workflow_handle(f"case-{account}").result()
-    ran = await cli(lambda env: case_cli.act(env, account, "pause", pause))
+    ran = await cli(lambda env: case_cli.act(env, account, Case.pause, pause))
     assert ran.code == 4 and f"the case for account {account} has finished (completed)" in ran.err
 
 
 async def test_unreachable_temporal_exits_2(sqlite_db: Database) -> None:
-    async def unreachable(_: Settings) -> Client:
+    async def unreachable(_: Settings) -> Gateway:
         raise RuntimeError("connection refused")
 
     err = io.StringIO()

@@ -37,6 +37,7 @@ from models.contracts import (
     RecordPaymentInput,
     case_id,
 )
+from operations.history import Histories
 from readmodel.engine import Database
 from temporal.client import data_converter
 from temporal.codec import ENCODING, EncryptionCodec
@@ -67,9 +68,9 @@ def consoles() -> tuple[Console, io.StringIO, Console, io.StringIO]:
     return Console(file=out, width=200), out, Console(file=err, width=200), err
 
 
-def connecting(client: Client) -> Callable[[Settings], Awaitable[Client]]:
-    async def connect(_: Settings) -> Client:
-        return client
+def connecting(client: Client) -> Callable[[Settings], Awaitable[Histories]]:
+    async def connect(_: Settings) -> Histories:
+        return Histories(client)
 
     return connect
 

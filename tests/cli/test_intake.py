@@ -9,7 +9,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,11 +22,12 @@ from typer.testing import CliRunner
 
 from activities.messaging.senders import OutboxSender
 from cli.intake import IntakeOptions, policy_names, start_cases
-from cli.intake_run import Outcome, run_intake
 from cli.main import app
 from config.settings import PROJECT_ROOT, Settings, TaskQueues, load_settings
 from models.contracts import CaseInput
 from models.intake import ParsedIntake, parse_intake
+from operations.gateway import Gateway
+from operations.intake import Outcome, run_intake
 from readmodel.engine import Database
 from workers.main import Services, build_worker
 from workflows.case import CollectionCaseWorkflow
@@ -80,8 +81,8 @@ async def intake(
     parsed = parse_file(path)
     out, err = io.StringIO(), io.StringIO()
 
-    async def connect(_: Settings) -> Client:
-        return client
+    async def connect(_: Settings) -> Gateway:
+        return Gateway(client)
 
     code = await start_cases(
         parsed,
@@ -193,7 +194,7 @@ async def test_running_cases_are_not_started_twice_and_closed_ones_start_again(
     heard: list[int] = []
     async with Worker(client, task_queue=task_queue, workflows=[StandInCase]):
         first = await run_intake(
-            client,
+            Gateway(client),
             iter(rows),
             task_queue=task_queue,
             concurrency=4,
@@ -202,18 +203,19 @@ async def test_running_cases_are_not_started_twice_and_closed_ones_start_again(
         assert [o.row for o in first.started] == [row for row, _ in rows]
         assert sorted(heard) == [row for row, _ in rows]
 
-        second = await run_intake(client, rows, task_queue=task_queue, concurrency=4)
+        second = await run_intake(Gateway(client), rows, task_queue=task_queue, concurrency=4)
         assert second.started == ()
         assert len(second.already_running) == 20
+        # A worker without the update: one note for every row (no workflow id in it).
         assert {o.note for o in second.warnings} == {
-            "balances not refreshed: the case has no refresh_account update"
+            "balances not refreshed: failed the action (RuntimeError)"
         }
 
         closed = client.get_workflow_handle(first.started[0].workflow_id)
         await closed.signal(StandInCase.finish)
         await closed.result()
 
-        third = await run_intake(client, rows, task_queue=task_queue, refresh=False)
+        third = await run_intake(Gateway(client), rows, task_queue=task_queue, refresh=False)
         assert [o.row for o in third.started] == [rows[0][0]]
         assert len(third.already_running) == 19
         assert third.warnings == ()
@@ -226,10 +228,10 @@ async def test_without_a_worker_one_refresh_waits_and_the_rest_are_skipped(
     client = ts_env.client
     rows = sample_rows(6)
     async with Worker(client, task_queue=task_queue, workflows=[StandInCase]):
-        await run_intake(client, rows, task_queue=task_queue, refresh=False)
+        await run_intake(Gateway(client), rows, task_queue=task_queue, refresh=False)
 
     summary = await run_intake(
-        client, rows, task_queue=task_queue, concurrency=1, update_timeout=timedelta(seconds=1)
+        Gateway(client, answer_within=1), rows, task_queue=task_queue, concurrency=1
     )
 
     notes = [o.note for o in summary.already_running]
@@ -241,7 +243,7 @@ async def test_unreachable_temporal_exits_2(tmp_path: Path) -> None:
     parsed = parse_file(errors_file(tmp_path)[0])
     out, err = io.StringIO(), io.StringIO()
 
-    async def unreachable(_: Settings) -> Client:
+    async def unreachable(_: Settings) -> Gateway:
         raise RuntimeError("Failed client connect")
 
     code = await start_cases(

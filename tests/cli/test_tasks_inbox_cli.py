@@ -39,6 +39,7 @@ from tests.workflows import harness as workflow_harness
 from tests.workflows import test_case_departments as with_departments
 from tests.workflows.harness import CaseHarness
 from tests.workflows.test_case_departments import legal_ready_case
+from workflows.case import CollectionCaseWorkflow as Case
 
 # The case harness's fixtures, and `departments`: workers for the collections, risk and legal
 # queues, as three departments run them.
@@ -137,7 +138,7 @@ async def test_the_risk_inbox_shows_a_hardship_review_and_takes_a_decision(
     cli = cli_for(departments)
     account = await started(departments, dpd=3)
     hardship = ReasonInput(reason="lost job; call +8613812345678")
-    ran = await cli(lambda env: case_cli.act(env, account, "report_hardship", hardship))
+    ran = await cli(lambda env: case_cli.act(env, account, Case.report_hardship, hardship))
     assert ran.code == 0
 
     key = await risk_handoff(cli, account)

@@ -33,6 +33,7 @@ from config.settings import Settings, TaskQueues
 from models.contracts import CaseStatus, Stage
 from models.departments import handoff_id
 from models.intake import COLUMNS, MAX_MINOR
+from operations.gateway import Gateway
 from operations.roles import Role
 from tests.fuzz.test_update_fuzz import (
     BLOB_LIMIT,
@@ -421,7 +422,9 @@ async def eventually(check: Callable[[], Awaitable[str | None]], what: str) -> s
 
 @pytest.fixture
 async def api(departments: CaseHarness) -> AsyncIterator[Api]:
-    app = create_app(settings_for(departments), client=departments.client, db=departments.db)
+    settings = settings_for(departments)
+    gateway = Gateway(departments.client, answer_within=settings.answer_timeout_seconds)
+    app = create_app(settings, gateway=gateway, db=departments.db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         yield Api(departments, http)
@@ -432,7 +435,7 @@ async def offline() -> AsyncIterator[httpx.AsyncClient]:
     """The app with a Temporal client and a database it never reaches: for bodies refused
     before any call, which need no server."""
     settings = Settings(api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()))
-    app = create_app(settings, client=cast(Client, object()), db=None)
+    app = create_app(settings, gateway=Gateway(cast(Client, object())), db=None)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://api"
     ) as http:

@@ -41,11 +41,11 @@ from temporalio.client import (
 )
 from temporalio.common import SearchAttributeKey
 
-from activities.messaging.delivery import DeliveryStatusInput, apply_delivery_status
-from activities.messaging.senders import CALLBACK_KEY_PARAM
 from config.settings import load_settings
 from models.contracts import Account, AttemptStatus, CaseInput, CaseStatus, ContactPoints, case_id
+from models.messaging import CALLBACK_KEY_PARAM, DeliveryStatusInput
 from models.visibility import ALL_KEYS
+from readmodel.delivery import apply_delivery_status
 from readmodel.engine import Database
 from readmodel.tables import CaseRow, ContactAttemptRow
 from temporal.client import connect
@@ -280,7 +280,7 @@ async def callbacks_applied(rig: Rig, db: Database) -> AsyncIterator[None]:
                     idempotency_key=key,
                     error_code=int(params["ErrorCode"]) if "ErrorCode" in params else None,
                 )
-                await apply_delivery_status(db, report)
+                await apply_delivery_status(db, report=report)
             done = len(received)
             await asyncio.sleep(0.1)
 

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from activities.case_store import CaseStoreActivities
 from models.contracts import (
     AttemptStatus,
     CaseSnapshot,
@@ -19,8 +18,10 @@ from models.contracts import (
 )
 from models.departments import TaskOutcome, TaskStatus
 from models.strategy import Segment
+from readmodel import writes
 from readmodel.engine import Database
-from readmodel.kpis import Bucket, Rate, bucket_of, center_kpis, worse
+from readmodel.kpis import Bucket, Rate, bucket_of, worse
+from readmodel.queries import center_kpis
 from readmodel.tables import BucketMoveRow, ContactAttemptRow, HumanTaskRow, PromiseRecordRow
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -61,15 +62,16 @@ def test_only_a_later_delinquent_bucket_is_worse() -> None:
 
 
 async def test_the_store_records_a_move_only_when_the_bucket_changes(database: Database) -> None:
-    store = CaseStoreActivities(database)
     day = timedelta(days=1)
     for i, dpd in enumerate([29, 30, 31, 32]):  # M1, M1, M2, M2
-        await store.write_case(CaseWrite(snapshot=snapshot(1, dpd, LONG_AGO + i * day)))
+        await writes.write_case(
+            database, write=CaseWrite(snapshot=snapshot(1, dpd, LONG_AGO + i * day))
+        )
     # A retry of an older write (a lost race) moves nothing back.
-    await store.write_case(CaseWrite(snapshot=snapshot(1, 29, LONG_AGO)))
+    await writes.write_case(database, write=CaseWrite(snapshot=snapshot(1, 29, LONG_AGO)))
     closed = snapshot(1, 32, LONG_AGO + 5 * day, closed_reason=ClosureReason.PAID)
-    await store.write_case(CaseWrite(snapshot=closed))
-    await store.write_case(CaseWrite(snapshot=closed))  # retried: one row still
+    await writes.write_case(database, write=CaseWrite(snapshot=closed))
+    await writes.write_case(database, write=CaseWrite(snapshot=closed))  # retried: one row still
     async with database.session() as session:
         moves = (await session.exec(select(BucketMoveRow).order_by(BucketMoveRow.at))).all()
     assert [(m.from_bucket, m.to_bucket) for m in moves] == [
@@ -80,13 +82,12 @@ async def test_the_store_records_a_move_only_when_the_bucket_changes(database: D
 
 
 async def test_the_center_kpis_count_what_happened_in_the_window(database: Database) -> None:
-    store = CaseStoreActivities(database)
-
     async def case(n: int, *steps: tuple[int, datetime, ClosureReason | None]) -> None:
         for dpd, at, closed in steps:
             stage = Stage.CLOSED if closed else Stage.COLLECTOR if dpd > 30 else Stage.EARLY
-            await store.write_case(
-                CaseWrite(snapshot=snapshot(n, dpd, at, closed_reason=closed, stage=stage))
+            await writes.write_case(
+                database,
+                write=CaseWrite(snapshot=snapshot(n, dpd, at, closed_reason=closed, stage=stage)),
             )
 
     # In M1 before the window: one rolls to M2 within it, one is cured, one stays.
@@ -159,7 +160,7 @@ async def test_the_center_kpis_count_what_happened_in_the_window(database: Datab
             )
         await session.commit()
 
-    kpis = await center_kpis(database, NOW)
+    kpis = await center_kpis(database, now=NOW)
 
     assert kpis.by_stage["closed"] == 2 and kpis.by_stage["early"] == 1
     assert kpis.by_stage["collector"] == 2 and sum(kpis.by_stage.values()) == 5

@@ -1,12 +1,11 @@
 """Applying a provider's delivery report to its attempt row.
 
-One function for both ways a report arrives: the `apply_delivery_status` activity and the
-Twilio status webhook (`api.routes.twilio_webhooks`). A status only ever moves forward
-(unconfirmed, queued, sent, then a final one) and the first final status stays, so a report
-applied twice, or after a later one, changes nothing. Any report settles an unconfirmed call:
-it proves Twilio placed it, and names it. Every write is a conditional UPDATE, which also makes
-two reports racing each other safe.
-"""
+One function for both ways a report arrives: the `apply_delivery_status` activity and the Twilio
+status webhook (which then signals the case itself: this module only writes the row). A status
+only ever moves forward (unconfirmed, queued, sent, then a final one) and the first final status
+stays, so a report applied twice, or after a later one, changes nothing. Any report settles an
+unconfirmed call: it proves Twilio placed it, and names it. Every write is a conditional UPDATE,
+which also makes two reports racing each other safe."""
 
 from __future__ import annotations
 
@@ -20,8 +19,8 @@ from sqlalchemy import ColumnElement, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.messaging.senders import twilio_status
 from models.contracts import AttemptStatus, ContactOutcome
+from models.messaging import DeliveryStatusInput, twilio_status
 from models.strategy import Channel
 from readmodel.engine import Database
 from readmodel.tables import ContactAttemptRow as Row
@@ -33,16 +32,6 @@ _RANK = {AttemptStatus.UNCONFIRMED: -1, AttemptStatus.QUEUED: 0, AttemptStatus.S
 
 
 @dataclass(frozen=True)
-class DeliveryStatusInput:
-    """A Twilio status callback: MessageStatus or CallStatus, and whichever id it carries."""
-
-    status: str
-    provider_id: str = ""  # MessageSid / CallSid
-    idempotency_key: str = ""  # the StatusCallback URL's `key` parameter
-    error_code: int | None = None  # 30003-30008 with undelivered/failed
-
-
-@dataclass(frozen=True)
 class AppliedStatus:
     """The attempt's status once the report is applied, and the case to tell about it."""
 
@@ -50,8 +39,11 @@ class AppliedStatus:
     outcome: ContactOutcome
 
 
-async def apply_delivery_status(db: Database, req: DeliveryStatusInput) -> AppliedStatus | None:
-    """Applies `req` to its attempt; None for an unknown attempt or status."""
+async def apply_delivery_status(
+    db: Database, *, report: DeliveryStatusInput
+) -> AppliedStatus | None:
+    """Applies `report` to its attempt; None for an unknown attempt or status."""
+    req = report
     async with db.session() as s:
         row = await _find(s, req)
         if row is None:
@@ -63,14 +55,14 @@ async def apply_delivery_status(db: Database, req: DeliveryStatusInput) -> Appli
         if req.provider_id and row.provider_id is None:
             await update_attempts(
                 s,
-                [col(Row.id) == row.id, col(Row.provider_id).is_(None)],
+                where=[col(Row.id) == row.id, col(Row.provider_id).is_(None)],
                 provider_id=req.provider_id,
                 reason="",
             )
         code = (
             req.error_code if status in (AttemptStatus.UNDELIVERED, AttemptStatus.FAILED) else None
         )
-        await advance_status(s, [col(Row.id) == row.id], status, code)
+        await advance_status(s, where=[col(Row.id) == row.id], status=status, code=code)
         await s.refresh(row)
         return AppliedStatus(
             case_id=row.case_id,
@@ -83,18 +75,18 @@ async def apply_delivery_status(db: Database, req: DeliveryStatusInput) -> Appli
 
 
 async def advance_status(
-    s: AsyncSession, where: list[ColumnElement[bool]], status: AttemptStatus, code: int | None
+    s: AsyncSession, *, where: list[ColumnElement[bool]], status: AttemptStatus, code: int | None
 ) -> None:
     """Moves the matching rows to `status` if that is forward of where they are."""
     lower = [st.value for st in AttemptStatus if _rank(st) < _rank(status)]
     values: dict[str, Any] = {"status": status.value, "updated_at": datetime.now(UTC)}
     if code is not None:
         values["error_code"] = code
-    await update_attempts(s, [*where, col(Row.status).in_(lower)], **values)
+    await update_attempts(s, where=[*where, col(Row.status).in_(lower)], **values)
 
 
 async def update_attempts(
-    s: AsyncSession, where: Iterable[ColumnElement[bool]], **values: Any
+    s: AsyncSession, *, where: Iterable[ColumnElement[bool]], **values: Any
 ) -> bool:
     """One conditional UPDATE; True when it changed a row. The condition makes it race-safe."""
     result = await s.exec(update(Row).where(*where).values(**values))

@@ -1,8 +1,10 @@
-"""Starting the cases of a checked intake file: the core that the CLI, the API and tests share.
+"""Starting the cases of a checked intake file: what the CLI's `intake` and `case start` and
+the API's `POST /cases` share.
 
 One workflow per account, id `case-<account_no>`. A case that is already running is never
 started twice (the id conflicts); it gets the file's fresh balances instead, through its
 `refresh_account` update. A closed case may start again: a new overdue spell is a new case.
+Notes name no customer data: they come from Temporal or from the case's own checks.
 """
 
 from __future__ import annotations
@@ -10,24 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 
-from temporalio.client import (
-    Client,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from models.contracts import CaseInput, case_id
+from operations.answers import Outcome as Answered
+from operations.gateway import Gateway
+from workflows.case import CollectionCaseWorkflow as Case
 
-from models.contracts import ActionResult, CaseInput, case_id
-from workflows.case import CollectionCaseWorkflow
-
-REFRESH_UPDATE = "refresh_account"
 DEFAULT_CONCURRENCY = 50
-DEFAULT_UPDATE_TIMEOUT = timedelta(seconds=30)
 
 
 class Outcome(StrEnum):
@@ -72,14 +64,13 @@ class IntakeSummary:
 
 
 async def run_intake(
-    client: Client,
+    gateway: Gateway,
     rows: Iterable[tuple[int, CaseInput]],
     *,
     task_queue: str,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_progress: Callable[[RowOutcome], None] | None = None,
     refresh: bool = True,
-    update_timeout: timedelta = DEFAULT_UPDATE_TIMEOUT,
 ) -> IntakeSummary:
     """Starts a case per row, at most `concurrency` calls in flight; `rows` is read lazily.
 
@@ -88,7 +79,7 @@ async def run_intake(
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    starter = _Starter(client, task_queue, refresh, update_timeout)
+    starter = _Starter(gateway, task_queue, refresh)
     pending = iter(rows)
     outcomes: list[RowOutcome] = []
 
@@ -107,11 +98,10 @@ async def run_intake(
 
 
 class _Starter:
-    def __init__(self, client: Client, task_queue: str, refresh: bool, wait: timedelta) -> None:
-        self._client = client
+    def __init__(self, gateway: Gateway, task_queue: str, refresh: bool) -> None:
+        self._gateway = gateway
         self._task_queue = task_queue
         self._refresh = refresh
-        self._wait = wait
         # Set when a refresh got no answer: no worker is serving the cases, so the next
         # thousand would each wait as long. Their starts still go ahead.
         self._unanswered = False
@@ -124,55 +114,48 @@ class _Starter:
             return RowOutcome(row, account_no, workflow_id, kind, refreshed, note)
 
         try:
-            await self._client.start_workflow(
-                CollectionCaseWorkflow.run,
-                case,
-                id=workflow_id,
-                task_queue=self._task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            started = await self._gateway.start(
+                Case.run, case, id=workflow_id, task_queue=self._task_queue
             )
-        except WorkflowAlreadyStartedError:
-            if not self._refresh:
-                return outcome(Outcome.ALREADY_RUNNING)
-            note = await self._refresh_balances(workflow_id, case)
-            return outcome(Outcome.ALREADY_RUNNING, refreshed=not note, note=note)
-        except RPCError as exc:
-            return outcome(Outcome.FAILED, note=f"Temporal refused the start ({exc.status.name})")
         except Exception as exc:  # one odd row must not sink the others; the type says what broke
             return outcome(Outcome.FAILED, note=f"could not start ({type(exc).__name__})")
-        return outcome(Outcome.STARTED)
+        if started.outcome is Answered.ACCEPTED:
+            return outcome(Outcome.STARTED)
+        if started.outcome is not Answered.ALREADY_RUNNING:
+            return outcome(Outcome.FAILED, note=_start_failure(started.outcome, started.message))
+        if not self._refresh:
+            return outcome(Outcome.ALREADY_RUNNING)
+        note = await self._refresh_balances(workflow_id, case)
+        return outcome(Outcome.ALREADY_RUNNING, refreshed=not note, note=note)
 
     async def _refresh_balances(self, workflow_id: str, case: CaseInput) -> str:
-        """Sends the row's balances to the running case; answers "" or why that did not work.
-
-        The reasons come from Temporal or from the workflow's own checks; neither quotes data.
-        """
+        """Sends the row's balances to the running case; answers "" or why that did not work."""
         if self._unanswered:
             return "balances not refreshed: skipped, an earlier refresh got no answer"
-        handle = self._client.get_workflow_handle(workflow_id)
-        seconds = self._wait.total_seconds()
         try:
-            async with asyncio.timeout(seconds):
-                result = await handle.execute_update(
-                    REFRESH_UPDATE, case.account, result_type=ActionResult
-                )
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError from None  # the SDK turned our cancellation into this
-            self._unanswered = True
-            return f"balances not refreshed: no answer within {seconds:g}s (is a worker running?)"
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and "expected but not found" in cause.message:
-                return f"balances not refreshed: the case has no {REFRESH_UPDATE} update"
-            detail = cause.message if isinstance(cause, ApplicationError) else type(cause).__name__
-            return f"balances not refreshed: {detail}"
-        except RPCError as exc:
-            return f"balances not refreshed ({exc.status.name})"
+            answer = await self._gateway.update(workflow_id, Case.refresh_account, case.account)
         except Exception as exc:
             return f"balances not refreshed ({type(exc).__name__})"
-        if not result.accepted:
-            return f"balances not refreshed: {result.message}"
-        return ""
+        match answer.outcome:
+            case Answered.ACCEPTED:
+                result = answer.unwrap()
+                return "" if result.accepted else f"balances not refreshed: {result.message}"
+            case Answered.NO_ANSWER:
+                self._unanswered = True
+                seconds = self._gateway.answer_within
+                return (
+                    f"balances not refreshed: no answer within {seconds:g}s (is a worker running?)"
+                )
+            case Answered.REFUSED:
+                return f"balances not refreshed: {answer.message}"
+            case Answered.CLOSED:
+                return "balances not refreshed: the case has finished"
+            case _:
+                # Without the workflow's id, so that a file's many rows share one note.
+                return f"balances not refreshed: {answer.message.removeprefix(workflow_id + ' ')}"
+
+
+def _start_failure(outcome: Answered, message: str) -> str:
+    if outcome is Answered.FAILED:
+        return message.replace("Temporal refused the call", "Temporal refused the start")
+    return f"could not start: {message}"

@@ -1,0 +1,208 @@
+"""`collections case <action>`: one command per operator action of the catalogue
+(`operations.catalogue.CASE_ACTIONS`), named as the case's update with dashes. The flags are
+the command line's own; what they build is the action's input, and the case validates it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+import typer
+from temporalio.workflow import UpdateMethodMultiParam
+
+from cli.actions import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    CommandEnv,
+    JsonOption,
+    jsonable,
+    launch,
+    settled,
+    update_name,
+)
+from models.contracts import (
+    ActionResult,
+    ChannelInput,
+    CloseInput,
+    ClosureReason,
+    PromiseToPayInput,
+    ReasonInput,
+    RecordPaymentInput,
+    ResolveDisputeInput,
+    case_id,
+)
+from models.strategy import Channel
+from operations.catalogue import CASE_ACTIONS
+from workflows.case import CollectionCaseWorkflow as Case
+
+AccountArg = Annotated[str, typer.Argument(metavar="ACCOUNT", help="The account number.")]
+Reason = Annotated[str, typer.Option(help="Why; recorded on the case's timeline.")]
+ChannelOpt = Annotated[Channel, typer.Option(help="The channel.")]
+
+
+def workflow_id_for(account: str) -> str:
+    account = account.strip()
+    return account if account.startswith("case-") else case_id(account)
+
+
+def case_label(workflow_id: str) -> str:
+    return f"case for account {workflow_id.removeprefix('case-')}"
+
+
+A = TypeVar("A")
+CaseUpdate = UpdateMethodMultiParam[[Any, A], ActionResult]
+
+
+async def act(env: CommandEnv, account: str, update: CaseUpdate[A], arg: A) -> int:
+    """Runs one of the case's updates (an action, or a task's claim or completion)."""
+    workflow_id = workflow_id_for(account)
+    gateway = await env.gateway()
+    answer = await gateway.update(workflow_id, update, arg)
+    result = await settled(env, answer, case_label(workflow_id), action=True)
+    code = EXIT_OK if result.accepted else EXIT_REFUSED
+    if env.json_output:
+        document = {"case_id": workflow_id, "action": update_name(update), **jsonable(result)}
+        return env.print_json(document, code)
+    if result.accepted:
+        env.say(f"{result.message} (stage {result.stage})", "green")
+    else:
+        env.err.print(f"not accepted: {result.message}", markup=False)
+    return code
+
+
+def _act(account: str, update: CaseUpdate[A], arg: A, json_output: bool) -> None:
+    launch(lambda env: act(env, account, update, arg), json_output=json_output)
+
+
+def payment_input(
+    amount_minor: int, currency: str, ref: str, note: str = "", *, overpayment: bool = False
+) -> RecordPaymentInput:
+    """What `record-payment`'s flags send to the case."""
+    return RecordPaymentInput(amount_minor, currency.upper(), ref, note, overpayment=overpayment)
+
+
+def record_payment(
+    account: AccountArg,
+    amount_minor: Annotated[int, typer.Option(help="Minor units (fen, cents).")],
+    currency: Annotated[str, typer.Option(help="The account's currency, e.g. CNY.")],
+    ref: Annotated[str, typer.Option(help="The bank's payment reference; once per account.")],
+    note: str = "",
+    overpayment: Annotated[
+        bool,
+        typer.Option(
+            "--overpayment",
+            help="The amount is above the balance on purpose: without this the case refuses it.",
+        ),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """A payment received: may keep a promise, cure or close the case."""
+    req = payment_input(amount_minor, currency, ref, note, overpayment=overpayment)
+    _act(account, Case.record_payment, req, json_output)
+
+
+def promise_to_pay(
+    account: AccountArg,
+    amount_minor: Annotated[int, typer.Option(help="Minor units (fen, cents).")],
+    currency: Annotated[str, typer.Option(help="The account's currency, e.g. CNY.")],
+    on: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="YYYY-MM-DD.")],
+    note: str = "",
+    json_output: JsonOption = False,
+) -> None:
+    """The customer promises to pay by a date: contact pauses until then."""
+    req = PromiseToPayInput(amount_minor, currency.upper(), on.date(), note)
+    _act(account, Case.promise_to_pay, req, json_output)
+
+
+def raise_dispute(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
+    """The customer disputes the debt: collection stops until it is resolved."""
+    _act(account, Case.raise_dispute, ReasonInput(reason), json_output)
+
+
+def resolve_dispute(
+    account: AccountArg,
+    upheld: Annotated[
+        bool,
+        typer.Option("--upheld/--rejected", help="Upheld closes the case.", show_default=False),
+    ],
+    reason: Reason,
+    json_output: JsonOption = False,
+) -> None:
+    """The dispute's outcome: upheld closes the case, rejected resumes collection."""
+    _act(account, Case.resolve_dispute, ResolveDisputeInput(upheld, reason), json_output)
+
+
+def report_hardship(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
+    """The customer reports hardship: the case goes to the risk department."""
+    _act(account, Case.report_hardship, ReasonInput(reason), json_output)
+
+
+def opt_out(
+    account: AccountArg, channel: ChannelOpt, reason: str = "", json_output: JsonOption = False
+) -> None:
+    """No more contact on the channel; taken even on a closed case."""
+    _act(account, Case.opt_out, ChannelInput(channel, reason), json_output)
+
+
+def opt_in(
+    account: AccountArg, channel: ChannelOpt, reason: str = "", json_output: JsonOption = False
+) -> None:
+    """Contact on the channel is allowed again."""
+    _act(account, Case.opt_in, ChannelInput(channel, reason), json_output)
+
+
+def pause(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
+    """Nothing goes out until the case is resumed."""
+    _act(account, Case.pause, ReasonInput(reason), json_output)
+
+
+def resume(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
+    """Lift a pause."""
+    _act(account, Case.resume, ReasonInput(reason), json_output)
+
+
+class ManualClosure(StrEnum):
+    """How an operator may close a case; payments close it as paid or cured."""
+
+    SETTLED = "settled"
+    WRITTEN_OFF = "written_off"
+    MANUAL = "manual"
+
+
+def close(
+    account: AccountArg,
+    reason: Annotated[ManualClosure, typer.Option(help="How the case ends.")],
+    note: Annotated[str, typer.Option(help="Why; required.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Close the case: settled, written off or manual. Open tasks are cancelled."""
+    _act(account, Case.close, CloseInput(ClosureReason(reason.value), note), json_output)
+
+
+# The command of each catalogue action, by the case's update.
+_COMMANDS: dict[object, Callable[..., None]] = {
+    Case.record_payment: record_payment,
+    Case.promise_to_pay: promise_to_pay,
+    Case.raise_dispute: raise_dispute,
+    Case.resolve_dispute: resolve_dispute,
+    Case.report_hardship: report_hardship,
+    Case.opt_out: opt_out,
+    Case.opt_in: opt_in,
+    Case.pause: pause,
+    Case.resume: resume,
+    Case.close: close,
+}
+
+
+def add_action_commands(app: typer.Typer) -> None:
+    """One command per catalogue action, in the catalogue's order; an action without a
+    command here, or a command for no action, fails at start-up."""
+    actions = list(CASE_ACTIONS.values())
+    missing = [a.command for a in actions if a.update not in _COMMANDS]
+    extra = set(_COMMANDS) - {a.update for a in actions}
+    if missing or extra:
+        raise RuntimeError(f"case commands and the catalogue differ: {missing or extra}")
+    for action in actions:
+        app.command(action.command)(_COMMANDS[action.update])

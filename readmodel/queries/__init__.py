@@ -1,0 +1,33 @@
+"""Every read of the read model, as keyword-only functions over a `Database`, by concern:
+cases, tasks, handoffs, KPIs. Front ends and activities call these, never `select` themselves."""
+
+from readmodel.queries.cases import (
+    case_currency,
+    get_case,
+    get_case_customer,
+    list_attempts,
+    list_audit,
+    list_payments,
+    open_cases_for_mobile,
+    search_cases,
+)
+from readmodel.queries.handoffs import get_dossier, get_handoff, list_handoffs
+from readmodel.queries.kpis import center_kpis
+from readmodel.queries.tasks import get_task, list_tasks
+
+__all__ = [
+    "case_currency",
+    "center_kpis",
+    "get_case",
+    "get_case_customer",
+    "get_dossier",
+    "get_handoff",
+    "get_task",
+    "list_attempts",
+    "list_audit",
+    "list_handoffs",
+    "list_payments",
+    "list_tasks",
+    "open_cases_for_mobile",
+    "search_cases",
+]

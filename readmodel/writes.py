@@ -1,0 +1,315 @@
+"""Writes to the read model; the case store's activities are thin wrappers around them.
+
+Every write is idempotent, so a retried activity, or one that a timed-out attempt finishes
+late, changes nothing twice:
+- a case, customer or account row is upserted by its business key, and only by a write at
+  least as new as the one stored (`updated_at`), so a late retry never rolls a row back;
+- audit entries are inserted or ignored on (case_id, seq), payments on (account_no,
+  payment_ref), refused attempts on their idempotency key;
+- a promise is upserted by its key, and only while it is open: kept and broken are final;
+- a task is upserted by its key until it is closed: a closed task is final.
+The upserts use `INSERT .. ON CONFLICT`, which SQLite and PostgreSQL spell alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel, col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.contracts import (
+    AttemptStatus,
+    AuditEntry,
+    CaseInput,
+    CaseSnapshot,
+    CaseWrite,
+    PaymentRow,
+    PromiseRow,
+    RefusedAttempt,
+    WriteReceipt,
+)
+from models.departments import HandoffWrite, TaskRecord
+from readmodel.engine import Database
+from readmodel.kpis import Bucket, bucket_of
+from readmodel.tables import (
+    AccountRow,
+    AuditLogRow,
+    BucketMoveRow,
+    CaseRow,
+    ContactAttemptRow,
+    CustomerRow,
+    HandoffRow,
+    HumanTaskRow,
+    PaymentRecordRow,
+    PromiseRecordRow,
+)
+
+_Insert = postgresql.Insert | sqlite.Insert
+
+
+async def write_case(db: Database, *, write: CaseWrite) -> WriteReceipt | None:
+    """The case row and what happened since the last write, in one transaction."""
+    snapshot = write.snapshot
+    async with db.session() as session:
+        if write.opened is not None:
+            await upsert_customer_and_account(session, opened=write.opened, snapshot=snapshot)
+        await upsert_case(session, snapshot=snapshot)
+        await append_audit(session, entries=write.audit)
+        for payment in write.payments:
+            await record_payment(session, snapshot=snapshot, payment=payment)
+        for promise in write.promises:
+            await record_promise(session, snapshot=snapshot, promise=promise)
+        for task in write.tasks:
+            await upsert_task(session, task=task)
+    return WriteReceipt(audit=write.audit) if write.receipt else None
+
+
+async def write_handoff(db: Database, *, write: HandoffWrite) -> None:
+    """A department's handoff row: created once, then its status moves on."""
+    row = HandoffRow(
+        idempotency_key=write.key,
+        case_id=write.case_id,
+        department=write.department,
+        status=write.status,
+        reason=write.reason,
+        dossier=write.dossier,
+        created_at=write.at,
+        updated_at=write.at,
+    )
+    keep = ("created_at",) if write.dossier is not None else ("created_at", "dossier")
+    async with db.session() as session:
+        await _upsert(session, row, "idempotency_key", keep=keep)
+
+
+async def store_dossier(db: Database, *, handoff_key: str, dossier: dict[str, Any]) -> bool:
+    """Puts `dossier` on the handoff row `handoff_key`; False when there is no such row."""
+    async with db.session() as session:
+        result = await session.exec(
+            update(HandoffRow)
+            .where(col(HandoffRow.idempotency_key) == handoff_key)
+            .values(dossier=dossier)
+        )
+        return bool(result.rowcount)
+
+
+async def record_refused_attempt(db: Database, *, attempt: RefusedAttempt) -> None:
+    """A contact the policy refused: kept with its reason, once per idempotency key."""
+    row = ContactAttemptRow(
+        idempotency_key=attempt.idempotency_key,
+        case_id=attempt.case_id,
+        account_no=attempt.account_no,
+        channel=attempt.channel.value,
+        template=attempt.template,
+        status=AttemptStatus.REFUSED.value,
+        reason=attempt.reason.value,
+        retry_at=attempt.retry_at,
+        created_at=attempt.at,
+        updated_at=attempt.at,
+    )
+    async with db.session() as session:
+        stmt = _insert(session, ContactAttemptRow, _values(row))
+        await session.exec(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+
+
+async def upsert_customer_and_account(
+    session: AsyncSession, *, opened: CaseInput, snapshot: CaseSnapshot
+) -> None:
+    customer = CustomerRow(
+        customer_ref=opened.customer_ref,
+        name=opened.customer_name or None,
+        language=opened.contact.language.value,
+        time_zone=opened.contact.time_zone,
+        mobile=opened.contact.mobile,
+        updated_at=snapshot.updated_at,
+    )
+    account = opened.account
+    account_row = AccountRow(
+        account_no=account.account_no,
+        customer_ref=opened.customer_ref,
+        product=account.product,
+        currency=account.currency,
+        outstanding_minor=account.outstanding_minor,
+        overdue_minor=account.overdue_minor,
+        oldest_due_date=account.oldest_due_date,
+        updated_at=snapshot.updated_at,
+    )
+    await _upsert(session, customer, "customer_ref")
+    await _upsert(session, account_row, "account_no")
+
+
+async def upsert_case(session: AsyncSession, *, snapshot: CaseSnapshot) -> None:
+    """The case row, and a bucket move when the case changes delinquency bucket."""
+    row = CaseRow(
+        case_id=snapshot.case_id,
+        account_no=snapshot.account_no,
+        customer_ref=snapshot.customer_ref,
+        stage=snapshot.stage.value,
+        segment=snapshot.segment.value,
+        score=snapshot.score,
+        strategy_version=snapshot.strategy_version,
+        days_past_due=snapshot.days_past_due,
+        currency=snapshot.currency,
+        outstanding_minor=snapshot.outstanding_minor,
+        overdue_minor=snapshot.overdue_minor,
+        closed_reason=snapshot.closed_reason.value if snapshot.closed_reason else None,
+        opened_at=snapshot.updated_at,  # the first write is the case's opening
+        updated_at=snapshot.updated_at,
+    )
+    before = (
+        await session.exec(
+            select(CaseRow.days_past_due, CaseRow.closed_reason, CaseRow.updated_at).where(
+                CaseRow.case_id == snapshot.case_id
+            )
+        )
+    ).first()
+    await _upsert(session, row, "case_id", keep=("opened_at",))
+    await record_bucket_move(session, snapshot=snapshot, before=before)
+
+
+async def record_bucket_move(
+    session: AsyncSession,
+    *,
+    snapshot: CaseSnapshot,
+    before: tuple[int, str | None, datetime] | None,
+) -> None:
+    """A row in `bucket_moves` when this write puts the case in another bucket (or is its
+    first). A write older than the stored row (a retry that lost a race) moves nothing."""
+    now = bucket_of(snapshot.days_past_due, closed=snapshot.closed_reason is not None)
+    was: Bucket | None = None
+    if before is not None:
+        dpd, closed_reason, stored_at = before
+        if stored_at > snapshot.updated_at:
+            return
+        was = bucket_of(dpd, closed=closed_reason is not None)
+        if was == now:
+            return
+    move = BucketMoveRow(
+        case_id=snapshot.case_id,
+        from_bucket=was.value if was else None,
+        to_bucket=now.value,
+        at=snapshot.updated_at,
+    )
+    stmt = _insert(session, BucketMoveRow, _values(move))
+    await session.exec(stmt.on_conflict_do_nothing(index_elements=["case_id", "at"]))
+
+
+async def append_audit(session: AsyncSession, *, entries: Sequence[AuditEntry]) -> None:
+    if not entries:
+        return
+    rows = [
+        _values(
+            AuditLogRow(
+                case_id=entry.case_id,
+                seq=entry.seq,
+                at=entry.at,
+                kind=entry.kind,
+                detail=entry.detail,
+                actor=entry.actor,
+            )
+        )
+        for entry in entries
+    ]
+    stmt = _insert(session, AuditLogRow, rows)
+    await session.exec(stmt.on_conflict_do_nothing(index_elements=["case_id", "seq"]))
+
+
+async def record_payment(
+    session: AsyncSession, *, snapshot: CaseSnapshot, payment: PaymentRow
+) -> None:
+    row = PaymentRecordRow(
+        account_no=snapshot.account_no,
+        payment_ref=payment.payment_ref,
+        case_id=snapshot.case_id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        received_at=payment.received_at,
+    )
+    stmt = _insert(session, PaymentRecordRow, _values(row))
+    await session.exec(stmt.on_conflict_do_nothing(index_elements=["account_no", "payment_ref"]))
+
+
+async def record_promise(
+    session: AsyncSession, *, snapshot: CaseSnapshot, promise: PromiseRow
+) -> None:
+    row = PromiseRecordRow(
+        idempotency_key=promise.key,
+        case_id=snapshot.case_id,
+        amount_minor=promise.amount_minor,
+        currency=promise.currency,
+        promised_date=promise.promised_date,
+        made_at=promise.made_at,
+        status=promise.status,
+        resolved_at=promise.resolved_at,
+    )
+    stmt = _insert(session, PromiseRecordRow, _values(row))
+    await session.exec(
+        stmt.on_conflict_do_update(
+            index_elements=["idempotency_key"],
+            set_={"status": stmt.excluded.status, "resolved_at": stmt.excluded.resolved_at},
+            where=col(PromiseRecordRow.status) == "open",
+        )
+    )
+
+
+async def upsert_task(session: AsyncSession, *, task: TaskRecord) -> None:
+    row = HumanTaskRow(
+        idempotency_key=task.key,
+        case_id=task.case_id,
+        kind=task.kind.value,
+        queue=task.queue,
+        assignee=task.assignee,
+        status=task.status.value,
+        outcome=task.outcome.value if task.outcome else None,
+        deadline=task.deadline,
+        created_at=task.created_at,
+        closed_at=task.closed_at,
+    )
+    stmt = _insert(session, HumanTaskRow, _values(row))
+    changes = {name: stmt.excluded[name] for name in ("assignee", "status", "outcome", "closed_at")}
+    await session.exec(
+        stmt.on_conflict_do_update(
+            index_elements=["idempotency_key"],
+            set_=changes,
+            # A closed task is final: a late retry of an older write never reopens it.
+            where=col(HumanTaskRow.closed_at).is_(None),
+        )
+    )
+
+
+def _insert(
+    session: AsyncSession, table: type[SQLModel], values: Mapping[str, Any] | Sequence[Any]
+) -> _Insert:
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(values)
+    if dialect == "sqlite":
+        return sqlite.insert(table).values(values)
+    raise NotImplementedError(f"the read model supports sqlite and postgresql, not {dialect}")
+
+
+async def _upsert(
+    session: AsyncSession, row: SQLModel, key: str, *, keep: tuple[str, ...] = ()
+) -> None:
+    """Inserts `row`, or updates the row with the same `key` unless that one is newer.
+    Columns in `keep` are written on insert only."""
+    table = type(row)
+    values = _values(row)
+    stmt = _insert(session, table, values)
+    changes = {name: stmt.excluded[name] for name in values if name not in (key, *keep)}
+    stored_at = table.__table__.c.updated_at  # type: ignore[attr-defined]
+    await session.exec(
+        stmt.on_conflict_do_update(
+            index_elements=[key],
+            set_=changes,
+            where=stored_at <= stmt.excluded.updated_at,
+        )
+    )
+
+
+def _values(row: SQLModel) -> dict[str, Any]:
+    """The row's columns, without the surrogate id the database assigns."""
+    return row.model_dump(exclude={"id"})
