@@ -40,6 +40,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import case_rules as rules
 
+# An operator's update acts before the run loop of its workflow task (see `_ready`).
+ACT_FIRST = "act-first-2026-12"
+
 # Store writes are local and quick; they retry until the database is back.
 STORE_TIMEOUT = timedelta(seconds=30)
 STORE_RETRY = RetryPolicy(
@@ -121,8 +124,12 @@ class CaseBase:
         return self._state
 
     async def _ready(self) -> CaseState:
-        """Updates that arrive while the case is being assessed wait for it."""
-        await workflow.wait_condition(lambda: self._state is not None)
+        """Updates that arrive while the case is being assessed wait for it. Once it is
+        assessed, an update acts before the run loop in the same workflow task: waiting on a
+        condition already true would let a reminder due in that task be decided first, and go
+        out after the promise, the pause or the opt-out that arrived with it."""
+        if self._state is None or not workflow.patched(ACT_FIRST):
+            await workflow.wait_condition(lambda: self._state is not None)
         self._answering = True
         return self._live()
 
