@@ -1,0 +1,255 @@
+"""The cases: the search, a case's page and the operator actions on it.
+
+The actions are `operations.catalogue.CASE_ACTIONS`; a form's fields and how it is read follow
+the action's input type, so an action taking a type already here needs no change in this
+module or its template.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api import errors
+from api.console.forms import FormError, a_date, minor_units
+from api.console.i18n import STAGES
+from api.console.pages import (
+    PAGE_SIZE,
+    PAGES,
+    Operator,
+    answered,
+    forbidden,
+    gateway_of,
+    refusal,
+    render,
+    signed_in,
+)
+from api.deps import DatabaseDep, SettingsDep
+from api.routes.cases import MAX_DAYS_PAST_DUE, case_timeline, case_view
+from config.settings import Settings
+from models.contracts import (
+    ChannelInput,
+    CloseInput,
+    ClosureReason,
+    PromiseToPayInput,
+    ReasonInput,
+    RecordPaymentInput,
+    ResolveDisputeInput,
+    case_id,
+)
+from models.strategy import Channel, Segment
+from models.visibility import BANDS, band_range
+from operations import cases
+from operations.catalogue import CASE_ACTIONS, CaseAction
+from operations.gateway import Gateway
+from readmodel import queries
+from readmodel.engine import Database
+
+router = APIRouter()
+
+# The form each input type is typed into (`case.html` draws its fields by this name).
+FORMS: dict[type, str] = {
+    RecordPaymentInput: "payment",
+    PromiseToPayInput: "promise",
+    ReasonInput: "reason",
+    ChannelInput: "channel",
+    ResolveDisputeInput: "resolve",
+    CloseInput: "close",
+}
+MANUAL_CLOSURES = [
+    r.value for r in ClosureReason if r not in (ClosureReason.PAID, ClosureReason.CURED)
+]
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def case_list(
+    request: Request,
+    settings: SettingsDep,
+    db: DatabaseDep,
+    account: str = "",
+    stage: str = "",
+    segment: str = "",
+    min_dpd: str = "",
+    max_dpd: str = "",
+    band: str = "",
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["cases"]):
+        return forbidden(request, operator)
+    try:
+        low_dpd, high_dpd = _days_past_due(min_dpd, "min_dpd"), _days_past_due(max_dpd, "max_dpd")
+    except FormError as error:
+        code, message = refusal(error, operator)
+        return render(request, "error.html", operator, status_code=code, message=message)
+    low, high = band_range(band) if band in BANDS else (None, None)
+    rows = await queries.search_cases(
+        db,
+        account_prefix=account.strip(),
+        stage=stage if stage in STAGES else None,
+        segment=segment if segment in Segment.__members__.values() else None,
+        min_dpd=low_dpd,
+        max_dpd=high_dpd,
+        min_outstanding_minor=low,
+        below_outstanding_minor=high,
+        limit=PAGE_SIZE,
+    )
+    filters = {
+        "account": account,
+        "stage": stage,
+        "segment": segment,
+        "min_dpd": min_dpd,
+        "max_dpd": max_dpd,
+        "band": band,
+    }
+    return render(
+        request,
+        "cases.html",
+        operator,
+        rows=rows,
+        filters=filters,
+        segments=[s.value for s in Segment],
+        bands=BANDS,
+    )
+
+
+def _days_past_due(raw: str, field: str) -> int | None:
+    """A days-past-due filter, blank for none; out of the API's range it names the range."""
+    text = raw.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_DAYS_PAST_DUE:
+        raise FormError(field, f"0–{MAX_DAYS_PAST_DUE}")
+    return int(text)
+
+
+def _case_input(action: CaseAction, form: dict[str, str], currency: str) -> object:
+    """The update's input from the form; `FormError` for a value that cannot be read."""
+    reason = form.get("reason", "")
+    kind = action.input_type
+    if kind is RecordPaymentInput:
+        return RecordPaymentInput(
+            minor_units(form.get("amount", ""), currency),
+            currency,
+            form.get("payment_ref", "").strip(),
+            overpayment=form.get("overpayment") == "on",
+        )
+    if kind is PromiseToPayInput:
+        amount = minor_units(form.get("amount", ""), currency)
+        promised = a_date(form.get("promised_date", ""), "promised_date")
+        return PromiseToPayInput(amount, currency, promised, form.get("note", ""))
+    if kind is ReasonInput:
+        return ReasonInput(reason=reason)
+    if kind is ChannelInput:
+        channel = form.get("channel", "")
+        if channel not in Channel.__members__.values():
+            raise FormError("channel", "not_a_channel")
+        return ChannelInput(Channel(channel), reason)
+    if kind is ResolveDisputeInput:
+        return ResolveDisputeInput(upheld=form.get("upheld") == "on", reason=reason)
+    if kind is CloseInput:
+        closure = form.get("closure", "")
+        if closure not in MANUAL_CLOSURES:
+            raise FormError("closure", "not_a_closure")
+        return CloseInput(ClosureReason(closure), form.get("note", ""))
+    raise FormError("action", "unknown")
+
+
+async def _case_page(
+    request: Request,
+    operator: Operator,
+    account_no: str,
+    db: Database,
+    gateway: Gateway,
+    settings: Settings,
+    *,
+    status_code: int = 200,
+    refused: dict[str, str] | None = None,
+    typed: dict[str, dict[str, str]] | None = None,
+) -> HTMLResponse:
+    try:
+        view = await case_view(db, gateway, account_no)
+    except HTTPException as error:
+        return render(
+            request,
+            "error.html",
+            operator,
+            status_code=error.status_code,
+            message=error.detail,
+        )
+    timeline = []
+    with contextlib.suppress(HTTPException):
+        timeline = await case_timeline(db, gateway, account_no)
+    attempts = await queries.list_attempts(db, case_id=case_id(account_no))
+    row, live = view.case, view.status
+    currency = live.currency if live else row.currency if row else "CNY"
+    history = (
+        f"{settings.web_ui_url}/namespaces/{quote(settings.temporal_namespace)}"
+        f"/workflows/{quote(case_id(account_no))}"
+    )
+    allowed = [
+        (name, FORMS[action.input_type])
+        for name, action in CASE_ACTIONS.items()
+        if operator.may(action.roles)
+    ]
+    return render(
+        request,
+        "case.html",
+        operator,
+        status_code=status_code,
+        account_no=account_no,
+        row=row,
+        live=live,
+        currency=currency,
+        timeline=list(reversed(timeline)),
+        attempts=attempts,
+        history_url=history,
+        actions=allowed if live is not None else [],
+        errors=refused or {},
+        typed=typed or {},
+        channels=[c.value for c in Channel],
+        closures=MANUAL_CLOSURES,
+    )
+
+
+@router.get("/cases/{account_no}", response_class=HTMLResponse)
+async def case_page(
+    request: Request, account_no: str, settings: SettingsDep, db: DatabaseDep
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["cases"]):
+        return forbidden(request, operator)
+    return await _case_page(request, operator, account_no, db, gateway_of(request), settings)
+
+
+@router.post("/cases/{account_no}/{name}", response_class=HTMLResponse)
+async def case_action(
+    request: Request, account_no: str, name: str, settings: SettingsDep, db: DatabaseDep
+) -> Response:
+    operator = signed_in(request, settings)
+    action = CASE_ACTIONS.get(name)
+    if action is None or not operator.may(action.roles):
+        return forbidden(request, operator)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    gateway = gateway_of(request)
+    row = await queries.get_case(db, account_no=account_no)
+    currency = row.currency if row else "CNY"
+    try:
+        body = _case_input(action, form, currency)
+        result = errors.answered(await cases.act(gateway, account_no, action, body))
+    except (FormError, HTTPException) as error:
+        code, message = refusal(error, operator)
+        return await _case_page(
+            request,
+            operator,
+            account_no,
+            db,
+            gateway,
+            settings,
+            status_code=code,
+            refused={name: message},
+            typed={name: form},
+        )
+    return answered(f"/console/cases/{quote(account_no)}", result.message)

@@ -1,0 +1,121 @@
+"""The collectors' tasks: their own, or their queue's; claimed and completed from the list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api import errors
+from api.console.forms import FormError, optional_date, optional_minor_units
+from api.console.i18n import translator
+from api.console.pages import (
+    COLLECTORS,
+    PAGE_SIZE,
+    PAGES,
+    answered,
+    currency_of,
+    forbidden,
+    gateway_of,
+    refusal,
+    render,
+    signed_in,
+)
+from api.deps import DatabaseDep, SettingsDep
+from api.routes import tasks
+from models.departments import (
+    OUTCOMES,
+    CompleteTaskInput,
+    FieldVisitReport,
+    TaskOutcome,
+    TaskStatus,
+)
+from operations import departments
+from operations.roles import Role
+from readmodel import queries
+
+router = APIRouter()
+
+DUE_SOON = timedelta(hours=4)
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+async def task_list(
+    request: Request, settings: SettingsDep, db: DatabaseDep, view: str = "mine"
+) -> HTMLResponse:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["tasks"]):
+        return forbidden(request, operator)
+    active = [TaskStatus.OPEN.value, TaskStatus.CLAIMED.value]
+    if view == "mine":
+        rows = await queries.list_tasks(db, status=active, assignee=operator.staff, limit=PAGE_SIZE)
+    else:
+        queues = (
+            ["operations", "supervisor"] if Role.SUPERVISOR in operator.roles else ["operations"]
+        )
+        rows = await queries.list_tasks(db, status=active, queue=queues, limit=PAGE_SIZE)
+    now = datetime.now(UTC)
+    urgency = {
+        row.idempotency_key: "overdue"
+        if row.deadline < now
+        else "soon"
+        if row.deadline < now + DUE_SOON
+        else ""
+        for row in rows
+    }
+    return render(
+        request,
+        "tasks.html",
+        operator,
+        rows=rows,
+        view=view,
+        urgency=urgency,
+        outcomes={kind.value: [o.value for o in found] for kind, found in OUTCOMES.items()},
+    )
+
+
+@router.post("/tasks/{verb}", response_class=HTMLResponse)
+async def task_action(
+    request: Request, verb: str, settings: SettingsDep, db: DatabaseDep
+) -> Response:
+    operator = signed_in(request, settings)
+    if not operator.may(PAGES["tasks"]) or verb not in ("claim", "complete"):
+        return forbidden(request, operator)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    key = form.get("task_key", "")
+    back = f"/console/tasks?view={quote(form.get('view', 'mine'))}"
+    role = operator.acting_as(COLLECTORS)
+    gateway = gateway_of(request)
+    try:
+        row = await tasks.task_for(db, key, role)
+        if verb == "claim":
+            claimed = await departments.claim_task(gateway, row.case_id, key, operator.staff)
+            result = errors.answered(claimed)
+        else:
+            outcome = form.get("outcome", "")
+            if outcome not in TaskOutcome.__members__.values():
+                raise FormError("outcome", "not_an_outcome")
+            visit = None
+            if form.get("second_collector", "").strip():
+                visit = FieldVisitReport(
+                    collectors=(operator.staff, form["second_collector"].strip()),
+                    consent_to_enter=form.get("consent") == "on",
+                )
+            report = CompleteTaskInput(
+                task_key=key,
+                collector=operator.staff,
+                outcome=TaskOutcome(outcome),
+                note=form.get("note", ""),
+                promised_amount_minor=optional_minor_units(
+                    form.get("promised_amount", ""), await currency_of(db, task_key=key)
+                ),
+                promised_date=optional_date(form.get("promised_date", ""), "promised_date"),
+                visit=visit,
+            )
+            result = errors.answered(await departments.complete_task(gateway, row.case_id, report))
+    except (FormError, HTTPException) as error:
+        _, message = refusal(error, operator)
+        return answered(back, f"{translator(operator.language)('error')}: {message}")
+    return answered(back, result.message)
