@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SettingsDep
@@ -43,6 +43,7 @@ def require_roles(*allowed: Role) -> Callable[..., Role]:
     who = ", ".join(allowed)
 
     def caller_role(
+        request: Request,
         settings: SettingsDep,
         api_key: Annotated[str | None, Depends(_api_key_header)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -55,6 +56,7 @@ def require_roles(*allowed: Role) -> Callable[..., Role]:
                 status.HTTP_403_FORBIDDEN,
                 "a valid API key is required (X-API-Key, Authorization: Bearer, or /signin)",
             )
+        request.state.roles = tuple(sorted(roles))  # who acts, for the gateway (api.deps)
         for role in allowed:
             if role in roles:
                 return role

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from api.errors import answered
 from config.settings import Settings
+from models.people import Actor
 from operations.answers import Answer, Outcome
 from operations.gateway import RETRY_AFTER_SECONDS, Gateway
 from readmodel.engine import Database
@@ -35,11 +36,19 @@ def get_gateway(gateway: Annotated[Gateway | None, Depends(get_gateway_or_none)]
     return gateway if gateway is not None else answered(UNREACHABLE)
 
 
+def get_acting_gateway(
+    request: Request, gateway: Annotated[Gateway, Depends(get_gateway)]
+) -> Gateway:
+    """The gateway acting for the caller. A shared role key names no person: the actor is the
+    key's roles (`api-key:supervisor`) until staff sign in as themselves."""
+    roles = getattr(request.state, "roles", None) or ()
+    return gateway.acting(Actor(f"api-key:{'+'.join(sorted(roles)) or 'unknown'}", via="api"))
+
+
 def get_database(request: Request) -> Database:
     return cast(Database, request.app.state.db)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+GatewayDep = Annotated[Gateway, Depends(get_acting_gateway)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
-

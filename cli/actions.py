@@ -17,6 +17,7 @@ written to stderr. Tables are drawn on a terminal and become tab-separated lines
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.settings import Settings, load_settings
+from models.people import Actor
 from operations.answers import Answer, Outcome
 
 if TYPE_CHECKING:
@@ -87,7 +89,16 @@ class CommandEnv:
                     f"({type(exc).__name__})"
                 )
                 raise CommandError(EXIT_USAGE, message) from None
+            self._gateway = self._gateway.acting(Actor(self.actor(), via="cli"))
         return self._gateway
+
+    def actor(self) -> str:
+        if self.settings.cli_actor:
+            return self.settings.cli_actor
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no login name in this environment
+            return "unknown"
 
     def database(self) -> Database:
         if self.db is not None:

@@ -259,10 +259,12 @@ async def show_timeline(env: CommandEnv, account: str, *, last: int = 0) -> int:
     events = await settled(env, answer, case_label(workflow_id))
     events = events[-last:] if last else events
     if env.json_output:
-        shown = [{"at": e.at, "kind": e.kind, "detail": masked(e.detail)} for e in events]
+        shown = [
+            {"at": e.at, "kind": e.kind, "detail": masked(e.detail), "by": e.actor} for e in events
+        ]
         return env.print_json({"case_id": workflow_id, "events": shown})
-    rows = [(at_minute(e.at), e.kind, masked(e.detail)) for e in events]
-    env.table(("at", "kind", "detail"), rows, title=f"{workflow_id} timeline")
+    rows = [(at_minute(e.at), e.kind, masked(e.detail), e.actor or "-") for e in events]
+    env.table(("at", "kind", "detail", "by"), rows, title=f"{workflow_id} timeline")
     return EXIT_OK
 
 

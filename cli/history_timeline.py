@@ -30,6 +30,7 @@ from cli.history_words import (
     safe,
     summarize,
 )
+from models.people import SYSTEM
 
 
 class Run(Protocol):
@@ -223,7 +224,9 @@ class _RunReader:
                 self._timeline.rows.remove(self._opened_row)  # the entry itself says it better
                 self._opened_row = None
             when = datetime.fromisoformat(entry["at"]) if entry.get("at") else at
-            self._add(when, kind, audit_words(kind, entry.get("detail", "")))
+            words = audit_words(kind, entry.get("detail", ""))
+            actor = str(entry.get("actor", ""))
+            self._add(when, kind, words if actor in ("", SYSTEM) else f"{words}, by {actor}")
 
     async def _local_activity(self, at: datetime, details: Any, event: HistoryEvent) -> None:
         """A local activity leaves a marker with its result but not its input. A local write

@@ -53,6 +53,8 @@ class Settings:
     # How long a front end waits for a workflow's answer (an update waits for an assessment or
     # a department's row write: seconds when a worker runs); past it, "no answer".
     answer_timeout_seconds: float = 20.0
+    # Who the command line acts as on the cases it changes; blank: the login name.
+    cli_actor: str = ""
 
     @property
     def twilio_configured(self) -> bool:
@@ -128,4 +130,5 @@ def load_settings(
         api_port=int(get("API_PORT", "8000")),
         api_keys=api_keys,
         answer_timeout_seconds=float(get("ANSWER_TIMEOUT_SECONDS", "20")),
+        cli_actor=get("COLLECTIONS_ACTOR"),
     )

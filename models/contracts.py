@@ -280,6 +280,7 @@ class TimelineEvent:
     at: datetime
     kind: str
     detail: str
+    actor: str = ""  # who acted (`models.people.Actor.label`), `workflow` for the case itself
 
 
 @dataclass

@@ -37,7 +37,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from models.contracts import Refusal
+from models.people import Actor
 from operations.answers import Answer, Outcome
+from temporal.acting import ActorInterceptor, acting
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,23 @@ _NOT_NOW = {
 
 
 class Gateway:
-    """Holds the Temporal client; `answer_within` seconds is how long any call waits."""
+    """Holds the Temporal client; `answer_within` seconds is how long any call waits.
+    `acting(actor)` is the same gateway for one person: every start, update and signal it
+    makes carries them to the workflow (`temporal.acting`), which records them."""
 
-    def __init__(self, client: Client, *, answer_within: float = 20.0) -> None:
+    def __init__(
+        self, client: Client, *, answer_within: float = 20.0, actor: Actor | None = None
+    ) -> None:
+        config = client.config()
+        if not any(isinstance(i, ActorInterceptor) for i in config["interceptors"]):
+            config["interceptors"] = [*config["interceptors"], ActorInterceptor()]
+            client = Client(**config)
         self._client = client
         self.answer_within = answer_within
+        self.actor = actor
+
+    def acting(self, actor: Actor) -> Gateway:
+        return Gateway(self._client, answer_within=self.answer_within, actor=actor)
 
     @property
     def namespace(self) -> str:
@@ -80,14 +94,15 @@ class Gateway:
         )
         try:
             async with asyncio.timeout(self.answer_within):
-                handle = await self._client.start_workflow(
-                    cast(Any, run),
-                    arg,
-                    id=id,
-                    task_queue=task_queue,
-                    id_reuse_policy=policy,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                )
+                with acting(self.actor):
+                    handle = await self._client.start_workflow(
+                        cast(Any, run),
+                        arg,
+                        id=id,
+                        task_queue=task_queue,
+                        id_reuse_policy=policy,
+                        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    )
             return Answer(Outcome.ACCEPTED, handle.result_run_id or "")
         except WorkflowAlreadyStartedError:
             return Answer(Outcome.ALREADY_RUNNING, message=f"{id} is already running")
@@ -104,7 +119,8 @@ class Gateway:
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             async with asyncio.timeout(self.answer_within):
-                value = await handle.execute_update(cast(Any, update), arg)
+                with acting(self.actor):
+                    value = await handle.execute_update(cast(Any, update), arg)
             return Answer(Outcome.ACCEPTED, cast(R, value))
         except WorkflowUpdateFailedError as error:
             return await self._refused(workflow_id, error)
@@ -120,7 +136,8 @@ class Gateway:
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             async with asyncio.timeout(self.answer_within):
-                await handle.signal(cast(Any, signal), arg)
+                with acting(self.actor):
+                    await handle.signal(cast(Any, signal), arg)
             return Answer(Outcome.ACCEPTED, None)
         except RPCError as error:
             return await self._rpc_error(workflow_id, error)

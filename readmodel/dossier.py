@@ -162,7 +162,13 @@ def _scorecard(case: CaseRow | None, audit: Sequence[AuditLogRow]) -> dict[str, 
 
 
 def _audit(row: AuditLogRow) -> dict[str, Any]:
-    return {"seq": row.seq, "at": _iso(row.at), "kind": row.kind, "detail": row.detail}
+    return {
+        "seq": row.seq,
+        "at": _iso(row.at),
+        "kind": row.kind,
+        "detail": row.detail,
+        "by": row.actor,
+    }
 
 
 def _payment(row: PaymentRecordRow) -> dict[str, Any]:

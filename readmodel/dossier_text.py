@@ -97,9 +97,9 @@ def render_dossier_text(dossier: Dossier) -> str:
     out += _section(
         "4. Balance history",
         _table(
-            ("at", "event", "detail"),
+            ("at", "event", "detail", "by"),
             [
-                (_at(e["at"]), e["kind"], amounts_in_words(e["detail"]))
+                (_at(e["at"]), e["kind"], amounts_in_words(e["detail"]), e.get("by", ""))
                 for e in dossier.get("balance_history", [])
             ],
         ),

@@ -26,6 +26,7 @@ from temporalio.workflow import NondeterminismError
 from config.settings import Settings
 from temporal.client import data_converter
 from workers.main import SANDBOX, workflows_for
+from workflows.acting import ActorInterceptor
 
 _CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
 WORKFLOW_ID_KEY = "workflowId"  # ignored by `WorkflowHistory.from_json`, so others still read it
@@ -128,6 +129,7 @@ async def replay_histories(
             workflows=list(workflows or registered_workflows(settings or Settings())),
             workflow_runner=SANDBOX,
             data_converter=data_converter(codec),
+            interceptors=[ActorInterceptor()],
         )
 
         async def histories() -> AsyncIterator[WorkflowHistory]:

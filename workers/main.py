@@ -22,6 +22,7 @@ from config.settings import Settings
 from readmodel.engine import Database
 from temporal.client import connect
 from temporal.codec import codec_from_settings
+from workflows.acting import ActorInterceptor
 from workflows.case import CollectionCaseWorkflow
 from workflows.legal_referral import LegalReferralWorkflow
 from workflows.risk_review import RiskReviewWorkflow
@@ -101,6 +102,7 @@ def build_worker(
         activities=activities_for(settings, queue, services),
         workflow_runner=SANDBOX,
         activity_executor=ThreadPoolExecutor(max_workers=8),
+        interceptors=[ActorInterceptor()],
         **options,
     )
 

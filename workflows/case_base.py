@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
     )
     from workflows import case_rules as rules
+    from workflows.acting import current_actor
 
 # An operator's update acts before the run loop of its workflow task (see `_ready`).
 ACT_FIRST = "act-first-2026-12"
@@ -172,12 +173,15 @@ class CaseBase:
     def _event(self, kind: str, detail: str) -> None:
         state = self._live()
         now = workflow.now()
-        state.timeline.append(TimelineEvent(at=now, kind=kind, detail=detail))
+        actor = current_actor()
+        state.timeline.append(TimelineEvent(at=now, kind=kind, detail=detail, actor=actor))
         if len(state.timeline) > 2 * rules.TIMELINE_KEPT:
             del state.timeline[: -rules.TIMELINE_KEPT]
         state.audit_seq += 1
         self._audit.append(
-            AuditEntry(case_id=self._id, seq=state.audit_seq, at=now, kind=kind, detail=detail)
+            AuditEntry(
+                case_id=self._id, seq=state.audit_seq, at=now, kind=kind, detail=detail, actor=actor
+            )
         )
         self._changed = True
 

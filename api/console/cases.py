@@ -221,7 +221,9 @@ async def case_page(
     operator = signed_in(request, settings)
     if not operator.may(PAGES["cases"]):
         return forbidden(request, operator)
-    return await _case_page(request, operator, account_no, db, gateway_of(request), settings)
+    return await _case_page(
+        request, operator, account_no, db, gateway_of(request, operator), settings
+    )
 
 
 @router.post("/cases/{account_no}/{name}", response_class=HTMLResponse)
@@ -233,7 +235,7 @@ async def case_action(
     if action is None or not operator.may(action.roles):
         return forbidden(request, operator)
     form = {k: str(v) for k, v in (await request.form()).items()}
-    gateway = gateway_of(request)
+    gateway = gateway_of(request, operator)
     row = await queries.get_case(db, account_no=account_no)
     currency = row.currency if row else "CNY"
     try:

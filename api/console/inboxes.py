@@ -89,7 +89,7 @@ async def _handoff_page(
     try:
         row = await handoffs.handoff_row(db, key, dossier=True)
         handoffs.may_read(role, row.department)
-        detail = await handoffs.handoff_detail(gateway_of(request), row)
+        detail = await handoffs.handoff_detail(gateway_of(request, operator), row)
     except HTTPException as error:
         return render(
             request, "error.html", operator, status_code=error.status_code, message=error.detail
@@ -202,7 +202,9 @@ async def handoff_answer(
     try:
         body = _answer_input(answer, form, operator.staff, currency)
         await handoffs.handoff_of(db, key, answer.department)
-        errors.answered(await departments.answer_handoff(gateway_of(request), key, answer, body))
+        errors.answered(
+            await departments.answer_handoff(gateway_of(request, operator), key, answer, body)
+        )
     except (FormError, HTTPException) as error:
         code, message = refusal(error, operator)
         return await _handoff_page(

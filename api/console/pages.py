@@ -18,6 +18,7 @@ from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, next_action, t
 from api.deps import get_gateway, get_gateway_or_none
 from config.settings import Settings
 from models.money import amounts_in_words, money
+from models.people import Actor
 from operations.departments import READERS
 from operations.gateway import Gateway
 from operations.roles import Role
@@ -154,10 +155,12 @@ def answered(to: str, message: str) -> RedirectResponse:
     return response
 
 
-def gateway_of(request: Request) -> Gateway:
-    """The API's gateway (503 while Temporal is unreachable), asked for only once the operator
-    is known to be signed in and allowed: a signed-out browser is sent to sign in either way."""
-    return get_gateway(get_gateway_or_none(request))
+def gateway_of(request: Request, operator: Operator) -> Gateway:
+    """The API's gateway acting for the signed-in operator (503 while Temporal is unreachable),
+    asked for only once the operator is known to be signed in and allowed: a signed-out browser
+    is sent to sign in either way."""
+    gateway = get_gateway(get_gateway_or_none(request))
+    return gateway.acting(Actor(operator.staff, via="console"))
 
 
 async def currency_of(

@@ -87,7 +87,7 @@ async def task_action(
     key = form.get("task_key", "")
     back = f"/console/tasks?view={quote(form.get('view', 'mine'))}"
     role = operator.acting_as(COLLECTORS)
-    gateway = gateway_of(request)
+    gateway = gateway_of(request, operator)
     try:
         row = await tasks.task_for(db, key, role)
         if verb == "claim":

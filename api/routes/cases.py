@@ -223,7 +223,7 @@ async def case_timeline(db: Database, gateway: Gateway, account_no: str) -> list
     if live.outcome is not Outcome.NOT_FOUND:
         return answered(live)
     rows = await queries.list_audit(db, case_id=case_id(account_no))
-    events = [TimelineEvent(at=r.at, kind=r.kind, detail=r.detail) for r in rows]
+    events = [TimelineEvent(at=r.at, kind=r.kind, detail=r.detail, actor=r.actor) for r in rows]
     if not events:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case for account {account_no}")
     return events

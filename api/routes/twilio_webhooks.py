@@ -30,6 +30,7 @@ from api.errors import http_error
 from config.settings import Settings
 from models.contracts import ContactOutcome
 from models.messaging import CALLBACK_KEY_PARAM, DeliveryStatusInput
+from models.people import Actor
 from models.privacy import mask_phone
 from operations import cases
 from operations.answers import Answer, Outcome
@@ -116,7 +117,8 @@ async def delivery_status(
     if gateway is None:
         # The row is recorded; only the case misses this report. Twilio's debugger shows it.
         log.warning("status of %s recorded, Temporal unreachable", applied.outcome.idempotency_key)
-    await _signal(get_gateway(gateway), applied.case_id, applied.outcome)
+    twilio = get_gateway(gateway).acting(Actor("twilio", via="webhook"))
+    await _signal(twilio, applied.case_id, applied.outcome)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -137,7 +139,7 @@ async def inbound_sms(form: SignedForm, db: DatabaseDep, gateway: GatewayOrNone)
     if not open_cases:
         log.info("inbound %s from %s: no open case has this number", keyword, sender)
         return _twiml()
-    reachable = get_gateway(gateway)
+    reachable = get_gateway(gateway).acting(Actor("customer", via="sms reply"))
     try:
         async with asyncio.timeout(UPDATE_TIMEOUT):
             reached = await asyncio.gather(

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +28,7 @@ from operations.roles import Role
 from readmodel.engine import Database
 from readmodel.tables import AuditLogRow
 from temporal.client import data_converter
-from tests.fakes.temporal_service import RefusingService
+from tests.fakes.temporal_service import RefusingService, unreached_client
 from tests.workflows.harness import (
     CaseHarness,
     fake_twilio,  # noqa: F401
@@ -71,7 +71,7 @@ async def http(harness: CaseHarness) -> AsyncIterator[httpx.AsyncClient]:
 async def offline() -> AsyncIterator[httpx.AsyncClient]:
     """The app with a Temporal client and a database it never reaches: for requests refused
     before any call (a role, a body), which need no server and so stay fast."""
-    unreached = cast(Client, object())
+    unreached = unreached_client()
     transport = httpx.ASGITransport(app=make_app(settings_for("unused"), unreached, None))
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
         yield client
@@ -314,6 +314,8 @@ async def test_a_payment_is_recorded_once_and_shows_on_the_timeline(
         assert kinds[0] == "opened"
         assert kinds.count("payment") == 1
         assert "100 CNY ref P-1" in timeline.json()[kinds.index("payment")]["detail"]
+        # A shared role key names no person yet: the key's roles are on record.
+        assert timeline.json()[kinds.index("payment")]["actor"] == "api-key:operations (api)"
 
 
 @pytest.mark.parametrize(

@@ -221,6 +221,9 @@ async def test_a_collector_finds_a_case_records_a_promise_and_sees_refusals_in_p
         assert "1,200.50 CNY" in text_of(shown.text.split("data-promise>")[1])
         timeline = text_of(shown.text.split("data-timeline>")[1])
         assert "1,200.50 CNY by" in timeline and "120050" not in timeline  # in yuan, not fen
+        # The promise is on record as ann's, the opening as the case's own.
+        actors = re.findall(r"data-event=\"(\w+)\".*?data-actor>([^<]*)<", shown.text)
+        assert ("promise", "ann (console)") in actors and ("opened", "workflow") in actors
         again = await browser.get(f"/console/cases/{account}")
         assert "data-flash" not in again.text
     status = await handle.query(Case.status)

@@ -5,11 +5,9 @@ the API's range is a form error naming the field and the range, never a database
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import cast
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from api import app as api_app
 from api.routes.cases import MAX_DAYS_PAST_DUE
@@ -17,13 +15,14 @@ from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database
 from tests.api.test_cases_api import KEYS, settings_for
+from tests.fakes.temporal_service import unreached_client
 from tests.workflows.harness import sqlite_db  # noqa: F401
 
 
 @pytest.fixture
 async def browser(sqlite_db: Database) -> AsyncIterator[httpx.AsyncClient]:
     """A collector signed in to a console whose search needs only the read model."""
-    unreached = Gateway(cast(Client, object()))
+    unreached = Gateway(unreached_client())
     app = api_app.create_app(settings_for("unused"), gateway=unreached, db=sqlite_db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +28,7 @@ from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database
 from readmodel.tables import HandoffRow
+from tests.fakes.temporal_service import unreached_client
 from tests.workflows.harness import (
     department_settings,
     sqlite_db,  # noqa: F401
@@ -131,7 +132,7 @@ async def inbox(
 async def offline() -> AsyncIterator[httpx.AsyncClient]:
     """The app with a Temporal client and a database it never reaches: for requests refused
     before either is needed (a role, a body)."""
-    transport = httpx.ASGITransport(app=make_app(cast(Client, object()), None))
+    transport = httpx.ASGITransport(app=make_app(unreached_client(), None))
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
         yield client
 

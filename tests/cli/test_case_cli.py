@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
 import uuid
@@ -312,8 +313,21 @@ async def test_status_shows_the_case_with_the_customer_masked(harness: CaseHarne
     assert ran.code == 0 and "days past due" in ran.out
 
     ran = await cli(lambda env: case_cli.show_timeline(env, account))
-    assert ran.out.startswith("at\tkind\tdetail\n")
+    assert ran.out.startswith("at\tkind\tdetail\tby\n")
     assert "\topened\tstrategy " in ran.out
+
+
+async def test_an_action_from_the_command_line_names_who_took_it(harness: CaseHarness) -> None:
+    settings = dataclasses.replace(settings_for(harness.queue), cli_actor="zhao.min")
+    cli = Cli(harness.client, harness.db, settings)
+    account = await started(harness)
+    paused = await cli(
+        lambda env: case_cli.act(env, account, Case.pause, ReasonInput(reason="asked"))
+    )
+    assert paused.code == 0, paused.err
+    ran = await cli(lambda env: case_cli.show_timeline(env, account), json_output=True)
+    by = {(e["kind"], e["by"]) for e in ran.json()["events"]}
+    assert ("paused", "zhao.min (cli)") in by and ("opened", "workflow") in by
 
 
 async def test_an_action_is_taken_and_a_bad_one_is_refused_with_the_cases_message(

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from temporalio.client import Client
 from temporalio.service import ConnectConfig, RPCError, RPCStatusCode, ServiceClient
+
+from temporal.client import data_converter
 
 
 class RefusingService(ServiceClient):
@@ -29,3 +32,8 @@ class RefusingService(ServiceClient):
 
     async def _rpc_call(self, rpc: str, *args: Any, **kwargs: Any) -> Any:
         raise RPCError(f"{rpc}: {self.refusal.name}", self.refusal, b"")
+
+
+def unreached_client() -> Client:
+    """A real client for an app that must never reach Temporal: every call is UNAVAILABLE."""
+    return Client(RefusingService(RPCStatusCode.UNAVAILABLE), data_converter=data_converter())

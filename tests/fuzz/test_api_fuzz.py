@@ -18,7 +18,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -26,7 +26,6 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
-from temporalio.client import Client
 
 from api.app import create_app
 from config.settings import Settings, TaskQueues
@@ -35,6 +34,7 @@ from models.departments import handoff_id
 from models.intake import COLUMNS, MAX_MINOR
 from operations.gateway import Gateway
 from operations.roles import Role
+from tests.fakes.temporal_service import unreached_client
 from tests.fuzz.test_update_fuzz import (
     BLOB_LIMIT,
     rarely,
@@ -435,7 +435,7 @@ async def offline() -> AsyncIterator[httpx.AsyncClient]:
     """The app with a Temporal client and a database it never reaches: for bodies refused
     before any call, which need no server."""
     settings = Settings(api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()))
-    app = create_app(settings, gateway=Gateway(cast(Client, object())), db=None)
+    app = create_app(settings, gateway=Gateway(unreached_client()), db=None)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://api"
     ) as http:

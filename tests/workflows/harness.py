@@ -42,6 +42,7 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.temporal_env import installed_binary
 from tests.time_skip import skip
 from workers.main import SANDBOX, Services, activities_for, build_worker, workflows_for
+from workflows.acting import ActorInterceptor
 from workflows.case import CollectionCaseWorkflow
 
 Case = CollectionCaseWorkflow
@@ -209,6 +210,7 @@ def case_worker(
         activities=activities,
         workflow_runner=SANDBOX,
         activity_executor=ThreadPoolExecutor(max_workers=8),
+        interceptors=[ActorInterceptor()],
     )
 
 
