@@ -23,7 +23,7 @@ from api.routes import cases, codec, handoffs, kpis, session, tasks, twilio_webh
 from config.settings import Settings
 from operations.gateway import Gateway
 from readmodel.engine import Database
-from temporal.client import connect
+from temporal.client import connect, require_codec
 from temporal.codec import codec_from_settings
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,10 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    if app.state.gateway is None:
+        # Fails closed before anything else: without payload keys the API would send
+        # customers' data to Temporal in clear.
+        require_codec(settings, app.state.codec)
     own_db = app.state.db is None
     if own_db:
         app.state.db = Database(settings.database_url)

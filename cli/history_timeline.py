@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import RetryState, WorkflowTaskFailedCause
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.converter import DataConverter
@@ -104,6 +105,18 @@ class _RunReader:
                 self._timeline.undecoded = safe(f"{type(exc).__name__}: {exc}")
             return None
 
+    async def _failure_words(self, failure: Failure) -> str:
+        """A failure as words; one whose message travels encoded (the payload codec's encoded
+        failure attributes) is decoded first, when this reader has the key."""
+        if failure.HasField("encoded_attributes"):
+            values = await self._decode(Payloads(payloads=[failure.encoded_attributes]))
+            if values and isinstance(values[0], dict) and "message" in values[0]:
+                decoded = Failure()
+                decoded.CopyFrom(failure)
+                decoded.message = str(values[0]["message"])
+                failure = decoded
+        return failure_text(failure)
+
     async def _summary(self, payloads: Payloads) -> str:
         values = await self._decode(payloads)
         return "encrypted" if values is None else summarize(values)
@@ -152,7 +165,7 @@ class _RunReader:
         self._add(at, "completed", f"completed ({words})" if words else "completed")
 
     async def _on_workflow_execution_failed(self, at: datetime, a: Any, _: HistoryEvent) -> None:
-        self._add(at, "failed", f"workflow failed: {failure_text(a.failure)}")
+        self._add(at, "failed", f"workflow failed: {await self._failure_words(a.failure)}")
 
     async def _on_workflow_execution_terminated(
         self, at: datetime, a: Any, _: HistoryEvent
@@ -177,7 +190,7 @@ class _RunReader:
         self._add(
             at,
             "workflow_task_failed",
-            f"workflow task failed ({cause}): {failure_text(a.failure)}",
+            f"workflow task failed ({cause}): {await self._failure_words(a.failure)}",
         )
 
     async def _on_workflow_task_timed_out(self, at: datetime, a: Any, _: HistoryEvent) -> None:
@@ -274,7 +287,7 @@ class _RunReader:
         # counted, and only the latest is kept (some test servers keep none).
         before = a.attempt - 1
         if a.HasField("last_failure"):
-            failed = f"failed (attempt {before}): {failure_text(a.last_failure)}"
+            failed = f"failed (attempt {before}): {await self._failure_words(a.last_failure)}"
         else:
             failed = f"failed {before} time{'s' if before > 1 else ''}"
         self._add(at, "activity_retry", f"{name} {failed}; retried (attempt {a.attempt})")
@@ -291,7 +304,7 @@ class _RunReader:
         self._add(
             at,
             "activity_failed",
-            f"{name} failed (attempt {attempt}): {failure_text(a.failure)}; {why}",
+            f"{name} failed (attempt {attempt}): {await self._failure_words(a.failure)}; {why}",
         )
 
     async def _on_activity_task_timed_out(self, at: datetime, a: Any, _: HistoryEvent) -> None:
@@ -299,7 +312,7 @@ class _RunReader:
         self._add(
             at,
             "activity_failed",
-            f"{name} timed out (attempt {attempt}): {failure_text(a.failure)}",
+            f"{name} timed out (attempt {attempt}): {await self._failure_words(a.failure)}",
         )
 
     async def _on_timer_started(self, at: datetime, a: Any, event: HistoryEvent) -> None:
@@ -327,7 +340,9 @@ class _RunReader:
         name, args, _since = self._updates.pop(a.meta.update_id, ("update", "", at))
         head = f"{name} ({args})" if args else name
         if a.outcome.HasField("failure"):
-            self._add(at, "update", f"{head} rejected: {failure_text(a.outcome.failure)}")
+            self._add(
+                at, "update", f"{head} rejected: {await self._failure_words(a.outcome.failure)}"
+            )
             return
         values = await self._decode(a.outcome.success)
         answer = values[0] if values else None
@@ -344,7 +359,7 @@ class _RunReader:
         self, at: datetime, a: Any, _: HistoryEvent
     ) -> None:
         name = a.rejected_request.input.name
-        self._add(at, "update", f"{name} rejected: {failure_text(a.failure)}")
+        self._add(at, "update", f"{name} rejected: {await self._failure_words(a.failure)}")
 
     async def _on_workflow_execution_signaled(self, at: datetime, a: Any, _: HistoryEvent) -> None:
         args = await self._summary(a.input)
@@ -370,7 +385,7 @@ class _RunReader:
     async def _child_closed(self, at: datetime, a: Any, how: str) -> None:
         words = self._children.get(a.initiated_event_id, a.workflow_type.name)
         if "failure" in a.DESCRIPTOR.fields_by_name and a.HasField("failure"):
-            how = f"{how}: {failure_text(a.failure)}"
+            how = f"{how}: {await self._failure_words(a.failure)}"
         self._add(at, "child_closed", f"{words} {how} ({a.workflow_execution.workflow_id})")
 
     async def _on_signal_external_workflow_execution_initiated(

@@ -25,6 +25,21 @@ app = typer.Typer(
 )
 
 
+keys_app = typer.Typer(help="Payload encryption keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new")
+def new_key(key_id: Annotated[str, typer.Option(help="The key's id.")] = "") -> None:
+    """Print a new AES-256 payload key as an `id:key` entry for PAYLOAD_KEYS (append it: the
+    last key encrypts, every key listed still decrypts)."""
+    from datetime import UTC, datetime
+
+    from temporal.codec import generate_key
+
+    print(f"{key_id or datetime.now(UTC).strftime('k%Y%m%d')}:{generate_key()}")
+
+
 @app.command()
 def up() -> None:
     """Run everything on this machine: Temporal dev server, worker, API. Ctrl-C stops it."""
@@ -53,8 +68,15 @@ def worker(
             f"unknown queue {', '.join(unknown)}; the queues are {', '.join(known)}",
             param_hint="--queue",
         )
+    from temporal.client import MissingPayloadKeys, require_codec
+    from temporal.codec import codec_from_settings
     from workers.main import run_worker
 
+    try:
+        require_codec(settings, codec_from_settings(settings))
+    except MissingPayloadKeys as error:
+        typer.echo(f"the worker will not start: {error}", err=True)
+        leave(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     run_and_leave(run_worker(settings, queues))
 

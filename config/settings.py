@@ -55,6 +55,8 @@ class Settings:
     answer_timeout_seconds: float = 20.0
     # Who the command line acts as on the cases it changes; blank: the login name.
     cli_actor: str = ""
+    # Tests only: connect to Temporal without payload keys (customers' data in clear).
+    plaintext_payloads: bool = False
 
     @property
     def twilio_configured(self) -> bool:
@@ -131,4 +133,5 @@ def load_settings(
         api_keys=api_keys,
         answer_timeout_seconds=float(get("ANSWER_TIMEOUT_SECONDS", "20")),
         cli_actor=get("COLLECTIONS_ACTOR"),
+        plaintext_payloads=_flag(get("COLLECTIONS_PLAINTEXT_PAYLOADS")),
     )

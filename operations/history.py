@@ -54,4 +54,4 @@ async def connect_histories(settings: Settings, *, decode: bool) -> Histories:
     from temporal.codec import codec_from_settings
 
     codec = codec_from_settings(settings) if decode else None
-    return Histories(await connect(settings, codec))
+    return Histories(await connect(settings, codec, sends_payloads=False))

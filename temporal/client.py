@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -12,6 +13,7 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
     PayloadCodec,
@@ -19,6 +21,8 @@ from temporalio.converter import (
 from temporalio.service import TLSConfig
 
 from config.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # One cache of pydantic type adapters for the whole process. The workflow sandbox builds a new
 # payload converter for every workflow it runs, and the SDK's pydantic converter keeps its
@@ -53,10 +57,36 @@ _DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """Pydantic (for dates, timedeltas and dataclasses), with the payload codec when given."""
+    """Pydantic (for dates, timedeltas and dataclasses), with the payload codec when given;
+    then failures' messages and stack traces travel encoded too (a refusal can quote what an
+    operator typed), readable through the codec like any payload."""
     if codec is None:
         return _DATA_CONVERTER
-    return dataclasses.replace(_DATA_CONVERTER, payload_codec=codec)
+    return dataclasses.replace(
+        _DATA_CONVERTER,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+class MissingPayloadKeys(ValueError):
+    """No payload keys: case payloads would reach Temporal with customers' data in clear."""
+
+
+def require_codec(settings: Settings, codec: PayloadCodec | None) -> None:
+    """Fails closed: without a codec, nothing connects, unless a test says so out loud."""
+    if codec is not None:
+        return
+    if settings.plaintext_payloads:
+        log.warning(
+            "COLLECTIONS_PLAINTEXT_PAYLOADS is set: customers' names and phone numbers go to "
+            "Temporal UNENCRYPTED. For tests only."
+        )
+        return
+    raise MissingPayloadKeys(
+        "no payload keys: set PAYLOAD_KEYS=<id>:<base64 AES-256 key> (make one with "
+        "`collections keys new`), or run `collections up`, which makes one under var/"
+    )
 
 
 def _tls(settings: Settings) -> TLSConfig | bool:
@@ -68,7 +98,13 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return settings.temporal_tls or settings.temporal_api_key is not None
 
 
-async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Client:
+async def connect(
+    settings: Settings, codec: PayloadCodec | None, *, sends_payloads: bool = True
+) -> Client:
+    """A client for this deployment; one that sends payloads (starts, updates, signals)
+    refuses to connect without a payload codec (see `require_codec`)."""
+    if sends_payloads:
+        require_codec(settings, codec)
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,

@@ -29,7 +29,7 @@ class Frontend:
     async def reach(cls, settings: Settings) -> Frontend | None:
         """The frontend, or None while it does not answer."""
         try:
-            return cls(await connect(settings))
+            return cls(await connect(settings, None, sends_payloads=False))
         except RuntimeError:
             return None
 

@@ -25,6 +25,7 @@ from models.departments import (
 )
 from readmodel.engine import migrate
 from temporal.client import connect
+from temporal.codec import codec_from_settings, generate_key
 from tests.integration.processes import project_process
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.legal_referral import LegalReferralWorkflow
@@ -75,9 +76,10 @@ async def test_a_case_reaches_legal_across_three_department_workers(
         "QUEUE_LEGAL": f"legal-{suffix}",
         "COLLECTIONS_POLICY": str(POLICY),
         "COLLECTIONS_VAR_DIR": str(tmp_path / "var"),
+        "PAYLOAD_KEYS": f"k1:{generate_key()}",
     }
     settings = load_settings(environ=env, env_file=Path("/nonexistent"))
-    client: Client = await connect(settings)
+    client: Client = await connect(settings, codec_from_settings(settings))
     account = Account(
         account_no=f"62220300{suffix[-8:]}",
         product="card",
