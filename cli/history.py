@@ -28,7 +28,7 @@ from config.settings import Settings, load_settings
 from models.contracts import case_id
 
 if TYPE_CHECKING:
-    from cli.history_timeline import TimelineRow
+    from cli.history_rows import TimelineRow
     from operations.history import Histories
     from temporal.replay import ReplayReport
 
@@ -125,7 +125,8 @@ async def show_history(
     err: Console | None = None,
     connect: Connect | None = None,
 ) -> int:
-    from cli.history_timeline import history_timeline, pending_rows
+    from cli.history_rows import pending_rows
+    from cli.history_timeline import history_timeline
     from operations.history import NoSuchWorkflow
 
     out = out or Console(highlight=False, soft_wrap=True)

@@ -19,9 +19,9 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import RetryState, WorkflowTaskFailedCause
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.converter import DataConverter
 
+from cli.history_rows import TimelineRow
 from cli.history_words import (
     at_minute,
     audit_words,
@@ -49,16 +49,6 @@ AUDITED_ACTIVITIES = frozenset(
 MAX_TASK = timedelta(minutes=1)  # a workflow task takes milliseconds; never trust more
 CHILD_STARTED = "child_workflow_execution_started"  # the handoff row is written when initiated
 CHILD_WORDS = {"RiskReview": "risk review", "LegalReferral": "legal referral"}
-
-
-@dataclass(frozen=True)
-class TimelineRow:
-    at: datetime
-    kind: str
-    detail: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"at": self.at.isoformat(), "kind": self.kind, "detail": self.detail}
 
 
 @dataclass
@@ -403,25 +393,3 @@ async def history_timeline(runs: Sequence[Run], converter: DataConverter) -> Tim
     # The case writes its audit entries at its next flush; each row goes back to its moment.
     timeline.rows.sort(key=lambda row: row.at)
     return timeline
-
-
-def pending_rows(pending: Sequence[PendingActivityInfo]) -> list[TimelineRow]:
-    """Activities still retrying: the history shows their failures only once they end."""
-    rows = []
-    for activity in pending:
-        if activity.attempt <= 1 or not activity.HasField("last_failure"):
-            continue
-        at = activity.last_attempt_complete_time.ToDatetime(tzinfo=UTC)
-        again = ""
-        if activity.HasField("next_attempt_schedule_time"):
-            next_try = activity.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
-            again = f"; next try {at_minute(next_try)}"
-        rows.append(
-            TimelineRow(
-                at,
-                "activity_retry",
-                f"{activity.activity_type.name} failed (attempt {activity.attempt - 1}): "
-                f"{failure_text(activity.last_failure)}{again}",
-            )
-        )
-    return rows

@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 
 from activities.messaging.senders import OutboxSender
 from cli.history import export_history, replay_files, show_history, workflow_id_for
-from cli.history_timeline import history_timeline, pending_rows
+from cli.history_rows import pending_rows
+from cli.history_timeline import history_timeline
 from cli.history_words import safe, summarize
 from cli.main import app
 from config.settings import Settings, TaskQueues, load_settings
