@@ -296,6 +296,7 @@ async def test_the_dashboard_draws_its_charts_from_the_cases(stack: Stack, brows
     page = await signed_in(browser, stack, "supervisor", "sup-1")
     await page.click("[data-nav=dashboard]")
     bars = page.locator("svg[data-chart=bucket] rect.bar")
+    await bars.first.wait_for(state="attached")  # the click only starts the navigation
     drawn = {
         await bar.get_attribute("data-label"): float(await bar.get_attribute("data-value"))
         for bar in await bars.all()
