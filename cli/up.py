@@ -5,6 +5,7 @@ so a later `up` finds every case where this one left it."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -95,7 +96,11 @@ async def _temporal_answers(settings: Settings) -> bool:
 
 
 async def _start(stack: Stack, settings: Settings, console: Console) -> None:
+    # What the stack keeps under var/ (its databases with customers' data, logs, keys) is its
+    # owner's alone: 0700 for the folder, 0600 for every file it or its children write.
+    os.umask(0o077)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.var_dir.chmod(0o700)
     console.print("Starting the Temporal dev server…")
     stack.start("temporal", dev_server_argv(settings, temporal_binary()), log=server_log(settings))
     frontend = await ready.until(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -48,6 +49,16 @@ def test_up_serves_and_stops_cleanly(tmp_path: Path, ports: Ports) -> None:
         assert _get(f"http://127.0.0.1:{ports.ui}/").status_code == 200
         assert _get(f"http://127.0.0.1:{ports.api}/docs").status_code == 200
         assert len(_descendants(up.pid)) >= 3  # temporal, worker, api
+        # var/ holds customers' data (databases, logs) and the keys: its owner's alone.
+        var = tmp_path / "var"
+        assert stat.S_IMODE(var.stat().st_mode) == 0o700
+        written = [p for p in var.rglob("*") if p.is_file()]
+        assert {"collections.db", "temporal.db", "payload.key", "api-keys.env"} <= {
+            p.name for p in written
+        }
+        assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in written), [
+            (p.name, oct(p.stat().st_mode)) for p in written
+        ]
         _stop(up, tmp_path)
 
     output = _output(tmp_path)
