@@ -43,14 +43,13 @@ from readmodel.queries import center_kpis
 from tests.api.test_cases_api import at_rest
 from tests.cli.test_case_cli import StandInStart, after_a_risk_decision, new_account, stand_ins
 from tests.workflows import harness as workflow_harness
-from tests.workflows import test_case_departments as with_departments
 from tests.workflows.harness import CaseHarness, department_settings
 from tests.workflows.test_case_departments import legal_ready_case, risk_review
 from workflows.case import CollectionCaseWorkflow as Case
 
 fake_twilio = workflow_harness.fake_twilio
 sqlite_db = workflow_harness.sqlite_db
-departments = with_departments.departments
+departments = workflow_harness.departments
 
 KEYS = {role: f"key-{role}" for role in Role}
 TEMPLATES = Path(__file__).parents[2] / "api" / "console" / "templates"

@@ -1,1 +1,1 @@
-from tests.workflows.harness import fake_twilio, harness, sqlite_db  # noqa: F401
+from tests.workflows.harness import departments, fake_twilio, harness, sqlite_db  # noqa: F401

@@ -234,6 +234,18 @@ async def department_workers(
         yield settings
 
 
+@pytest.fixture
+async def departments(
+    ts_env: WorkflowEnvironment, task_queue: str, fake_twilio: FakeTwilio, sqlite_db: Database
+) -> AsyncIterator[CaseHarness]:
+    """Workers for the collections, risk and legal queues, as three departments run them."""
+    fake_twilio.reset()
+    sender = twilio_sender(fake_twilio)
+    async with department_workers(ts_env, task_queue, sqlite_db, sender):
+        yield CaseHarness(env=ts_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
+    await sender.aclose()
+
+
 async def running_harness(
     env: WorkflowEnvironment,
     queue: str,

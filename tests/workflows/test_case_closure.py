@@ -5,7 +5,7 @@ waits for the contact window."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
 
 from models.contracts import (
     ClosureReason,
@@ -30,10 +29,8 @@ from models.departments import (
     TaskKind,
 )
 from models.visibility import CASE_STAGE
-from readmodel.engine import Database
 from readmodel.tables import AuditLogRow, CaseRow, HandoffRow, HumanTaskRow, PaymentRecordRow
-from tests.fakes.twilio_api import FakeTwilio
-from tests.workflows.harness import CaseHarness, department_workers, twilio_sender
+from tests.workflows.harness import CaseHarness
 from tests.workflows.test_case_departments import approve_referral, legal_ready_case, risk_review
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.legal_referral import LegalReferralWorkflow
@@ -41,17 +38,6 @@ from workflows.risk_review import RiskReviewWorkflow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T = TypeVar("T")
-
-
-@pytest.fixture
-async def center(
-    ts_env: WorkflowEnvironment, task_queue: str, fake_twilio: FakeTwilio, sqlite_db: Database
-) -> AsyncIterator[CaseHarness]:
-    fake_twilio.reset()
-    sender = twilio_sender(fake_twilio)
-    async with department_workers(ts_env, task_queue, sqlite_db, sender):
-        yield CaseHarness(env=ts_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
-    await sender.aclose()
 
 
 async def soon(read: Callable[[], Awaitable[T | None]], what: str, seconds: float = 10) -> T:
@@ -64,9 +50,9 @@ async def soon(read: Callable[[], Awaitable[T | None]], what: str, seconds: floa
 
 
 async def test_a_case_paid_at_night_reads_closed_at_once_and_thanks_the_customer_at_eight(
-    center: CaseHarness,
+    departments: CaseHarness,
 ) -> None:
-    harness = center
+    harness = departments
     mobile = "+8613900000231"
     handle = await harness.start(dpd=40, outstanding=300_000, overdue=120_000, mobile=mobile)
     await harness.sleep_days(0.5)
@@ -118,19 +104,19 @@ async def test_a_case_paid_at_night_reads_closed_at_once_and_thanks_the_customer
 
 
 async def test_paying_in_full_cancels_the_open_risk_review_with_the_reason(
-    center: CaseHarness,
+    departments: CaseHarness,
 ) -> None:
-    handle = await center.start(dpd=3, outstanding=200_000, overdue=50_000)
-    await center.sleep_days(0.2)
+    handle = await departments.start(dpd=3, outstanding=200_000, overdue=50_000)
+    await departments.sleep_days(0.2)
     await handle.execute_update(Case.report_hardship, ReasonInput(reason="lost job"))
-    review = await risk_review(center, handle)
+    review = await risk_review(departments, handle)
     await handle.execute_update(
         Case.record_payment,
         RecordPaymentInput(amount_minor=200_000, currency="CNY", payment_ref="FULL-1"),
     )
 
     async def cancelled_row() -> HandoffRow | None:
-        async with center.db.session() as s:
+        async with departments.db.session() as s:
             row = (
                 await s.exec(select(HandoffRow).where(HandoffRow.idempotency_key == review.id))
             ).one()
@@ -151,10 +137,10 @@ async def test_paying_in_full_cancels_the_open_risk_review_with_the_reason(
 
 
 async def test_paying_in_full_in_legal_tells_the_referral_and_legal_decides(
-    center: CaseHarness,
+    departments: CaseHarness,
 ) -> None:
-    handle = await legal_ready_case(center)
-    referral = await approve_referral(center, handle)
+    handle = await legal_ready_case(departments)
+    referral = await approve_referral(departments, handle)
     await referral.execute_update(LegalReferralWorkflow.accept, AcceptReferralInput(by="counsel-1"))
     outstanding = (await handle.query(Case.status)).outstanding_minor
     await handle.execute_update(
@@ -168,7 +154,7 @@ async def test_paying_in_full_in_legal_tells_the_referral_and_legal_decides(
     assert "case closed (paid)" in await soon(told, "the referral hears the case closed")
 
     async def row_told() -> HandoffRow | None:
-        async with center.db.session() as s:
+        async with departments.db.session() as s:
             row = (
                 await s.exec(select(HandoffRow).where(HandoffRow.idempotency_key == referral.id))
             ).one()
@@ -183,9 +169,9 @@ async def test_paying_in_full_in_legal_tells_the_referral_and_legal_decides(
 
 
 async def test_a_payment_above_the_balance_is_refused_unless_marked_as_an_overpayment(
-    center: CaseHarness,
+    departments: CaseHarness,
 ) -> None:
-    handle = await center.start(dpd=5, outstanding=859_044, overdue=100_000)
+    handle = await departments.start(dpd=5, outstanding=859_044, overdue=100_000)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
             Case.record_payment,
@@ -208,16 +194,16 @@ async def test_a_payment_above_the_balance_is_refused_unless_marked_as_an_overpa
 
 
 async def test_after_a_risk_decision_the_status_tells_its_terms_and_what_comes_next(
-    center: CaseHarness,
+    departments: CaseHarness,
 ) -> None:
-    handle = await center.start(dpd=20, outstanding=300_000, overdue=60_000)
-    await center.sleep_days(0.2)
+    handle = await departments.start(dpd=20, outstanding=300_000, overdue=60_000)
+    await departments.sleep_days(0.2)
     await handle.execute_update(Case.report_hardship, ReasonInput(reason="illness"))
-    await center.sleep_days(0.1)
+    await departments.sleep_days(0.1)
     waiting = await handle.query(Case.status)
     assert waiting.next_action_kind is NextAction.RISK_DECISION
-    review = await risk_review(center, handle)
-    today = await center.today()
+    review = await risk_review(departments, handle)
+    today = await departments.today()
     plan = (
         Instalment(due_date=today + timedelta(days=10), amount_minor=30_000),
         Instalment(due_date=today + timedelta(days=20), amount_minor=30_000),
@@ -231,7 +217,7 @@ async def test_after_a_risk_decision_the_status_tells_its_terms_and_what_comes_n
             instalments=plan,
         ),
     )
-    await center.sleep_days(0.5)
+    await departments.sleep_days(0.5)
     await handle.execute_update(
         Case.record_payment,
         RecordPaymentInput(amount_minor=30_000, currency="CNY", payment_ref="I-1"),
@@ -247,13 +233,13 @@ async def test_after_a_risk_decision_the_status_tells_its_terms_and_what_comes_n
 
 
 async def test_a_forbearance_shows_its_end_date_and_its_end_as_the_next_action(
-    center: CaseHarness,
+    departments: CaseHarness,
 ) -> None:
-    handle = await center.start(dpd=3)
-    await center.sleep_days(0.2)
+    handle = await departments.start(dpd=3)
+    await departments.sleep_days(0.2)
     await handle.execute_update(Case.report_hardship, ReasonInput(reason="flood"))
-    review = await risk_review(center, handle)
-    until = await center.today() + timedelta(days=30)
+    review = await risk_review(departments, handle)
+    until = await departments.today() + timedelta(days=30)
     await review.execute_update(
         RiskReviewWorkflow.decide,
         RiskDecision(
@@ -263,7 +249,7 @@ async def test_a_forbearance_shows_its_end_date_and_its_end_as_the_next_action(
             forbearance_until=until,
         ),
     )
-    await center.sleep_days(1)
+    await departments.sleep_days(1)
     status = await handle.query(Case.status)
     assert status.forbearance_until == until
     assert status.next_action_kind is NextAction.FORBEARANCE_END

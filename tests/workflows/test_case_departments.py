@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 
-from config.settings import TaskQueues
 from models.contracts import (
     CaseStatus,
     ClosureReason,
@@ -33,35 +29,12 @@ from models.departments import (
     TaskKind,
     TaskOutcome,
 )
-from readmodel.engine import Database
-from tests.fakes.twilio_api import FakeTwilio
-from tests.workflows.harness import CaseHarness, twilio_sender
-from tests.workflows.harness import test_settings as settings_for
-from workers.main import Services, build_worker
+from tests.workflows.harness import CaseHarness
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.legal_referral import LegalReferralWorkflow
 from workflows.risk_review import RiskReviewWorkflow
 
 CaseHandle = WorkflowHandle[Case, CaseStatus]
-
-
-@pytest.fixture
-async def departments(
-    ts_env: WorkflowEnvironment, task_queue: str, fake_twilio: FakeTwilio, sqlite_db: Database
-) -> AsyncIterator[CaseHarness]:
-    """Workers for the collections, risk and legal queues, as three departments run them."""
-    fake_twilio.reset()
-    settings = settings_for(task_queue)
-    queues = TaskQueues(
-        collections=task_queue, risk=f"{task_queue}-risk", legal=f"{task_queue}-legal"
-    )
-    settings = type(settings)(**{**settings.__dict__, "task_queues": queues})
-    sender = twilio_sender(fake_twilio)
-    services = Services(db=sqlite_db, sender=sender)
-    workers = [build_worker(ts_env.client, settings, q, services) for q in queues.all()]
-    async with workers[0], workers[1], workers[2]:
-        yield CaseHarness(env=ts_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
-    await sender.aclose()
 
 
 async def risk_review(
