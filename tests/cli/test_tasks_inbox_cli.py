@@ -36,7 +36,6 @@ from models.departments import (
 )
 from tests.cli.test_case_cli import MOBILE, Cli, Ran, cli_for, started
 from tests.workflows import harness as workflow_harness
-from tests.workflows import test_case_departments as with_departments
 from tests.workflows.harness import CaseHarness
 from tests.workflows.test_case_departments import legal_ready_case
 from workflows.case import CollectionCaseWorkflow as Case
@@ -46,7 +45,7 @@ from workflows.case import CollectionCaseWorkflow as Case
 fake_twilio = workflow_harness.fake_twilio
 harness = workflow_harness.harness
 sqlite_db = workflow_harness.sqlite_db
-departments = with_departments.departments
+departments = workflow_harness.departments
 
 
 async def until(cli: Cli, core: Callable[..., Awaitable[int]], found: Callable[[Any], bool]) -> Any:
