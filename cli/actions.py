@@ -249,12 +249,6 @@ def answered(
             return code, answer.message
 
 
-def update_name(update: Any) -> str:
-    """The name a workflow's update is known by (`record_payment`), for `--json` documents."""
-    name: str = update._defn.name
-    return name
-
-
 async def settled(env: CommandEnv, answer: Answer[T], label: str, *, action: bool = False) -> T:
     """The value of an accepted answer; any other ends the command as `answered` says."""
     if answer.ok:

@@ -20,7 +20,6 @@ from cli.actions import (
     jsonable,
     launch,
     settled,
-    update_name,
 )
 from models.contracts import (
     ActionResult,
@@ -34,7 +33,7 @@ from models.contracts import (
     case_id,
 )
 from models.strategy import Channel
-from operations.catalogue import CASE_ACTIONS
+from operations.catalogue import CASE_ACTIONS, update_name
 from workflows.case import CollectionCaseWorkflow as Case
 
 AccountArg = Annotated[str, typer.Argument(metavar="ACCOUNT", help="The account number.")]

@@ -37,7 +37,6 @@ from cli.actions import (
     launch,
     masked,
     settled,
-    update_name,
 )
 from cli.handoff_views import decision_text, referral_fields, review_fields
 from models.departments import (
@@ -52,6 +51,7 @@ from models.departments import (
     RiskDecisionKind,
     RiskReviewStatus,
 )
+from operations.catalogue import update_name
 from workflows.legal_referral import LegalReferralWorkflow as Legal
 from workflows.risk_review import RiskReviewWorkflow as Risk
 

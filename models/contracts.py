@@ -23,6 +23,10 @@ class Refusal(StrEnum):
     NOT_READY = "NotReady"  # the case is still being assessed; ask again in a moment
 
 
+# What a case still being assessed answers a query; the application layer asks again on it.
+NOT_READY_MESSAGE = "the case is still being assessed"
+
+
 class Language(StrEnum):
     ZH_CN = "zh-CN"
     EN = "en"

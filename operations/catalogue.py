@@ -23,6 +23,13 @@ from operations.roles import COLLECTORS, SUPERVISORS, Role
 from workflows.case import CollectionCaseWorkflow as Case
 
 
+def update_name(update: UpdateMethodMultiParam[..., Any]) -> str:
+    """The name a workflow's update is registered under (`record_payment`)."""
+    name = update._defn.name
+    assert name is not None, "the workflows' updates are named"
+    return name
+
+
 @dataclass(frozen=True)
 class CaseAction:
     update: UpdateMethodMultiParam[[Any, Any], ActionResult]  # the case's update, by reference
@@ -34,9 +41,7 @@ class CaseAction:
     def name(self) -> str:
         """As an operator says it: `record_payment` (the API's path; `record-payment` on the
         command line)."""
-        name = self.update._defn.name
-        assert name is not None, "the case's updates are named"
-        return name
+        return update_name(self.update)
 
     @property
     def command(self) -> str:

@@ -30,6 +30,7 @@ from models.departments import (
 )
 from operations.answers import Answer, Outcome
 from operations.cases import as_case
+from operations.catalogue import update_name
 from operations.gateway import Gateway
 from operations.roles import Role
 from workflows.case import CollectionCaseWorkflow as Case
@@ -89,9 +90,7 @@ class HandoffAnswer:
     @property
     def name(self) -> str:
         """The update's name (`record_proceeding`)."""
-        name = self.update._defn.name
-        assert name is not None, "the departments' updates are named"
-        return name
+        return update_name(self.update)
 
     @property
     def path(self) -> str:

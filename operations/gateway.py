@@ -18,6 +18,7 @@ workflow, so a NOT_FOUND is settled by describing the workflow.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -36,7 +37,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
-from models.contracts import Refusal
+from models.contracts import NOT_READY_MESSAGE, Refusal
 from models.people import Actor
 from operations.answers import Answer, Outcome
 from temporal.acting import ActorInterceptor, acting
@@ -71,7 +72,10 @@ class Gateway:
         self.actor = actor
 
     def acting(self, actor: Actor) -> Gateway:
-        return Gateway(self._client, answer_within=self.answer_within, actor=actor)
+        """The same client for one person: made per request, so no client is made again."""
+        acting = copy.copy(self)
+        acting.actor = actor
+        return acting
 
     @property
     def namespace(self) -> str:
@@ -156,7 +160,7 @@ class Gateway:
                         value = await handle.query(cast(Any, query))
                         return Answer(Outcome.ACCEPTED, cast(R, value))
                     except WorkflowQueryFailedError as error:
-                        if Refusal.NOT_READY not in str(error) and "assessed" not in str(error):
+                        if NOT_READY_MESSAGE not in str(error):
                             log.warning("a query on %s failed: %s", workflow_id, error)
                             return Answer(Outcome.FAILED, message=f"{workflow_id} could not answer")
                     await asyncio.sleep(0.2)

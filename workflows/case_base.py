@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.contracts import (
+        NOT_READY_MESSAGE,
         ActionResult,
         AuditEntry,
         CaseInput,
@@ -121,7 +122,7 @@ class CaseBase:
 
     def _live(self) -> CaseState:
         if self._state is None:
-            raise ApplicationError("the case is still being assessed", type=Refusal.NOT_READY)
+            raise ApplicationError(NOT_READY_MESSAGE, type=Refusal.NOT_READY)
         return self._state
 
     async def _ready(self) -> CaseState:
