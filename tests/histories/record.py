@@ -154,18 +154,25 @@ async def retries_and_new_run(harness: CaseHarness) -> Recorded:
     return [(f"run{n}", await run.fetch_history()) for n, run in enumerate(runs, start=1)]
 
 
-async def hardship_handoff(harness: CaseHarness) -> Recorded:
-    """Hardship hands the case to the risk department: a review as a child workflow on the
-    risk queue, which decides a forbearance and tells the case by signal; after it, the
-    balance is paid in full. The case's history and the review's."""
+@contextlib.asynccontextmanager
+async def _in_hardship(harness: CaseHarness, reason: str) -> AsyncGenerator[tuple[Handle, str]]:
+    """A case a day old whose customer reported hardship, with the risk queue served: the
+    case's handle and its review's id."""
     await morning(harness.env)
     services = Services(db=harness.db, sender=OutboxSender())
     settings = test_settings(harness.queue)
     async with build_worker(harness.client, settings, settings.task_queues.risk, services):
         handle = await harness.start(dpd=10, outstanding=150_000, overdue=60_000)
         await harness.sleep_days(1)
-        await handle.execute_update(Case.report_hardship, ReasonInput(reason="lost job in March"))
-        review_id = (await handle.query(Case.status)).risk_review or ""
+        await handle.execute_update(Case.report_hardship, ReasonInput(reason=reason))
+        yield handle, (await handle.query(Case.status)).risk_review or ""
+
+
+async def hardship_handoff(harness: CaseHarness) -> Recorded:
+    """Hardship hands the case to the risk department: a review as a child workflow on the
+    risk queue, which decides a forbearance and tells the case by signal; after it, the
+    balance is paid in full. The case's history and the review's."""
+    async with _in_hardship(harness, "lost job in March") as (handle, review_id):
         await harness.sleep_days(1)
         review = harness.client.get_workflow_handle_for(RiskReviewWorkflow.run, review_id)
         decision = RiskDecision(
@@ -186,14 +193,7 @@ async def paid_at_night_in_review(harness: CaseHarness) -> Recorded:
     """Hardship hands the case to the risk department; at 23:00 in the customer's time zone,
     before any decision, the balance is paid in full: the case is written closed and the
     review cancelled at once, and the closing text waits for 08:00. Both histories."""
-    await morning(harness.env)
-    services = Services(db=harness.db, sender=OutboxSender())
-    settings = test_settings(harness.queue)
-    async with build_worker(harness.client, settings, settings.task_queues.risk, services):
-        handle = await harness.start(dpd=10, outstanding=150_000, overdue=60_000)
-        await harness.sleep_days(1)
-        await handle.execute_update(Case.report_hardship, ReasonInput(reason="lost job in May"))
-        review_id = (await handle.query(Case.status)).risk_review or ""
+    async with _in_hardship(harness, "lost job in May") as (handle, review_id):
         await harness.sleep_until_local(23)
         await pay(handle, 150_000, "BANK-23")
         await handle.result()
