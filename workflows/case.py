@@ -274,12 +274,12 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             paused=bool(state.paused_reason),
             dispute_open=bool(state.dispute_reason),
             closed_reason=state.closed_reason,
-            open_tasks=tuple(state.departments.tasks),
-            risk_review=state.departments.risk_review,
-            legal_referral=state.departments.legal_referral,
-            legal_accepted_by=state.departments.legal_accepted_by,
+            open_tasks=tuple(dept.tasks),
+            risk_review=dept.risk_review,
+            legal_referral=dept.legal_referral,
+            legal_accepted_by=dept.legal_accepted_by,
             next_action_kind=kind,
-            forbearance_until=dept.forbearance_until_date if dept.forbearance_until else None,
+            forbearance_until=dept.forbearance_until_date,
             plan_status=dept.plan_status,
             plan=tuple(
                 PlanInstalmentView(i.due_date, i.amount_minor, i.paid_minor, i.status)

@@ -257,7 +257,7 @@ class CaseTasks(CaseHandoffs):
                 if task.kind is TaskKind.SUPERVISOR_APPROVAL:
                     dept.approval_task = None
         elif action == "forbearance_end":
-            dept.forbearance_until = None
+            dept.forbearance_until = dept.forbearance_until_date = None
             self._event("forbearance_ended", "contact resumes")
             self._return_to_collection(now)
         elif action == "instalment":

@@ -78,6 +78,7 @@ async def test_hardship_goes_to_risk_which_grants_forbearance_then_contact_resum
     await harness.sleep_days(12)
     status = await handle.query(Case.status)
     assert status.stage in (Stage.EARLY, Stage.COLLECTOR)
+    assert status.forbearance_until is None  # ended: no longer shown
     kinds = [e.kind for e in await handle.query(Case.timeline)]
     assert {"risk_review", "risk_decision", "forbearance_ended"} <= set(kinds)
 
