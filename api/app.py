@@ -19,7 +19,17 @@ from sqlalchemy import text
 from api.console import routes as console
 from api.deps import DatabaseDep, get_gateway_or_none
 from api.limits import BodyLimit
-from api.routes import cases, codec, handoffs, kpis, session, tasks, twilio_webhooks
+from api.routes import (
+    approvals,
+    cases,
+    codec,
+    handoffs,
+    kpis,
+    me,
+    session,
+    tasks,
+    twilio_webhooks,
+)
 from config.settings import Settings
 from operations.gateway import Gateway
 from readmodel.engine import Database
@@ -67,6 +77,8 @@ def routers() -> list[APIRouter]:
         tasks.router,
         handoffs.router,
         kpis.router,
+        approvals.router,
+        me.router,
         twilio_webhooks.router,
         console.router,
     ]

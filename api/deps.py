@@ -12,9 +12,9 @@ from fastapi import Depends, Request
 
 from api.errors import answered
 from config.settings import Settings
-from models.people import Actor
 from operations.answers import Answer, Outcome
 from operations.gateway import RETRY_AFTER_SECONDS, Gateway
+from operations.staff import Person
 from readmodel.engine import Database
 
 UNREACHABLE: Answer[Gateway] = Answer(
@@ -39,10 +39,12 @@ def get_gateway(gateway: Annotated[Gateway | None, Depends(get_gateway_or_none)]
 def get_acting_gateway(
     request: Request, gateway: Annotated[Gateway, Depends(get_gateway)]
 ) -> Gateway:
-    """The gateway acting for the caller. A shared role key names no person: the actor is the
-    key's roles (`api-key:supervisor`) until staff sign in as themselves."""
-    roles = getattr(request.state, "roles", None) or ()
-    return gateway.acting(Actor(f"api-key:{'+'.join(sorted(roles)) or 'unknown'}", via="api"))
+    """The gateway acting for the caller that `api.auth` admitted (a route that takes this
+    is guarded by `require_roles`): their id and roles travel with every update."""
+    person = getattr(request.state, "person", None)
+    if person is None:
+        raise RuntimeError("a route acting on a workflow must be guarded by require_roles")
+    return gateway.acting(cast(Person, person).actor(cast(str, request.state.via)))
 
 
 def get_database(request: Request) -> Database:

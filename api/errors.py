@@ -1,6 +1,7 @@
 """An answer of the application layer as the HTTP status and body the README promises.
 
-400 the workflow refused (its message); 404 no such case or handoff; 409 the case is closed,
+400 the workflow refused (its message); 403 the person may not (a role, a second person);
+404 no such case or handoff; 409 the case is closed,
 the workflow has finished, or a case for the account already runs; 503 Temporal unreachable or
 too busy (with `Retry-After`); 504 no answer in time (no worker running?); 502 anything else.
 """
@@ -17,6 +18,7 @@ T = TypeVar("T")
 
 _STATUS = {
     Outcome.REFUSED: status.HTTP_400_BAD_REQUEST,
+    Outcome.FORBIDDEN: status.HTTP_403_FORBIDDEN,
     Outcome.NOT_FOUND: status.HTTP_404_NOT_FOUND,
     Outcome.CLOSED: status.HTTP_409_CONFLICT,
     Outcome.ALREADY_RUNNING: status.HTTP_409_CONFLICT,

@@ -212,6 +212,8 @@ def launch(core: Callable[[CommandEnv], Awaitable[int]], *, json_output: bool) -
 _CODES = {
     Outcome.ACCEPTED: EXIT_OK,
     Outcome.REFUSED: EXIT_REFUSED,
+    Outcome.FORBIDDEN: EXIT_REFUSED,
+    Outcome.AWAITING_APPROVAL: EXIT_OK,
     Outcome.NOT_FOUND: EXIT_NOT_FOUND,
     Outcome.CLOSED: EXIT_CONFLICT,
     Outcome.ALREADY_RUNNING: EXIT_CONFLICT,
@@ -231,7 +233,7 @@ def answered(
     match answer.outcome:
         case Outcome.ACCEPTED:
             return code, ""
-        case Outcome.REFUSED:
+        case Outcome.REFUSED | Outcome.FORBIDDEN:
             return code, f"refused: {answer.message}"
         case Outcome.CLOSED if answer.ended:
             return code, f"the {label} has finished ({answer.ended})"

@@ -13,7 +13,7 @@ from rich.markup import escape
 from sqlalchemy import make_url
 
 from cli import ready
-from cli.local_secrets import API_KEYS_FILE, local_secrets_env
+from cli.local_secrets import FIRST_ADMIN_FILE, first_admin, local_secrets_env
 from cli.stack import (
     LOCAL_HOSTS,
     ChildExited,
@@ -118,11 +118,10 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
     console.print("Migrating the database…")
     await migrate_async(settings.database_url)
     console.print("Starting the worker and the API…")
-    secrets_env = local_secrets_env(
-        settings.var_dir,
-        have_payload_keys=bool(settings.payload_keys),
-        have_api_keys=bool(settings.api_keys),
-    )
+    made = await first_admin(settings.var_dir, settings.database_url)
+    if made is not None:
+        console.print(f"Made the first admin, `admin`: its one-time password is in {made}.")
+    secrets_env = local_secrets_env(settings.var_dir, have_payload_keys=bool(settings.payload_keys))
     stack.start("worker", cli_argv("worker"), env=secrets_env)
     stack.start("api", cli_argv("api"), env=secrets_env)
     await ready.until(
@@ -142,21 +141,22 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
 def _print_ready(settings: Settings, console: Console) -> None:
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     api = settings.api_base_url
-    keys = (
-        "from API_KEYS"
-        if settings.api_keys
-        else f"made for this machine in {settings.var_dir / API_KEYS_FILE}"
+    first = settings.var_dir / FIRST_ADMIN_FILE
+    admin = (
+        f"`admin`, one-time password in {first} (change it at first sign-in)"
+        if first.exists()
+        else "`collections staff list` (add people with `collections staff add`)"
     )
     console.print("[bold green]Collections is up.[/]")
     console.print(
         f"  Temporal Web UI  http://127.0.0.1:{settings.temporal_ui_port}\n"
-        f"  Web console      {api}/console  (sign in with a key from below)\n"
+        f"  Web console      {api}/console  (sign in as yourself; first admin below)\n"
         f"  API              {api}  (docs: {api}/docs)\n"
         f"  Temporal         {settings.temporal_address}, namespace {settings.temporal_namespace}"
         f", state in {server_db(settings)}, log in {server_log(settings)}\n"
         f"  Worker queues    {', '.join(settings.task_queues.all())}\n"
         f"  Database         {database}\n"
-        f"  API keys         {keys}\n"
+        f"  Staff            {admin}\n"
         f"  Sign in (browser, then enable 'Include cross-origin credentials' in the Web UI's\n"
         f"  data encoder settings to read encrypted payloads)  {api}/signin\n"
         "Press Ctrl-C to stop.",

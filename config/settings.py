@@ -49,7 +49,13 @@ class Settings:
     policy_file: Path = POLICY_DIR / "default.toml"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_keys: tuple[tuple[SecretStr, str], ...] = ()
+    # Single sign-on by OpenID Connect (off while `oidc_issuer` is blank): staff sign in at the
+    # bank's identity provider; the claim `oidc_roles_claim` carries their roles.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_roles_claim: str = "roles"
+    oidc_name: str = "SSO"  # what the sign-in button says
     # How long a front end waits for a workflow's answer (an update waits for an assessment or
     # a department's row write: seconds when a worker runs); past it, "no answer".
     answer_timeout_seconds: float = 20.0
@@ -100,7 +106,12 @@ def load_settings(
     var_dir = Path(get("COLLECTIONS_VAR_DIR") or PROJECT_ROOT / "var")
     policy = get("COLLECTIONS_POLICY", "default")
     policy_file = Path(policy) if policy.endswith(".toml") else POLICY_DIR / f"{policy}.toml"
-    api_keys = tuple((SecretStr(key), role) for role, key in _pairs(get("API_KEYS"), "API_KEYS"))
+    if get("API_KEYS"):
+        raise ValueError(
+            "API_KEYS is no longer read: shared role keys gave way to named staff. Give each "
+            "script a service account and its token (`collections staff add svc-... --service`, "
+            "`collections token new svc-...`), then remove API_KEYS"
+        )
     payload_keys = tuple(
         (key_id, SecretStr(key)) for key_id, key in _pairs(get("PAYLOAD_KEYS"), "PAYLOAD_KEYS")
     )
@@ -130,7 +141,13 @@ def load_settings(
         policy_file=policy_file,
         api_host=get("API_HOST", "127.0.0.1"),
         api_port=int(get("API_PORT", "8000")),
-        api_keys=api_keys,
+        oidc_issuer=get("OIDC_ISSUER").rstrip("/"),
+        oidc_client_id=get("OIDC_CLIENT_ID"),
+        oidc_client_secret=SecretStr(get("OIDC_CLIENT_SECRET"))
+        if get("OIDC_CLIENT_SECRET")
+        else None,
+        oidc_roles_claim=get("OIDC_ROLES_CLAIM", "roles"),
+        oidc_name=get("OIDC_NAME", "SSO"),
         answer_timeout_seconds=float(get("ANSWER_TIMEOUT_SECONDS", "20")),
         cli_actor=get("COLLECTIONS_ACTOR"),
         plaintext_payloads=_flag(get("COLLECTIONS_PLAINTEXT_PAYLOADS")),

@@ -21,6 +21,7 @@ class Refusal(StrEnum):
     INVALID_ACTION = "InvalidAction"  # the validator said no; the message says why
     CASE_CLOSED = "CaseClosed"  # the case is closed; nothing more can be done to it
     NOT_READY = "NotReady"  # the case is still being assessed; ask again in a moment
+    NOT_PERMITTED = "NotPermitted"  # the person lacks the role, or a second person is needed
 
 
 # What a case still being assessed answers a query; the application layer asks again on it.
@@ -129,6 +130,11 @@ def text_problem(value: str) -> str | None:
 
 def case_id(account_no: str) -> str:
     return f"case-{account_no}"
+
+
+def case_account(workflow_id: str) -> str:
+    """The account number of a case's workflow id (`case_id`'s inverse)."""
+    return workflow_id.removeprefix("case-")
 
 
 # --- assessment ---------------------------------------------------------------------------

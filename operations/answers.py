@@ -12,6 +12,8 @@ T = TypeVar("T")
 class Outcome(StrEnum):
     ACCEPTED = "accepted"  # done; `value` is the workflow's answer
     REFUSED = "refused"  # the workflow said no; `message` says why, nothing changed
+    FORBIDDEN = "forbidden"  # the person may not do this (a role, a second person needed)
+    AWAITING_APPROVAL = "awaiting_approval"  # asked; a second person must approve it
     CLOSED = "closed"  # the case is closed, or the workflow has finished
     NOT_FOUND = "not_found"  # no such workflow
     ALREADY_RUNNING = "already_running"  # a start for an id that runs
@@ -27,6 +29,7 @@ class Answer(Generic[T]):
     message: str = ""
     retry_after: int | None = None  # seconds, for UNREACHABLE
     ended: str = ""  # for CLOSED by a finished workflow: how it ended (completed, terminated ...)
+    approval_id: int | None = None  # for AWAITING_APPROVAL: the request a second person decides
 
     @property
     def ok(self) -> bool:

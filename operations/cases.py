@@ -24,24 +24,22 @@ from models.contracts import (
 from models.strategy import Channel
 from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT, case_query
 from operations.answers import Answer, Outcome
+from operations.approvals import act_or_ask
 from operations.catalogue import CaseAction
 from operations.gateway import Gateway
+from readmodel.engine import Database
 from workflows.case import CollectionCaseWorkflow as Case
 
 T = TypeVar("T")
 
 
 async def act(
-    gateway: Gateway, account_no: str, action: CaseAction, arg: Any
+    gateway: Gateway, db: Database, account_no: str, action: CaseAction, arg: Any
 ) -> Answer[ActionResult]:
-    """Takes an operator action (a row of `operations.catalogue.CASE_ACTIONS`) on the case."""
-    return await act_on(gateway, case_id(account_no), action, arg)
-
-
-async def act_on(
-    gateway: Gateway, workflow_id: str, action: CaseAction, arg: Any
-) -> Answer[ActionResult]:
-    return as_case(workflow_id, await gateway.update(workflow_id, action.update, arg))
+    """Takes an operator action (a row of `operations.catalogue.CASE_ACTIONS`) on the case, or
+    asks a second person to approve it where it needs one (AWAITING_APPROVAL)."""
+    workflow_id = case_id(account_no)
+    return as_case(workflow_id, await act_or_ask(gateway, db, workflow_id, action.update, arg))
 
 
 async def live_status(gateway: Gateway, account_no: str) -> Answer[CaseStatus]:

@@ -1,7 +1,8 @@
 """The operator actions on a case, declared once: what each is called, the update it runs, the
-input it takes, and who may take it. The API's routes, the console's forms and the CLI's
-commands are made from this table; adding an action is a handler on the workflow and a row
-here (docs/decisions/0005-adding-an-operator-action.md)."""
+input it takes (who may take it is `models.permissions.UPDATE_ROLES`). The API's routes, the
+console's forms and the CLI's commands are made from this table; adding an action is a handler
+on the workflow, a row here and its roles there
+(docs/decisions/0005-adding-an-operator-action.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from models.contracts import (
     RecordPaymentInput,
     ResolveDisputeInput,
 )
-from operations.roles import COLLECTORS, SUPERVISORS, Role
+from models.permissions import UPDATE_ROLES
+from operations.roles import Role
 from workflows.case import CollectionCaseWorkflow as Case
 
 
@@ -34,8 +36,12 @@ def update_name(update: UpdateMethodMultiParam[..., Any]) -> str:
 class CaseAction:
     update: UpdateMethodMultiParam[[Any, Any], ActionResult]  # the case's update, by reference
     input_type: type
-    roles: frozenset[Role]
     summary: str
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Who may take it (`models.permissions`, which the workflows check too)."""
+        return UPDATE_ROLES[self.name]
 
     @property
     def name(self) -> str:
@@ -52,42 +58,36 @@ _ACTIONS = (
     CaseAction(
         Case.record_payment,
         RecordPaymentInput,
-        COLLECTORS,
         "Record a payment; a repeated payment_ref is answered accepted=false and changes "
         "nothing; an amount above the balance needs overpayment=true.",
     ),
     CaseAction(
         Case.promise_to_pay,
         PromiseToPayInput,
-        COLLECTORS,
         "A promise to pay by a date: contact pauses until then.",
     ),
-    CaseAction(Case.raise_dispute, ReasonInput, COLLECTORS, "The customer disputes the debt."),
+    CaseAction(Case.raise_dispute, ReasonInput, "The customer disputes the debt."),
     CaseAction(
         Case.resolve_dispute,
         ResolveDisputeInput,
-        SUPERVISORS,
         "Uphold (the case closes) or reject (collection resumes) the open dispute.",
     ),
     CaseAction(
         Case.report_hardship,
         ReasonInput,
-        COLLECTORS,
         "Hardship: contact pauses and the risk department reviews the case.",
     ),
     CaseAction(
         Case.opt_out,
         ChannelInput,
-        COLLECTORS,
         "No more contact on a channel; honoured even on a closing case.",
     ),
-    CaseAction(Case.opt_in, ChannelInput, COLLECTORS, "Contact on a channel allowed again."),
-    CaseAction(Case.pause, ReasonInput, COLLECTORS, "Nothing goes out until resumed."),
-    CaseAction(Case.resume, ReasonInput, COLLECTORS, "Resume a paused case."),
+    CaseAction(Case.opt_in, ChannelInput, "Contact on a channel allowed again."),
+    CaseAction(Case.pause, ReasonInput, "Nothing goes out until resumed."),
+    CaseAction(Case.resume, ReasonInput, "Resume a paused case."),
     CaseAction(
         Case.close,
         CloseInput,
-        SUPERVISORS,
         "Close as settled, written off, manual ...; a payment, not this, closes as paid.",
     ),
 )

@@ -28,11 +28,14 @@ from models.departments import (
     RiskReviewState,
     RiskReviewStatus,
 )
+from models.permissions import UPDATE_ROLES
 from operations.answers import Answer, Outcome
+from operations.approvals import act_or_ask
 from operations.cases import as_case
 from operations.catalogue import update_name
 from operations.gateway import Gateway
 from operations.roles import Role
+from readmodel.engine import Database
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.legal_referral import LegalReferralWorkflow as Legal
 from workflows.risk_review import RiskReviewWorkflow as Risk
@@ -68,10 +71,11 @@ async def claim_task(
 
 
 async def complete_task(
-    gateway: Gateway, case_id: str, report: CompleteTaskInput
+    gateway: Gateway, db: Database, case_id: str, report: CompleteTaskInput
 ) -> Answer[ActionResult]:
-    """The outcome steers the case: a promise pauses contact, not found plans a visit ..."""
-    return as_case(case_id, await gateway.update(case_id, Case.complete_task, report))
+    """The outcome steers the case: a promise pauses contact, not found plans a visit ...
+    Upholding a dispute and approving a legal referral wait for a second person."""
+    return as_case(case_id, await act_or_ask(gateway, db, case_id, Case.complete_task, report))
 
 
 # --- handoffs ------------------------------------------------------------------------------------
@@ -83,9 +87,13 @@ class HandoffAnswer:
     update: UpdateMethodMultiParam[[Any, Any], Any]  # the department workflow's, by reference
     input_type: type
     result_type: type
-    roles: frozenset[Role]
     summary: str
     word: str = ""  # the API's path and the console's form, where not the update's own name
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Who may give it (`models.permissions`, which the workflows check too)."""
+        return UPDATE_ROLES[self.name]
 
     @property
     def name(self) -> str:
@@ -98,16 +106,12 @@ class HandoffAnswer:
         return self.word or self.name
 
 
-RISK_OFFICERS = frozenset({Role.RISK})
-LEGAL_OFFICERS = frozenset({Role.LEGAL})
-
 _ANSWERS = (
     HandoffAnswer(
         "risk",
         Risk.decide,
         RiskDecision,
         RiskDecision,
-        RISK_OFFICERS,
         "Forbearance, payment plan, restructure or proceed; answered once the row is decided.",
     ),
     HandoffAnswer(
@@ -115,7 +119,6 @@ _ANSWERS = (
         Legal.accept,
         AcceptReferralInput,
         LegalReferralStatus,
-        LEGAL_OFFICERS,
         "Legal takes the referral.",
     ),
     HandoffAnswer(
@@ -123,7 +126,6 @@ _ANSWERS = (
         Legal.return_referral,
         ReturnReferralInput,
         LegalReferralStatus,
-        LEGAL_OFFICERS,
         "Back to the collectors, with a reason; the referral ends.",
         word="return",
     ),
@@ -132,7 +134,6 @@ _ANSWERS = (
         Legal.record_proceeding,
         ProceedingInput,
         LegalReferralStatus,
-        LEGAL_OFFICERS,
         "In a lawsuit's order (filed, hearings, judgment, enforcement); settled or closed ends it.",
         word="proceedings",
     ),
@@ -141,7 +142,6 @@ _ANSWERS = (
         Legal.set_contact_permission,
         ContactPermissionInput,
         LegalReferralStatus,
-        LEGAL_OFFICERS,
         "Lets the collection center contact the customer while legal holds the case, or stops it.",
         word="contact-permission",
     ),

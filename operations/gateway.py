@@ -4,6 +4,7 @@ by an `Answer` the front end translates (a status, a form message, an exit code)
 more. What Temporal says is classified here, once:
 
 - the workflow's validator or handler refused (`Refusal.INVALID_ACTION`): REFUSED, its message;
+- the person may not take the action (`Refusal.NOT_PERMITTED`): FORBIDDEN, its message;
 - the case is closed (`Refusal.CASE_CLOSED`), or the workflow has finished: CLOSED;
 - Temporal knows no such workflow: NOT_FOUND;
 - a start for an id that is already running: ALREADY_RUNNING;
@@ -222,6 +223,8 @@ class Gateway:
                 return Answer(Outcome.REFUSED, message=cause.message)
             if cause.type == Refusal.CASE_CLOSED:
                 return Answer(Outcome.CLOSED, message=cause.message)
+            if cause.type == Refusal.NOT_PERMITTED:
+                return Answer(Outcome.FORBIDDEN, message=cause.message)
         ended = await self.running(workflow_id)  # it finished while the update waited?
         if ended.outcome is not Outcome.ACCEPTED:
             return ended

@@ -1,18 +1,8 @@
-"""Who may do what: the roles staff act in. Every front end checks them against the catalogue."""
+"""Who may do what: the roles staff act in (declared in `models.people`, since the workflows
+check them too). Every front end checks them against the catalogue."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from models.people import COLLECTORS, EVERYONE, SUPERVISORS, Role, role_named
 
-
-class Role(StrEnum):
-    OPERATIONS = "operations"  # collectors
-    SUPERVISOR = "supervisor"
-    RISK = "risk"
-    LEGAL = "legal"
-    ENGINEER = "engineer"
-
-
-COLLECTORS = frozenset({Role.OPERATIONS, Role.SUPERVISOR})
-SUPERVISORS = frozenset({Role.SUPERVISOR})
-EVERYONE = frozenset(Role)
+__all__ = ["COLLECTORS", "EVERYONE", "SUPERVISORS", "Role", "role_named"]

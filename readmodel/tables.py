@@ -211,3 +211,123 @@ class BucketMoveRow(SQLModel, table=True):
     from_bucket: str | None = None  # None at the case's first write
     to_bucket: str
     at: datetime = Field(index=True)
+
+
+# --- staff: who signs in, their sessions and tokens, what they looked at, what waits for a second
+# person. Secrets are never stored: a password as its argon2 hash, a session id and a token's
+# secret as their SHA-256 (both are 256 random bits, so a fast hash loses nothing).
+
+
+class StaffRow(SQLModel, table=True):
+    """A person, or a service account (`kind`), of the staff directory. `roles` and `languages`
+    are comma-separated; `person_id` is how they sign in and how every record names them."""
+
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("person_id"), UniqueConstraint("oidc_subject"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str
+    display_name: str
+    kind: str = "person"  # person | service
+    roles: str
+    team: str = ""
+    languages: str = ""
+    active: bool = True
+    password_hash: str | None = None  # None: no local password (SSO only, or a service)
+    must_change_password: bool = False
+    oidc_subject: str | None = None  # the identity provider's `sub`, once signed in by SSO
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaffSessionRow(SQLModel, table=True):
+    """A signed-in browser. The cookie holds the random id; the row holds its hash."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (UniqueConstraint("session_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_hash: str
+    person_id: str = Field(index=True)
+    method: str  # password | oidc
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A personal or a service account's API token: `col_<token_id>_<secret>`, shown once."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: str
+    secret_hash: str
+    person_id: str = Field(index=True)
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class SignInFailureRow(SQLModel, table=True):
+    """A failed sign-in, counted per account (`person:<id>`, known or not) and per address
+    (`address:<ip>`) for the lockout and the rate limit."""
+
+    __tablename__ = "signin_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(index=True)
+    at: datetime = Field(index=True)
+
+
+class SignInFlowRow(SQLModel, table=True):
+    """A single sign-on in progress: what the callback checks the identity provider's answer
+    against. Lives ten minutes."""
+
+    __tablename__ = "signin_flows"
+    __table_args__ = (UniqueConstraint("state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str
+    nonce: str
+    code_verifier: str
+    next_path: str
+    created_at: datetime
+
+
+class AccessLogRow(SQLModel, table=True):
+    """A person's read of a customer's personal data or evidence: contact details revealed, a
+    dossier opened, payloads decoded. Append-only."""
+
+    __tablename__ = "access_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    person_id: str = Field(index=True)
+    via: str
+    account_no: str = Field(index=True)  # "" for payloads decoded outside a case
+    what: str  # contact_details | dossier | payloads | customer_record
+    reason: str
+
+
+class ApprovalRow(SQLModel, table=True):
+    """An action that needs a second person (maker-checker): asked by one, approved or
+    rejected by another, then run with both names. `input` is the update's input as JSON."""
+
+    __tablename__ = "approvals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    action: str  # the update's name: close, resolve_dispute, complete_task
+    input: dict[str, Any] = Field(sa_type=JSON)
+    needs: str  # what it is: "writing off a case"
+    status: str = Field(index=True)  # pending | approved | rejected | failed
+    requested_by: str
+    requested_via: str
+    requested_roles: str
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    result: str = ""  # the workflow's answer to the approved action, or why it was rejected

@@ -13,7 +13,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api import errors
 from api.console.forms import FormError, a_date, minor_units
 from api.console.i18n import STAGES
 from api.console.pages import (
@@ -25,6 +24,7 @@ from api.console.pages import (
     gateway_of,
     refusal,
     render,
+    said,
     signed_in,
 )
 from api.deps import DatabaseDep, SettingsDep
@@ -76,7 +76,7 @@ async def case_list(
     max_dpd: str = "",
     band: str = "",
 ) -> HTMLResponse:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     if not operator.may(PAGES["cases"]):
         return forbidden(request, operator)
     try:
@@ -218,7 +218,7 @@ async def _case_page(
 async def case_page(
     request: Request, account_no: str, settings: SettingsDep, db: DatabaseDep
 ) -> HTMLResponse:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     if not operator.may(PAGES["cases"]):
         return forbidden(request, operator)
     return await _case_page(
@@ -230,7 +230,7 @@ async def case_page(
 async def case_action(
     request: Request, account_no: str, name: str, settings: SettingsDep, db: DatabaseDep
 ) -> Response:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     action = CASE_ACTIONS.get(name)
     if action is None or not operator.may(action.roles):
         return forbidden(request, operator)
@@ -240,7 +240,7 @@ async def case_action(
     currency = row.currency if row else "CNY"
     try:
         body = _case_input(action, form, currency)
-        result = errors.answered(await cases.act(gateway, account_no, action, body))
+        message = said(await cases.act(gateway, db, account_no, action, body))
     except (FormError, HTTPException) as error:
         code, message = refusal(error, operator)
         return await _case_page(
@@ -254,4 +254,4 @@ async def case_action(
             refused={name: message},
             typed={name: form},
         )
-    return answered(f"/console/cases/{quote(account_no)}", result.message)
+    return answered(f"/console/cases/{quote(account_no)}", message)

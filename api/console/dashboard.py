@@ -22,7 +22,7 @@ router = APIRouter()
 async def dashboard(
     request: Request, settings: SettingsDep, db: DatabaseDep, window: int = 30
 ) -> HTMLResponse:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     if not operator.may(PAGES["dashboard"]):
         return forbidden(request, operator)
     days = min(max(window, 1), 3660)

@@ -64,7 +64,7 @@ FORMS: dict[type, str] = {
 async def inbox(
     request: Request, department: str, settings: SettingsDep, db: DatabaseDep
 ) -> HTMLResponse:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     if department not in READERS or not operator.may(PAGES[department]):
         return forbidden(request, operator)
     found = await queries.list_handoffs(
@@ -136,7 +136,7 @@ async def _handoff_page(
 async def handoff_page(
     request: Request, department: str, key: str, settings: SettingsDep, db: DatabaseDep
 ) -> HTMLResponse:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     if department not in READERS or not operator.may(PAGES[department]):
         return forbidden(request, operator)
     return await _handoff_page(request, operator, department, key, db)
@@ -192,7 +192,7 @@ async def handoff_answer(
     settings: SettingsDep,
     db: DatabaseDep,
 ) -> Response:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     answer = HANDOFF_ANSWERS.get(path)
     if answer is None or answer.department != department or not operator.may(answer.roles):
         return forbidden(request, operator)

@@ -12,16 +12,19 @@ from fastapi import HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.auth import SESSION_COOKIE, roles_of
+from api import errors
+from api.auth import SESSION_COOKIE
 from api.console.forms import FormError
 from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, next_action, translator
-from api.deps import get_gateway, get_gateway_or_none
-from config.settings import Settings
+from api.deps import get_database, get_gateway, get_gateway_or_none
+from models.contracts import ActionResult
 from models.money import amounts_in_words, money
-from models.people import Actor
+from operations import signin
+from operations.answers import Answer, Outcome
 from operations.departments import READERS
 from operations.gateway import Gateway
 from operations.roles import Role
+from operations.staff import Person
 from readmodel import queries
 from readmodel.engine import Database
 
@@ -31,24 +34,25 @@ templates.env.globals["next_action"] = next_action
 templates.env.filters["amounts"] = amounts_in_words
 templates.env.filters["unquote"] = unquote
 
-STAFF_COOKIE = "collections_staff"
 LANGUAGE_COOKIE = "collections_lang"
 FLASH_COOKIE = "collections_flash"
-COOKIE_LIFETIME = 8 * 3600  # a working day
 PAGE_SIZE = 200
 
 COLLECTORS = frozenset({Role.OPERATIONS, Role.SUPERVISOR})
 EVERYONE = frozenset(Role)
 # Who opens which page; the inboxes follow the API's own readers.
 PAGES: dict[str, frozenset[Role]] = {
-    "cases": EVERYONE,
+    "cases": EVERYONE - {Role.ADMIN},
     "tasks": COLLECTORS,
     "risk": READERS["risk"],
     "legal": READERS["legal"],
-    "dashboard": EVERYONE,
+    "dashboard": EVERYONE - {Role.ADMIN},
+    "approvals": frozenset({Role.SUPERVISOR}),
+    "staff": frozenset({Role.ADMIN}),
+    "tokens": EVERYONE,
 }
-# The role an API function is called as, when a key holds several: the one that sees the most.
-ROLE_ORDER = (Role.SUPERVISOR, Role.OPERATIONS, Role.RISK, Role.LEGAL, Role.ENGINEER)
+# The role an API function is called as, when a person holds several: the one that sees the most.
+ROLE_ORDER = (Role.SUPERVISOR, Role.OPERATIONS, Role.RISK, Role.LEGAL, Role.ENGINEER, Role.ADMIN)
 
 
 def same_site_forms(request: Request) -> None:
@@ -68,9 +72,18 @@ def same_site_forms(request: Request) -> None:
 
 @dataclass(frozen=True)
 class Operator:
-    roles: frozenset[Role]
-    staff: str
+    """The person signed in to this browser (`person.id` is what every record names)."""
+
+    person: Person
     language: str
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return self.person.roles
+
+    @property
+    def staff(self) -> str:
+        return self.person.id
 
     def may(self, allowed: frozenset[Role]) -> bool:
         return bool(self.roles & allowed)
@@ -80,8 +93,9 @@ class Operator:
 
 
 class SignInFirst(Exception):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, change_password: bool = False) -> None:
         self.path = path
+        self.change_password = change_password
 
 
 def _language(request: Request) -> str:
@@ -89,20 +103,24 @@ def _language(request: Request) -> str:
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def signed_in(request: Request, settings: Settings) -> Operator:
-    key = request.cookies.get(SESSION_COOKIE, "")
-    roles = frozenset(Role(r) for r in roles_of(settings, key) if r in Role.__members__.values())
-    staff = request.cookies.get(STAFF_COOKIE, "")
-    if not roles or not staff:
+async def signed_in(request: Request, *, changing_password: bool = False) -> Operator:
+    """The person of this browser's live session; else to the sign-in page (and, while their
+    password is a one-time one, to the page that changes it)."""
+    person = await signin.session_person(
+        get_database(request), request.cookies.get(SESSION_COOKIE, "")
+    )
+    if person is None:
         raise SignInFirst(request.url.path)
-    return Operator(roles=roles, staff=staff, language=_language(request))
+    if person.must_change_password and not changing_password:
+        raise SignInFirst(request.url.path, change_password=True)
+    request.state.person, request.state.via = person, "console"
+    return Operator(person=person, language=_language(request))
 
 
 async def sign_in_first(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInFirst)
-    return RedirectResponse(
-        f"/console/signin?{urlencode({'next': exc.path})}", status.HTTP_303_SEE_OTHER
-    )
+    page = "/console/password" if exc.change_password else "/console/signin"
+    return RedirectResponse(f"{page}?{urlencode({'next': exc.path})}", status.HTTP_303_SEE_OTHER)
 
 
 def render(
@@ -155,12 +173,20 @@ def answered(to: str, message: str) -> RedirectResponse:
     return response
 
 
+def said(answer: Answer[ActionResult]) -> str:
+    """What the workflow answered an action, or that the action waits for a second person;
+    any other answer is raised as the API's error (the form shows it)."""
+    if answer.outcome is Outcome.AWAITING_APPROVAL:
+        return answer.message
+    return errors.answered(answer).message
+
+
 def gateway_of(request: Request, operator: Operator) -> Gateway:
     """The API's gateway acting for the signed-in operator (503 while Temporal is unreachable),
     asked for only once the operator is known to be signed in and allowed: a signed-out browser
     is sent to sign in either way."""
     gateway = get_gateway(get_gateway_or_none(request))
-    return gateway.acting(Actor(operator.staff, via="console"))
+    return gateway.acting(operator.person.actor("console"))
 
 
 async def currency_of(

@@ -1,5 +1,6 @@
 """The web console: server-rendered pages over the application layer, one module per concern
-(`signin`, `cases`, `tasks`, `inboxes`, `dashboard`, sharing `pages`), composed here.
+(`signin`, `sso`, `cases`, `tasks`, `inboxes`, `dashboard`, `approvals`, `admin`, sharing
+`pages`), composed here.
 
 Every action a page takes is a row of the same catalogue its API route is made from
 (`operations.catalogue.CASE_ACTIONS`, `operations.departments.HANDOFF_ANSWERS`) and goes
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.console import cases, dashboard, inboxes, signin, tasks
+from api.console import admin, approvals, cases, dashboard, inboxes, signin, sso, tasks
 from api.console.pages import SignInFirst, same_site_forms, sign_in_first
 
 __all__ = ["SignInFirst", "router", "sign_in_first"]
@@ -23,7 +24,7 @@ __all__ = ["SignInFirst", "router", "sign_in_first"]
 def _console() -> APIRouter:
     """One router under `/console`; a form posted from another site is refused on every page."""
     console = APIRouter(include_in_schema=False, dependencies=[Depends(same_site_forms)])
-    for page in (signin, cases, tasks, inboxes, dashboard):
+    for page in (signin, sso, cases, tasks, inboxes, dashboard, approvals, admin):
         console.include_router(page.router, prefix="/console")
     return console
 

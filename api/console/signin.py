@@ -1,16 +1,21 @@
-"""Signing in and out, and the language. Sign-in takes a role's key, as the API does, and a
-staff ID: keys are shared per role, so the staff ID is what the console records as who claimed,
-completed, decided or accepted."""
+"""Signing in and out, changing one's password, and the language.
+
+Each person signs in as themselves: their staff ID and password (argon2-checked, with a
+lockout and a per-address limit, see `operations.signin`), or the bank's single sign-on where
+it is configured (`api.console.sso`). A failure says the same whatever went wrong. A
+one-time password (a new person's, a reset one) must be changed before any other page opens.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import SESSION_COOKIE, roles_of
+from api.auth import end_session, set_session_cookie
 from api.console.i18n import LANGUAGES
-from api.console.pages import COOKIE_LIFETIME, LANGUAGE_COOKIE, STAFF_COOKIE, render
-from api.deps import SettingsDep
+from api.console.pages import LANGUAGE_COOKIE, render, signed_in
+from api.deps import DatabaseDep, SettingsDep
+from operations import signin, staff
 
 router = APIRouter()
 
@@ -21,48 +26,97 @@ async def home() -> Response:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-async def signin_form(request: Request, next: str = "/console/cases") -> HTMLResponse:
-    return render(request, "signin.html", None, next=_local(next))
+async def signin_form(
+    request: Request, settings: SettingsDep, next: str = "/console/cases"
+) -> HTMLResponse:
+    return render(
+        request,
+        "signin.html",
+        None,
+        next=local(next),
+        sso=settings.oidc_name if settings.oidc_issuer else "",
+    )
 
 
 @router.post("/signin", response_class=HTMLResponse)
-async def signin(request: Request, settings: SettingsDep) -> Response:
+async def sign_in(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
     form = await request.form()
-    key, staff = str(form.get("key", "")), str(form.get("staff", "")).strip()
-    target = _local(str(form.get("next", "/console/cases")))
-    if not roles_of(settings, key) or not staff or len(staff) > 64:
+    person_id = str(form.get("staff", "")).strip().lower()[:64]
+    password = str(form.get("password", ""))[:1024]
+    target = local(str(form.get("next", "/console/cases")))
+    sso = settings.oidc_name if settings.oidc_issuer else ""
+    address = request.client.host if request.client else "unknown"
+    try:
+        person = await signin.check_password_sign_in(db, person_id, password, address=address)
+    except signin.TooManyAttempts as error:
+        limited = render(
+            request, "signin.html", None, status_code=429, next=target, sso=sso, error="too_many"
+        )
+        limited.headers["Retry-After"] = str(error.retry_after)
+        return limited
+    if person is None:
         return render(
-            request, "signin.html", None, status_code=403, next=target, error="unknown_key"
+            request,
+            "signin.html",
+            None,
+            status_code=403,
+            next=target,
+            sso=sso,
+            error="signin_failed",
         )
-    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
-    for name, value in ((SESSION_COOKIE, key), (STAFF_COOKIE, staff)):
-        response.set_cookie(
-            name,
-            value,
-            max_age=COOKIE_LIFETIME,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
+    await end_session(Response(), request, db)  # a session from before is not carried over
+    session_id = await signin.open_session(db, person)
+    page = "/console/password?next=" + target if person.must_change_password else target
+    response = RedirectResponse(page, status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, request, session_id)
     return response
 
 
 @router.post("/signout")
-async def signout() -> Response:
+async def sign_out(request: Request, db: DatabaseDep) -> Response:
     response = RedirectResponse("/console/signin", status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(STAFF_COOKIE)
+    await end_session(response, request, db)
+    return response
+
+
+@router.get("/password", response_class=HTMLResponse)
+async def password_form(request: Request, next: str = "/console/cases") -> HTMLResponse:
+    operator = await signed_in(request, changing_password=True)
+    return render(request, "password.html", operator, next=local(next))
+
+
+@router.post("/password", response_class=HTMLResponse)
+async def change_password(request: Request, db: DatabaseDep) -> Response:
+    """The person's own change; every session of theirs ends, and this browser gets a new one."""
+    operator = await signed_in(request, changing_password=True)
+    form = await request.form()
+    current, new = str(form.get("current", "")), str(form.get("new", ""))
+    target = local(str(form.get("next", "/console/cases")))
+    error = ""
+    if new != str(form.get("confirm", "")):
+        error = "the two new passwords differ"
+    else:
+        try:
+            await staff.change_password(db, operator.staff, current, new)
+        except staff.StaffError as refused:
+            error = str(refused)
+    if error:
+        return render(request, "password.html", operator, status_code=400, next=target, error=error)
+    person = await staff.active_person(db, operator.staff)
+    assert person is not None, "a signed-in person is active"
+    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, request, await signin.open_session(db, person))
     return response
 
 
 @router.get("/language/{language}")
 async def choose_language(language: str, next: str = "/console/cases") -> Response:
-    response = RedirectResponse(_local(next), status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse(local(next), status.HTTP_303_SEE_OTHER)
     if language in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax")
     return response
 
 
-def _local(path: str) -> str:
+def local(path: str) -> str:
     """Only a path of this console: a sign-in link cannot send anyone elsewhere."""
     return path if path.startswith("/console") and "//" not in path else "/console/cases"

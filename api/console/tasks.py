@@ -8,7 +8,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api import errors
 from api.console.forms import FormError, optional_date, optional_minor_units
 from api.console.i18n import translator
 from api.console.pages import (
@@ -21,6 +20,7 @@ from api.console.pages import (
     gateway_of,
     refusal,
     render,
+    said,
     signed_in,
 )
 from api.deps import DatabaseDep, SettingsDep
@@ -45,7 +45,7 @@ DUE_SOON = timedelta(hours=4)
 async def task_list(
     request: Request, settings: SettingsDep, db: DatabaseDep, view: str = "mine"
 ) -> HTMLResponse:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     if not operator.may(PAGES["tasks"]):
         return forbidden(request, operator)
     active = [TaskStatus.OPEN.value, TaskStatus.CLAIMED.value]
@@ -80,7 +80,7 @@ async def task_list(
 async def task_action(
     request: Request, verb: str, settings: SettingsDep, db: DatabaseDep
 ) -> Response:
-    operator = signed_in(request, settings)
+    operator = await signed_in(request)
     if not operator.may(PAGES["tasks"]) or verb not in ("claim", "complete"):
         return forbidden(request, operator)
     form = {k: str(v) for k, v in (await request.form()).items()}
@@ -92,7 +92,7 @@ async def task_action(
         row = await tasks.task_for(db, key, role)
         if verb == "claim":
             claimed = await departments.claim_task(gateway, row.case_id, key, operator.staff)
-            result = errors.answered(claimed)
+            message = said(claimed)
         else:
             outcome = form.get("outcome", "")
             if outcome not in TaskOutcome.__members__.values():
@@ -114,8 +114,8 @@ async def task_action(
                 promised_date=optional_date(form.get("promised_date", ""), "promised_date"),
                 visit=visit,
             )
-            result = errors.answered(await departments.complete_task(gateway, row.case_id, report))
+            message = said(await departments.complete_task(gateway, db, row.case_id, report))
     except (FormError, HTTPException) as error:
         _, message = refusal(error, operator)
         return answered(back, f"{translator(operator.language)('error')}: {message}")
-    return answered(back, result.message)
+    return answered(back, message)

@@ -10,22 +10,23 @@ the body exactly as the daily file's rows are checked (`models.intake`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
-from api.auth import require_roles
+from api.auth import person_of, require_roles
 from api.deps import DatabaseDep, GatewayDep, SettingsDep
 from api.errors import answered, http_error
 from config.settings import POLICY_DIR
 from models.contracts import ActionResult, CaseStatus, Stage, TimelineEvent, case_id
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
 from models.strategy import Segment
-from operations import cases
+from operations import access, cases
 from operations.answers import Answer, Outcome
 from operations.catalogue import CASE_ACTIONS, CaseAction
 from operations.gateway import RETRY_AFTER_SECONDS, Gateway
@@ -229,15 +230,90 @@ async def case_timeline(db: Database, gateway: Gateway, account_no: str) -> list
     return events
 
 
+# --- personal data: revealed for a reason, and on record ------------------------------------
+
+
+class ContactDetailsView(BaseModel):
+    account_no: str
+    name: str | None
+    mobile: str
+    language: str
+    time_zone: str
+
+
+class AccessView(BaseModel):
+    at: datetime
+    person_id: str
+    via: str
+    what: str
+    reason: str
+
+
+@router.get(
+    "/{account_no}/contact-details",
+    dependencies=[Depends(require_roles(Role.OPERATIONS, Role.SUPERVISOR, Role.LEGAL))],
+    responses={404: {"description": "no customer for the account"}},
+)
+async def reveal_contact_details(
+    account_no: str,
+    reason: Annotated[str, Query(min_length=1, max_length=access.MAX_REASON)],
+    request: Request,
+    db: DatabaseDep,
+) -> ContactDetailsView:
+    """The customer's name and phone number, recorded in the access log with who and why
+    (`reason`: what the console offers, e.g. "calling the customer", or your own words)."""
+    person, via = person_of(request)
+    try:
+        found = await access.reveal_contact_details(db, person, via, account_no, reason)
+    except access.ReasonRequired as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no customer for account {account_no}")
+    return ContactDetailsView(**dataclasses.asdict(found))
+
+
+@router.get("/{account_no}/access-log", dependencies=[Depends(require_roles(Role.SUPERVISOR))])
+async def read_access_log(account_no: str, db: DatabaseDep) -> list[AccessView]:
+    """Who saw this customer's contact details, dossier or payloads, when and why (newest
+    first)."""
+    rows = await access.who_saw(db, account_no)
+    return [
+        AccessView(at=r.at, person_id=r.person_id, via=r.via, what=r.what, reason=r.reason)
+        for r in rows
+    ]
+
+
 # --- operator actions: one route per row of the catalogue --------------------------------------
+
+
+class ApprovalRequested(BaseModel):
+    """202: the action needs a second person; it waits as request `approval_id` (see
+    `/approvals`)."""
+
+    approval_id: int
+    message: str
+
+
+def awaiting_or_answered(
+    answer: Answer[ActionResult], response: Response
+) -> ActionResult | ApprovalRequested:
+    """The workflow's answer, or 202 with the request that waits for a second person."""
+    if answer.outcome is Outcome.AWAITING_APPROVAL and answer.approval_id is not None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return ApprovalRequested(approval_id=answer.approval_id, message=answer.message)
+    return answered(answer)
 
 
 def _add_action_route(action: CaseAction) -> None:
     """`POST /cases/{account_no}/<action>`: its body is the update's input type, and only the
     catalogue's roles may call it."""
 
-    async def take(account_no: str, body: Any, gateway: GatewayDep) -> ActionResult:
-        return answered(await cases.act(gateway, account_no, action, body))
+    async def take(
+        account_no: str, body: Any, gateway: GatewayDep, db: DatabaseDep, response: Response
+    ) -> ActionResult | ApprovalRequested:
+        return awaiting_or_answered(
+            await cases.act(gateway, db, account_no, action, body), response
+        )
 
     take.__annotations__ = {**take.__annotations__, "body": action.input_type}
     take.__doc__ = action.summary
@@ -246,9 +322,9 @@ def _add_action_route(action: CaseAction) -> None:
         take,
         methods=["POST"],
         name=action.name,
-        response_model=ActionResult,
+        response_model=ActionResult | ApprovalRequested,
         dependencies=[Depends(require_roles(*(role for role in Role if role in action.roles)))],
-        responses=REFUSALS,
+        responses={**REFUSALS, 202: {"model": ApprovalRequested}},
     )
 
 

@@ -18,9 +18,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
-from api.auth import require_roles
-from api.deps import get_settings
+from api.auth import person_of, require_roles
+from api.deps import DatabaseDep, get_settings
 from config.settings import Settings
+from operations import access
 from operations.roles import Role
 from temporal.codec import CodecError, codec_from_settings
 
@@ -56,9 +57,15 @@ async def encode(request: Request, codec: CodecDep) -> Response:
 
 
 @router.post("/decode")
-async def decode(request: Request, codec: CodecDep) -> Response:
-    """Decrypts payloads; payloads that are not encrypted come back unchanged."""
-    return await _convert(request, codec.decode)
+async def decode(request: Request, codec: CodecDep, db: DatabaseDep) -> Response:
+    """Decrypts payloads; payloads that are not encrypted come back unchanged. Each call is
+    recorded in the access log (who, when, `X-Access-Reason` or "payloads decoded"); the
+    protocol names no workflow, so the entry names no account."""
+    decoded = await _convert(request, codec.decode)
+    person, via = person_of(request)
+    why = request.headers.get("x-access-reason", "")[: access.MAX_REASON] or "payloads decoded"
+    await access.record(db, person, via, access.Looked.PAYLOADS, why)
+    return decoded
 
 
 async def _convert(request: Request, convert: Convert) -> Response:
@@ -100,7 +107,13 @@ class _CodecCORS:
             app,
             allow_origins=origins,
             allow_methods=("POST",),
-            allow_headers=("Content-Type", "X-Namespace", "Authorization", "X-API-Key"),
+            allow_headers=(
+                "Content-Type",
+                "X-Namespace",
+                "Authorization",
+                "X-API-Key",
+                "X-Access-Reason",
+            ),
             allow_credentials=True,
         )
 

@@ -6,9 +6,9 @@ is also its `handoffs` row's key. The row lists the handoff; the workflow decide
 validators refuse a bad answer (400, with their message), and a finished workflow takes none
 (409).
 
-Who acts (`decided_by`, `by`) is taken from the body as given: API keys are shared per role,
-so a key cannot tell one risk officer from another. A deployment with per-user sign-in should
-set these fields from the authenticated user instead of trusting the body.
+Who acts (`decided_by`, `by`) must be the caller's own staff ID: the workflow refuses another
+person's name (403), and records the caller on the timeline either way. Opening a dossier is
+recorded in the access log, with `reason` (default: the department's handoff work).
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from api.auth import require_roles
+from api.auth import person_of, require_roles
 from api.deps import DatabaseDep, GatewayDep
 from api.errors import answered
+from models.contracts import case_account
 from models.departments import LegalReferralStatus, RiskReviewStatus
-from operations import departments
+from operations import access, departments
 from operations.answers import Answer, Outcome
 from operations.departments import HANDOFF_ANSWERS, READERS, Department, HandoffAnswer
 from operations.gateway import Gateway
@@ -118,11 +119,19 @@ async def read_handoff(
     return await handoff_detail(gateway, row)
 
 
+Reason = Annotated[str, Query(max_length=access.MAX_REASON)]
+
+
 @router.get("/{key}/dossier", responses={404: {"description": "no such handoff or dossier"}})
-async def read_dossier(key: str, role: CallerRole, db: DatabaseDep) -> dict[str, Any]:
+async def read_dossier(
+    key: str, role: CallerRole, db: DatabaseDep, request: Request, reason: Reason = ""
+) -> dict[str, Any]:
     """What the department received: a legal referral's evidence dossier (see
     `readmodel.dossier`), or the case summary a risk review opened with."""
-    return dossier_of(await handoff_row(db, key, dossier=True), role)
+    row = await handoff_row(db, key, dossier=True)
+    dossier = dossier_of(row, role)
+    await record_dossier_read(db, request, row, reason)
+    return dossier
 
 
 @router.get(
@@ -130,13 +139,25 @@ async def read_dossier(key: str, role: CallerRole, db: DatabaseDep) -> dict[str,
     response_class=PlainTextResponse,
     responses={404: {"description": "no such legal referral, or its dossier is not built yet"}},
 )
-async def print_dossier(key: str, role: CallerRole, db: DatabaseDep) -> PlainTextResponse:
+async def print_dossier(
+    key: str, role: CallerRole, db: DatabaseDep, request: Request, reason: Reason = ""
+) -> PlainTextResponse:
     """A legal referral's dossier as a printable document (fixed-width columns)."""
     row = await handoff_row(db, key, dossier=True)
     dossier = dossier_of(row, role)
     if row.department != "legal":
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{key} has no printable dossier")
+    await record_dossier_read(db, request, row, reason)
     return PlainTextResponse(render_dossier_text(dossier))
+
+
+async def record_dossier_read(db: Database, request: Request, row: HandoffRow, reason: str) -> None:
+    """The access log's entry for a dossier about to be shown (the console records the same)."""
+    person, via = person_of(request)
+    why = reason or f"{row.department} handoff work ({row.idempotency_key})"
+    await access.record(
+        db, person, via, access.Looked.DOSSIER, why, account_no=case_account(row.case_id)
+    )
 
 
 # --- the departments' answers: one route per row of `HANDOFF_ANSWERS` ------------------------

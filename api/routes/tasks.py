@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
 from api.auth import require_roles
 from api.deps import DatabaseDep, GatewayDep
 from api.errors import answered
-from api.routes.cases import REFUSALS
+from api.routes.cases import REFUSALS, ApprovalRequested, awaiting_or_answered
 from models.contracts import ActionResult
 from models.departments import (
     CompleteTaskInput,
@@ -27,6 +27,7 @@ from models.departments import (
     TaskStatus,
 )
 from operations import departments
+from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel import queries
 from readmodel.engine import Database
@@ -69,13 +70,13 @@ class TaskView(BaseModel):
 
 
 class ClaimBody(BaseModel):
-    collector: str
+    collector: str = ""  # you: blank or your own id (another person's is refused, 403)
 
 
 class CompleteBody(BaseModel):
     """`CompleteTaskInput` without the task key, which is in the path."""
 
-    collector: str
+    collector: str = ""  # you: blank or your own id (another person's is refused, 403)
     outcome: TaskOutcome
     note: str = ""
     promised_amount_minor: int | None = None  # with promise_made
@@ -110,17 +111,31 @@ async def claim_task(
     task_key: str, body: ClaimBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
 ) -> ActionResult:
     row = await task_for(db, task_key, role)
-    return answered(await departments.claim_task(gateway, row.case_id, task_key, body.collector))
+    collector = body.collector or _me(gateway)
+    return answered(await departments.claim_task(gateway, row.case_id, task_key, collector))
 
 
-@router.post("/{task_key:path}/complete", responses=REFUSALS)
+@router.post("/{task_key:path}/complete", responses={**REFUSALS, 202: {"model": ApprovalRequested}})
 async def complete_task(
-    task_key: str, body: CompleteBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
-) -> ActionResult:
-    """The outcome steers the case: a promise pauses contact, not found plans a visit ..."""
+    task_key: str,
+    body: CompleteBody,
+    role: CallerRole,
+    db: DatabaseDep,
+    gateway: GatewayDep,
+    response: Response,
+) -> ActionResult | ApprovalRequested:
+    """The outcome steers the case: a promise pauses contact, not found plans a visit ...
+    Upholding a dispute or approving a legal referral waits for a second person (202)."""
     row = await task_for(db, task_key, role)
-    report = CompleteTaskInput(task_key=task_key, **body.model_dump())
-    return answered(await departments.complete_task(gateway, row.case_id, report))
+    fields = {**body.model_dump(), "collector": body.collector or _me(gateway)}
+    report = CompleteTaskInput(task_key=task_key, **fields)
+    answer = await departments.complete_task(gateway, db, row.case_id, report)
+    return awaiting_or_answered(answer, response)
+
+
+def _me(gateway: Gateway) -> str:
+    assert gateway.actor is not None, "the routes act for a caller"
+    return gateway.actor.id
 
 
 async def task_for(db: Database, task_key: str, role: Role) -> HumanTaskRow:

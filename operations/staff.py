@@ -1,0 +1,259 @@
+"""The staff directory: people and service accounts, their roles, and their local passwords.
+
+Each person has an id (`ann.li`), a display name, one or more roles, a team and the languages
+they work in; a service account (`svc-intake`) is a named machine caller that signs in only by
+API token. Passwords are hashed with argon2id (`argon2-cffi`); a password set by an admin (or
+the first admin's, made by `up`) is one-time: it must be changed at the next sign-in.
+Disabling a person ends their sessions and revokes their tokens in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import col, delete, select, update
+
+from models.people import Actor, Role, role_named
+from readmodel.engine import Database
+from readmodel.tables import ApiTokenRow, StaffRow, StaffSessionRow
+
+PERSON_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 12
+_HASHER = PasswordHasher()
+# A hash to verify against when no such person exists, so that an unknown id costs the same
+# time as a wrong password (no hint whether the account exists).
+_DECOY = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+class StaffError(ValueError):
+    """A request about the directory that cannot be done; the message says what, never a
+    password."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone signed in, or a service account calling with its token."""
+
+    id: str
+    name: str
+    roles: frozenset[Role]
+    kind: str = "person"
+    must_change_password: bool = False
+
+    def actor(self, via: str, *, approved_by: str = "") -> Actor:
+        return Actor(self.id, via=via, roles=tuple(sorted(self.roles)), approved_by=approved_by)
+
+    def may(self, allowed: Iterable[Role]) -> bool:
+        return bool(self.roles & set(allowed))
+
+
+def person_of(row: StaffRow) -> Person:
+    return Person(
+        id=row.person_id,
+        name=row.display_name,
+        roles=roles_from(row.roles),
+        kind=row.kind,
+        must_change_password=row.must_change_password,
+    )
+
+
+def roles_from(text: str) -> frozenset[Role]:
+    return frozenset(Role(name) for name in text.split(",") if name in Role.__members__.values())
+
+
+def parse_roles(names: Iterable[str]) -> frozenset[Role]:
+    """Roles by name (`collector` is the operations role); a `StaffError` names an unknown one."""
+    try:
+        roles = frozenset(role_named(name) for name in names)
+    except ValueError as error:
+        raise StaffError(str(error)) from None
+    if not roles:
+        raise StaffError("a person needs at least one role")
+    return roles
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+async def hash_password(password: str) -> str:
+    """argon2id, off the event loop (it is meant to be slow)."""
+    return await asyncio.to_thread(_HASHER.hash, password)
+
+
+async def password_matches(stored: str | None, password: str) -> bool:
+    """In constant work whether or not there is a stored hash."""
+
+    def verify() -> bool:
+        try:
+            return _HASHER.verify(stored or _DECOY, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+def one_time_password() -> str:
+    return secrets.token_urlsafe(15)  # 20 characters
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+async def find(db: Database, person_id: str) -> StaffRow | None:
+    async with db.session() as session:
+        found = await session.exec(select(StaffRow).where(StaffRow.person_id == person_id))
+        return found.first()
+
+
+async def active_person(db: Database, person_id: str) -> Person | None:
+    row = await find(db, person_id)
+    return person_of(row) if row is not None and row.active else None
+
+
+async def directory(db: Database, *, include_inactive: bool = True) -> list[StaffRow]:
+    query = select(StaffRow).order_by(col(StaffRow.person_id))
+    if not include_inactive:
+        query = query.where(col(StaffRow.active).is_(True))
+    async with db.session() as session:
+        return list(await session.exec(query))
+
+
+async def has_admin(db: Database) -> bool:
+    return any(
+        Role.ADMIN in roles_from(row.roles) for row in await directory(db, include_inactive=False)
+    )
+
+
+# --- changing ----------------------------------------------------------------------------------
+
+
+async def add(
+    db: Database,
+    person_id: str,
+    *,
+    name: str,
+    roles: Iterable[str],
+    team: str = "",
+    languages: Iterable[str] = (),
+    kind: str = "person",
+) -> str:
+    """Adds a person (with a one-time password, returned: show it once) or a service account
+    (no password: it signs in by token; returns "")."""
+    if not PERSON_ID.match(person_id):
+        raise StaffError(
+            "a person's id is 2 to 64 characters: lower-case letters, digits, '.', '_' or '-'"
+        )
+    if not name.strip():
+        raise StaffError("a display name is required")
+    chosen = parse_roles(roles)
+    if await find(db, person_id) is not None:
+        raise StaffError(f"{person_id} is already in the directory")
+    password = one_time_password() if kind == "person" else ""
+    now = _now()
+    row = StaffRow(
+        person_id=person_id,
+        display_name=name.strip(),
+        kind=kind,
+        roles=",".join(sorted(chosen)),
+        team=team.strip(),
+        languages=",".join(lang.strip() for lang in languages if lang.strip()),
+        password_hash=await hash_password(password) if password else None,
+        must_change_password=bool(password),
+        created_at=now,
+        updated_at=now,
+    )
+    async with db.session() as session:
+        session.add(row)
+    return password
+
+
+async def _existing(db: Database, person_id: str) -> StaffRow:
+    row = await find(db, person_id)
+    if row is None:
+        raise StaffError(f"no {person_id} in the directory")
+    return row
+
+
+async def set_roles(db: Database, person_id: str, roles: Iterable[str]) -> frozenset[Role]:
+    """Replaces the person's roles; their sessions end, so the new roles apply at once."""
+    chosen = parse_roles(roles)
+    await _existing(db, person_id)
+    async with db.session() as session:
+        await session.exec(
+            update(StaffRow)
+            .where(col(StaffRow.person_id) == person_id)
+            .values(roles=",".join(sorted(chosen)), updated_at=_now())
+        )
+        await session.exec(
+            delete(StaffSessionRow).where(col(StaffSessionRow.person_id) == person_id)
+        )
+    return chosen
+
+
+async def set_active(db: Database, person_id: str, active: bool) -> None:
+    """Disabling ends every session and revokes every token of the person at once."""
+    await _existing(db, person_id)
+    now = _now()
+    async with db.session() as session:
+        await session.exec(
+            update(StaffRow)
+            .where(col(StaffRow.person_id) == person_id)
+            .values(active=active, updated_at=now)
+        )
+        if not active:
+            await session.exec(
+                delete(StaffSessionRow).where(col(StaffSessionRow.person_id) == person_id)
+            )
+            await session.exec(
+                update(ApiTokenRow)
+                .where(col(ApiTokenRow.person_id) == person_id)
+                .where(col(ApiTokenRow.revoked_at).is_(None))
+                .values(revoked_at=now)
+            )
+
+
+async def reset_password(db: Database, person_id: str) -> str:
+    """A new one-time password (returned: show it once); every session of the person ends."""
+    row = await _existing(db, person_id)
+    if row.kind != "person":
+        raise StaffError(f"{person_id} is a service account: it signs in by token")
+    password = one_time_password()
+    await _store_password(db, person_id, await hash_password(password), must_change=True)
+    return password
+
+
+async def change_password(db: Database, person_id: str, current: str, new: str) -> None:
+    """The person's own change: the current password, then a new one of at least 12
+    characters, not the same. Other sessions of the person end."""
+    row = await _existing(db, person_id)
+    if not await password_matches(row.password_hash, current):
+        raise StaffError("the current password is wrong")
+    check_password(new)
+    if new == current:
+        raise StaffError("the new password must differ from the current one")
+    await _store_password(db, person_id, await hash_password(new), must_change=False)
+
+
+async def _store_password(db: Database, person_id: str, hashed: str, *, must_change: bool) -> None:
+    async with db.session() as session:
+        await session.exec(
+            update(StaffRow)
+            .where(col(StaffRow.person_id) == person_id)
+            .values(password_hash=hashed, must_change_password=must_change, updated_at=_now())
+        )
+        await session.exec(
+            delete(StaffSessionRow).where(col(StaffSessionRow.person_id) == person_id)
+        )
