@@ -185,4 +185,4 @@ async def reject(
         return Answer(Outcome.REFUSED, message="say why the request is rejected (reason)")
     if not await _decide(db, row, ApprovalStatus.REJECTED, checker.id, reason.strip()):
         return Answer(Outcome.CLOSED, message=f"request {approval_id} was decided by someone else")
-    return Answer(Outcome.ACCEPTED, row)
+    return Answer(Outcome.ACCEPTED, await get(db, approval_id))
