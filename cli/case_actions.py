@@ -33,6 +33,7 @@ from models.contracts import (
     case_id,
 )
 from models.strategy import Channel
+from operations.answers import Outcome
 from operations.catalogue import CASE_ACTIONS, update_name
 from workflows.case import CollectionCaseWorkflow as Case
 
@@ -55,10 +56,22 @@ CaseUpdate = UpdateMethodMultiParam[[Any, A], ActionResult]
 
 
 async def act(env: CommandEnv, account: str, update: CaseUpdate[A], arg: A) -> int:
-    """Runs one of the case's updates (an action, or a task's claim or completion)."""
+    """Runs one of the case's updates (an action, or a task's claim or completion), or, for
+    one that needs a second person (a write-off ...), asks for their approval instead: the
+    request's id is printed, and `collections approvals` decides it."""
+    from operations.approvals import act_or_ask
+
     workflow_id = workflow_id_for(account)
     gateway = await env.gateway()
-    answer = await gateway.update(workflow_id, update, arg)
+    answer = await act_or_ask(gateway, env.database(), workflow_id, update, arg)
+    if answer.outcome is Outcome.AWAITING_APPROVAL:
+        if env.json_output:
+            document = {"case_id": workflow_id, "action": update_name(update)}
+            return env.print_json(
+                {**document, "approval_id": answer.approval_id, "message": answer.message}
+            )
+        env.say(f"{answer.message} (collections approvals approve {answer.approval_id})")
+        return EXIT_OK
     result = await settled(env, answer, case_label(workflow_id), action=True)
     code = EXIT_OK if result.accepted else EXIT_REFUSED
     if env.json_output:

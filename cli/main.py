@@ -9,11 +9,14 @@ from typing import Annotated
 
 import typer
 
+from cli.approvals import approvals_app
+from cli.audit import audit_app
 from cli.case import case_app
 from cli.history import history_app
 from cli.inbox import inbox_app
 from cli.intake import intake
 from cli.runtime import leave, run_and_leave
+from cli.staff import staff_app, token_app
 from cli.tasks import tasks_app
 from config.settings import load_settings
 
@@ -106,6 +109,10 @@ app.add_typer(case_app)
 app.add_typer(tasks_app)
 app.add_typer(inbox_app)
 app.add_typer(history_app)
+app.add_typer(approvals_app)
+app.add_typer(staff_app)
+app.add_typer(token_app)
+app.add_typer(audit_app)
 
 
 def run() -> None:

@@ -57,6 +57,14 @@ OUTCOMES: dict[TaskKind, frozenset[TaskOutcome]] = {
 }
 
 
+def misfit_outcome(kind: TaskKind, outcome: TaskOutcome) -> str:
+    """Why `outcome` cannot complete a task of `kind` ("" when it can)."""
+    allowed = OUTCOMES[kind]
+    if outcome in allowed:
+        return ""
+    return f"{outcome} is not an outcome of a {kind}; one of: {', '.join(sorted(allowed))}"
+
+
 class TaskStatus(StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"

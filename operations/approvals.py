@@ -20,13 +20,14 @@ from sqlmodel import col, select, update
 from temporalio.workflow import UpdateMethodMultiParam
 
 from models.contracts import CloseInput, ResolveDisputeInput
-from models.departments import CompleteTaskInput
+from models.departments import CompleteTaskInput, TaskKind, misfit_outcome
 from models.people import Actor
 from models.permissions import UPDATE_ROLES, may, second_person_for
 from operations.answers import Answer, Outcome
 from operations.catalogue import update_name
 from operations.gateway import Gateway
 from operations.staff import Person
+from readmodel import queries
 from readmodel.engine import Database
 from readmodel.tables import ApprovalRow
 from workflows.case import CollectionCaseWorkflow as Case
@@ -72,6 +73,8 @@ async def act_or_ask(
         return Answer(
             Outcome.FORBIDDEN, message=f"{name.replace('_', ' ')} needs the role {allowed}"
         )
+    if misfit := await _misfit(db, arg):  # no request that could only fail at its approval
+        return Answer(Outcome.REFUSED, message=misfit)
     _, input_type = _UPDATES[name]
     row = ApprovalRow(
         case_id=workflow_id,
@@ -92,6 +95,14 @@ async def act_or_ask(
         message=f"{needs} needs a second person: request {row.id} waits for their approval",
         approval_id=row.id,
     )
+
+
+async def _misfit(db: Database, arg: Any) -> str:
+    """A task outcome that does not fit its task, refused as the case would refuse it."""
+    if not isinstance(arg, CompleteTaskInput):
+        return ""
+    task = await queries.get_task(db, task_key=arg.task_key)
+    return misfit_outcome(TaskKind(task.kind), arg.outcome) if task is not None else ""
 
 
 async def pending(

@@ -22,13 +22,13 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from models.departments import (
-        OUTCOMES,
         ClaimTaskInput,
         CompleteTaskInput,
         TaskKind,
         TaskOutcome,
         TaskRecord,
         TaskStatus,
+        misfit_outcome,
     )
     from models.strategy import Channel
     from workflows import case_rules as rules
@@ -100,12 +100,8 @@ class CaseTasks(CaseHandoffs):
         task = self._find_task(req.task_key)
         if task.assignee and task.assignee != req.collector:
             raise invalid(f"task is locked to {task.assignee}")
-        allowed = OUTCOMES[task.kind]
-        if req.outcome not in allowed:
-            raise invalid(
-                f"{req.outcome} is not an outcome of a {task.kind}; "
-                f"one of: {', '.join(sorted(allowed))}"
-            )
+        if misfit := misfit_outcome(task.kind, req.outcome):
+            raise invalid(misfit)
         if task.kind is TaskKind.FIELD_VISIT and req.outcome is not TaskOutcome.NOT_FOUND:
             visit = req.visit
             if visit is None or len(set(visit.collectors)) < 2:

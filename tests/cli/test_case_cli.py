@@ -457,11 +457,11 @@ async def test_an_unknown_account_is_not_found(harness: CaseHarness) -> None:
 async def test_a_closed_case_is_a_conflict(harness: CaseHarness) -> None:
     cli = cli_for(harness)
     account = await started(harness)
-    close = CloseInput(reason=ClosureReason.WRITTEN_OFF, note="uneconomic to pursue")
+    close = CloseInput(reason=ClosureReason.MANUAL, note="moved to another system")
     pause = ReasonInput(reason="too late")
 
     ran = await cli(lambda env: case_cli.act(env, account, Case.close, close))
-    assert ran.code == 0 and "case closed as written_off" in ran.out
+    assert ran.code == 0 and "case closed as manual" in ran.out
     ran = await cli(lambda env: case_cli.act(env, account, Case.pause, pause))
     assert ran.code == 4  # refused by the closing case, or the workflow has finished
     await harness.client.get_workflow_handle(f"case-{account}").result()

@@ -5,6 +5,7 @@ review and legal referral workflows, each on its own queue (the `departments` fi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from cli import approvals as approvals_cli
 from cli import case as case_cli
 from cli import inbox, tasks
 from cli.inbox import Department
@@ -35,8 +37,10 @@ from models.departments import (
     TaskStatus,
 )
 from tests.cli.test_case_cli import MOBILE, Cli, Ran, cli_for, started
+from tests.staffing import add_person
 from tests.workflows import harness as workflow_harness
 from tests.workflows.harness import CaseHarness
+from tests.workflows.harness import test_settings as settings_for
 from tests.workflows.test_case_departments import legal_ready_case
 from workflows.case import CollectionCaseWorkflow as Case
 
@@ -197,7 +201,14 @@ async def test_the_legal_inbox_takes_a_referral_from_acceptance_to_settlement(
     )
     [approval] = [t for t in approvals["tasks"] if t["kind"] == TaskKind.SUPERVISOR_APPROVAL]
     approve = CompleteTaskInput(approval["task_key"], "supervisor-1", TaskOutcome.APPROVED)
-    ran = await cli(lambda env: tasks.complete_task(env, approve))
+    asked = await cli(lambda env: tasks.complete_task(env, approve), json_output=True)
+    assert asked.code == 0 and "needs a second person" in asked.json()["message"]
+    # A legal referral is approved by two supervisors: the second confirms the first's.
+    await add_person(departments.db, "supervisor-2", ["supervisor"])
+    second = dataclasses.replace(settings_for(departments.queue), cli_actor="supervisor-2")
+    checker = Cli(departments.client, departments.db, second)
+    request = asked.json()["approval_id"]
+    ran = await checker(lambda env: approvals_cli.approve_request(env, request))
     assert ran.code == 0 and "referred to the legal department" in ran.out
 
     document = await until(

@@ -53,12 +53,28 @@ def test_up_serves_and_stops_cleanly(tmp_path: Path, ports: Ports) -> None:
         var = tmp_path / "var"
         assert stat.S_IMODE(var.stat().st_mode) == 0o700
         written = [p for p in var.rglob("*") if p.is_file()]
-        assert {"collections.db", "temporal.db", "payload.key", "api-keys.env"} <= {
+        assert {"collections.db", "temporal.db", "payload.key", "first-admin-password"} <= {
             p.name for p in written
         }
         assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in written), [
             (p.name, oct(p.stat().st_mode)) for p in written
         ]
+        # The first admin signs in with the one-time password from the file, and is sent to
+        # change it before anything else.
+        lines = (var / "first-admin-password").read_text().splitlines()
+        assert lines[0] == "staff ID: admin"
+        password = lines[1].removeprefix("one-time password: ")
+        signed = httpx.post(
+            f"http://127.0.0.1:{ports.api}/console/signin",
+            data={"staff": "admin", "password": password},
+        )
+        assert signed.status_code == 303, signed.text
+        assert signed.headers["location"].startswith("/console/password")
+        wrong = httpx.post(
+            f"http://127.0.0.1:{ports.api}/console/signin",
+            data={"staff": "admin", "password": password + "x"},
+        )
+        assert wrong.status_code == 403
         _stop(up, tmp_path)
 
     output = _output(tmp_path)
