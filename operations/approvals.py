@@ -19,7 +19,7 @@ from pydantic import TypeAdapter
 from sqlmodel import col, select, update
 from temporalio.workflow import UpdateMethodMultiParam
 
-from models.contracts import CloseInput, ResolveDisputeInput
+from models.contracts import CloseInput, ResolveDisputeInput, Stage
 from models.departments import CompleteTaskInput, TaskKind, misfit_outcome
 from models.people import Actor
 from models.permissions import UPDATE_ROLES, may, second_person_for
@@ -75,6 +75,11 @@ async def act_or_ask(
         )
     if misfit := await _misfit(db, arg):  # no request that could only fail at its approval
         return Answer(Outcome.REFUSED, message=misfit)
+    live = await gateway.query(workflow_id, Case.status)  # unknown, closed, unreachable: say so
+    if not live.ok:
+        return live
+    if live.unwrap().stage is Stage.CLOSED:
+        return Answer(Outcome.CLOSED, message=f"{workflow_id} is closed")
     _, input_type = _UPDATES[name]
     row = ApprovalRow(
         case_id=workflow_id,

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures are imported by name, below)
 """Request bodies past their ceiling get 413 and are never read whole; the app's own routes
 (an action, the codec) take what fits."""
 
@@ -8,13 +9,18 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from pydantic import SecretStr
 from starlette.types import Message
 
 from api.app import create_app
 from api.limits import MAX_BODY, BodyLimit
 from config.settings import Settings
+from operations.roles import Role
 from readmodel.engine import Database
+from tests.people import (
+    as_role,
+    people,  # noqa: F401
+    sqlite_db,  # noqa: F401
+)
 
 LIMIT = 1_000
 CODEC_LIMIT = 5_000
@@ -118,39 +124,35 @@ async def test_a_content_length_that_is_not_a_number_is_400() -> None:
 
 
 async def test_the_api_refuses_an_oversized_action_before_it_reaches_a_case(
-    tmp_path: object,
+    sqlite_db: Database,
 ) -> None:
     """The real app: a pause whose reason is a quarter of a megabyte never becomes an update
     (no Temporal client is needed to say so), and the answer does not echo it."""
-    settings = Settings(api_keys=((SecretStr("ops-key"), "operations"),))
-    db = Database("sqlite+aiosqlite://")
-    app = create_app(settings, db=db)
+    app = create_app(Settings(), db=sqlite_db)
     transport = httpx.ASGITransport(app=app)
     reason = "Wang Xiuying " * (MAX_BODY // 10)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         response = await http.post(
             "/cases/6222000000000001/pause",
             json={"reason": reason},
-            headers={"X-API-Key": "ops-key"},
+            headers=as_role(Role.OPERATIONS),
         )
-    await db.dispose()
     assert response.status_code == 413
     assert "Wang" not in response.text
 
 
-async def test_an_api_that_has_not_reached_temporal_yet_asks_to_retry_later() -> None:
+async def test_an_api_that_has_not_reached_temporal_yet_asks_to_retry_later(
+    sqlite_db: Database,
+) -> None:
     """Started before Temporal answered once: a case action is 503 with `Retry-After`, as
     every 503 for an engine that cannot answer now."""
-    settings = Settings(api_keys=((SecretStr("ops-key"), "operations"),))
-    db = Database("sqlite+aiosqlite://")
-    app = create_app(settings, db=db)
+    app = create_app(Settings(), db=sqlite_db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         response = await http.post(
             "/cases/6222000000000001/pause",
             json={"reason": "customer asked"},
-            headers={"X-API-Key": "ops-key"},
+            headers=as_role(Role.OPERATIONS),
         )
-    await db.dispose()
     assert response.status_code == 503, response.text
     assert int(response.headers["Retry-After"]) > 0

@@ -1,6 +1,8 @@
 # ruff: noqa: F811  (fixtures are imported by name, below)
 """The operations API on cases, against the real case workflow on the time-skipping server:
-starting a case, every operator action, the timeline; roles, bad input, unknown and closed cases.
+starting a case, every operator action, the timeline (each person on it as themselves), what
+waits for a second supervisor; roles, dead tokens, bad input, unknown and closed cases. The
+callers are the test people (`tests.people`), each with their own token.
 """
 
 from __future__ import annotations
@@ -8,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCStatusCode
@@ -23,40 +24,44 @@ from api import app as api_app
 from config.settings import Settings, TaskQueues
 from models.contracts import CaseStatus, Stage
 from models.intake import REQUIRED
+from operations import signin
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database
 from readmodel.tables import AuditLogRow
 from temporal.client import data_converter
 from tests.fakes.temporal_service import RefusingService, unreached_client
+from tests.people import (
+    COLLEAGUES,
+    PEOPLE,
+    People,
+    as_colleague,
+    as_role,
+    people,  # noqa: F401
+    sqlite_db,  # noqa: F401
+)
 from tests.workflows.harness import (
     CaseHarness,
     fake_twilio,  # noqa: F401
     harness,  # noqa: F401
-    sqlite_db,  # noqa: F401
 )
 
-KEYS = {role: f"key-{role}" for role in Role}
 EVERY_ROLE = frozenset(Role)
+CASE_READERS = EVERY_ROLE - {Role.ADMIN}  # who keeps the directory acts on no case
 COLLECTORS = frozenset({Role.OPERATIONS, Role.SUPERVISOR})
 SUPERVISOR_ONLY = frozenset({Role.SUPERVISOR})
+NO_CREDENTIALS = "sign in (/console/signin) or send an API token"
 
 
 def settings_for(queue: str) -> Settings:
-    return Settings(
-        task_queues=TaskQueues(collections=queue),
-        api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()),
-    )
+    return Settings(task_queues=TaskQueues(collections=queue))
 
 
-def make_app(settings: Settings, client: Client | None, db: Database | None) -> FastAPI:
+def make_app(settings: Settings, client: Client | None, db: Database) -> FastAPI:
+    """The app over `db`, which signs its callers in: one copied from `tests.people`'s."""
     gateway = Gateway(client, answer_within=settings.answer_timeout_seconds) if client else None
     app = api_app.create_app(settings, gateway=gateway, db=db)
     return app
-
-
-def as_role(role: Role) -> dict[str, str]:
-    return {"X-API-Key": KEYS[role]}
 
 
 @pytest.fixture
@@ -68,13 +73,32 @@ async def http(harness: CaseHarness) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="module")
-async def offline() -> AsyncIterator[httpx.AsyncClient]:
-    """The app with a Temporal client and a database it never reaches: for requests refused
-    before any call (a role, a body), which need no server and so stay fast."""
+async def offline_db(
+    people: People,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Database]:
+    """The read model of `offline`: only the people, who sign in from it."""
+    db = people.copy(tmp_path_factory.mktemp("offline") / "collections.db")
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(scope="module")
+async def offline(offline_db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a Temporal client it never reaches: for requests refused before any call
+    (a role, a body), which need no server and so stay fast. Its database only knows who
+    calls."""
     unreached = unreached_client()
-    transport = httpx.ASGITransport(app=make_app(settings_for("unused"), unreached, None))
+    transport = httpx.ASGITransport(app=make_app(settings_for("unused"), unreached, offline_db))
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
         yield client
+
+
+async def approve(http: httpx.AsyncClient, asked: httpx.Response) -> httpx.Response:
+    """The second supervisor's approval of what `asked` left waiting (202)."""
+    assert asked.status_code == 202, asked.text
+    approval = asked.json()["approval_id"]
+    return await http.post(f"/approvals/{approval}/approve", headers=as_colleague(Role.SUPERVISOR))
 
 
 async def started_case(harness: CaseHarness, **kwargs: Any) -> str:
@@ -153,7 +177,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, frozenset[Role]]] = [
         {"reason": "written_off", "note": "x"},
         SUPERVISOR_ONLY,
     ),
-    ("GET", "/cases/6222000000000001/timeline", None, EVERY_ROLE),
+    ("GET", "/cases/6222000000000001/timeline", None, CASE_READERS),
 ]
 DENIED = [
     pytest.param(method, path, body, role, id=f"{path.rsplit('/', 1)[-1]}-{role}")
@@ -171,19 +195,48 @@ async def test_a_role_not_allowed_is_refused(
     assert "only these roles may call this" in detail(response)
 
 
+@pytest.fixture(scope="module")
+async def dead_tokens(offline_db: Database) -> dict[str, str]:
+    """Tokens of ops.ann's that admit nobody any more: one expired, one revoked."""
+    ann = PEOPLE[Role.OPERATIONS]
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    expired = await signin.issue_token(offline_db, ann, "old script", days=1, now=two_days_ago)
+    revoked = await signin.issue_token(offline_db, ann, "lost laptop")
+    assert await signin.revoke_token(offline_db, revoked.token_id, owner=ann)
+    return {"expired": expired.token, "revoked": revoked.token}
+
+
+def dead_credentials(kind: str, dead_tokens: dict[str, str]) -> dict[str, str]:
+    live = as_role(Role.OPERATIONS)["X-API-Key"]
+    token_id = live.removeprefix(signin.TOKEN_PREFIX).partition("_")[0]
+    return {
+        "none": {},
+        "unknown": {"X-API-Key": "guess"},
+        "wrong-secret": {"X-API-Key": f"{signin.TOKEN_PREFIX}{token_id}_guess"},
+        "expired": {"X-API-Key": dead_tokens["expired"]},
+        "revoked": {"Authorization": f"Bearer {dead_tokens['revoked']}"},
+        "no-session": {"Cookie": "collections_session=guess"},
+    }[kind]
+
+
+DEAD = ["none", "unknown", "wrong-secret", "expired", "revoked", "no-session"]
+
+
 @pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS)
-@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "guess"}], ids=["no-key", "unknown-key"])
-async def test_a_missing_or_unknown_key_is_refused(
+@pytest.mark.parametrize("credentials", DEAD)
+async def test_a_missing_unknown_or_dead_token_is_refused(
     offline: httpx.AsyncClient,
+    dead_tokens: dict[str, str],
     method: str,
     path: str,
     body: dict[str, Any] | None,
     allowed: frozenset[Role],
-    headers: dict[str, str],
+    credentials: str,
 ) -> None:
+    headers = dead_credentials(credentials, dead_tokens)
     response = await offline.request(method, path, json=body, headers=headers)
     assert response.status_code == 403
-    assert "a valid API key is required" in detail(response)
+    assert NO_CREDENTIALS in detail(response)
 
 
 # --- starting a case ------------------------------------------------------------------------
@@ -307,15 +360,21 @@ async def test_a_payment_is_recorded_once_and_shows_on_the_timeline(
     assert repeat.json()["accepted"] is False
     assert repeat.json()["message"] == "payment P-1 was already recorded"
 
-    for role in Role:  # every role reads the timeline
+    paused = await http.post(
+        f"/cases/{account}/pause", json=REASON, headers=as_role(Role.SUPERVISOR)
+    )
+    assert paused.status_code == 200, paused.text
+
+    for role in CASE_READERS:  # every role that works cases reads the timeline
         timeline = await http.get(f"/cases/{account}/timeline", headers=as_role(role))
         assert timeline.status_code == 200, timeline.text
         kinds = [event["kind"] for event in timeline.json()]
         assert kinds[0] == "opened"
         assert kinds.count("payment") == 1
         assert "100 CNY ref P-1" in timeline.json()[kinds.index("payment")]["detail"]
-        # A shared role key names no person yet: the key's roles are on record.
-        assert timeline.json()[kinds.index("payment")]["actor"] == "api-key:operations (api)"
+        # Each person is on record as themselves, with the way they came.
+        assert timeline.json()[kinds.index("payment")]["actor"] == "ops.ann (api)"
+        assert timeline.json()[kinds.index("paused")]["actor"] == "sup.sam (api)"
 
 
 @pytest.mark.parametrize(
@@ -428,6 +487,59 @@ async def test_every_action_reaches_the_case_and_its_validators(
         assert kind in kinds
 
 
+async def test_upholding_a_dispute_waits_for_a_second_supervisor_who_may_reject_it(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await started_case(harness)
+    raised = await http.post(
+        f"/cases/{account}/raise_dispute", json=REASON, headers=as_role(Role.OPERATIONS)
+    )
+    assert raised.status_code == 200, raised.text
+    upheld = {"upheld": True, "reason": "the card was stolen"}
+    asked = await http.post(
+        f"/cases/{account}/resolve_dispute", json=upheld, headers=as_role(Role.SUPERVISOR)
+    )
+    assert asked.status_code == 202, asked.text
+    approval = asked.json()["approval_id"]
+    pending = await http.get("/approvals", headers=as_colleague(Role.SUPERVISOR))
+    [waiting] = [a for a in pending.json() if a["approval_id"] == approval]
+    assert (waiting["case_id"], waiting["action"], waiting["requested_by"]) == (
+        f"case-{account}",
+        "resolve_dispute",
+        PEOPLE[Role.SUPERVISOR],
+    )
+    assert waiting["input"] == upheld
+    # Only supervisors decide, and a rejection needs its reason.
+    collector = await http.post(
+        f"/approvals/{approval}/reject", json=REASON, headers=as_role(Role.OPERATIONS)
+    )
+    assert collector.status_code == 403
+    no_reason = await http.post(
+        f"/approvals/{approval}/reject",
+        json={"reason": " "},
+        headers=as_colleague(Role.SUPERVISOR),
+    )
+    assert no_reason.status_code == 400
+    rejected = await http.post(
+        f"/approvals/{approval}/reject",
+        json={"reason": "no police report"},
+        headers=as_colleague(Role.SUPERVISOR),
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["status"] == "rejected"
+    status = await harness.client.get_workflow_handle(f"case-{account}").query(
+        "status", result_type=CaseStatus
+    )
+    assert status.stage is not Stage.CLOSED and status.dispute_open
+    # Rejecting the dispute itself needs no second person.
+    resolved = await http.post(
+        f"/cases/{account}/resolve_dispute",
+        json={"upheld": False, "reason": "no police report"},
+        headers=as_role(Role.SUPERVISOR),
+    )
+    assert resolved.status_code == 200, resolved.text
+
+
 async def test_a_case_closed_by_a_supervisor_refuses_further_actions_with_409(
     http: httpx.AsyncClient, harness: CaseHarness
 ) -> None:
@@ -439,14 +551,32 @@ async def test_a_case_closed_by_a_supervisor_refuses_further_actions_with_409(
     assert as_paid.status_code == 400
     assert detail(as_paid) == "a case closes as paid by recording the payment"
 
+    # Settling needs two supervisors: the first one's request waits, and changes nothing ...
     settled = {"reason": "settled", "note": "settled with the branch"}
-    closed = await http.post(close, json=settled, headers=as_role(Role.SUPERVISOR))
+    asked = await http.post(close, json=settled, headers=as_role(Role.SUPERVISOR))
+    assert asked.status_code == 202, asked.text
+    approval = asked.json()["approval_id"]
+    assert asked.json()["message"] == (
+        f"settling a case below its balance needs a second person: request {approval} waits "
+        "for their approval"
+    )
+    status = await harness.client.get_workflow_handle(f"case-{account}").query(
+        "status", result_type=CaseStatus
+    )
+    assert status.stage is Stage.EARLY
+    # ... which the same person cannot approve; another supervisor's approval closes the case.
+    own = await http.post(f"/approvals/{approval}/approve", headers=as_role(Role.SUPERVISOR))
+    assert own.status_code == 403
+    assert "sup.sam cannot approve their own request" in detail(own)
+    closed = await approve(http, asked)
     assert closed.status_code == 200, closed.text
     assert closed.json() == {
         "accepted": True,
         "message": "case closed as settled",
         "stage": "closed",
     }
+    twice = await http.post(f"/approvals/{approval}/approve", headers=as_colleague(Role.SUPERVISOR))
+    assert twice.status_code == 409, twice.text
 
     paid = await http.post(
         f"/cases/{account}/record_payment", json=PAYMENT, headers=as_role(Role.OPERATIONS)
@@ -462,7 +592,8 @@ async def test_a_case_closed_by_a_supervisor_refuses_further_actions_with_409(
     assert ended.status_code == 409
     assert detail(ended) == f"case case-{account} is closed (completed)"
     timeline = await http.get(f"/cases/{account}/timeline", headers=as_role(Role.RISK))
-    assert any("-> closed: settled" in e["detail"] for e in timeline.json())
+    [closing] = [e for e in timeline.json() if "-> closed: settled" in e["detail"]]
+    assert closing["actor"] == f"sup.sam (api), approved by {COLLEAGUES[Role.SUPERVISOR]}"
 
 
 async def test_an_unknown_account_is_404(http: httpx.AsyncClient) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from api import app as api_app
 from api.console.i18n import GROUPS, LABELS, NEXT_ACTIONS, STAGES, TERMS
@@ -40,18 +39,20 @@ from models.strategy import Channel, Segment
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.queries import center_kpis
+from tests import people as test_people
 from tests.api.test_cases_api import at_rest
 from tests.cli.test_case_cli import StandInStart, after_a_risk_decision, new_account, stand_ins
+from tests.people import PASSWORD, PEOPLE, as_colleague
 from tests.workflows import harness as workflow_harness
 from tests.workflows.harness import CaseHarness, department_settings
 from tests.workflows.test_case_departments import legal_ready_case, risk_review
 from workflows.case import CollectionCaseWorkflow as Case
 
 fake_twilio = workflow_harness.fake_twilio
-sqlite_db = workflow_harness.sqlite_db
+people = test_people.people
+sqlite_db = test_people.sqlite_db  # the harness's, with the test people in it
 departments = workflow_harness.departments
 
-KEYS = {role: f"key-{role}" for role in Role}
 TEMPLATES = Path(__file__).parents[2] / "api" / "console" / "templates"
 
 
@@ -68,19 +69,21 @@ class Console:
 
 @pytest.fixture
 async def console(departments: CaseHarness) -> AsyncIterator[Console]:
-    settings = dataclasses.replace(
-        department_settings(departments.queue),
-        api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()),
-    )
+    settings = department_settings(departments.queue)
     gateway = Gateway(departments.client, answer_within=settings.answer_timeout_seconds)
     app = api_app.create_app(settings, gateway=gateway, db=departments.db)
     yield Console(departments, app)
 
 
+def sign_in_form(staff: str, password: str = PASSWORD, **more: str) -> dict[str, str]:
+    return {"staff": staff, "password": password, **more}
+
+
 @contextlib.asynccontextmanager
-async def signed_in(console: Console, role: Role, staff: str) -> AsyncIterator[httpx.AsyncClient]:
+async def signed_in(console: Console, role: Role) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser signed in as `role`'s person (`tests.staffing.PEOPLE`)."""
     async with console.browser() as browser:
-        answer = await browser.post("/console/signin", data={"key": KEYS[role], "staff": staff})
+        answer = await browser.post("/console/signin", data=sign_in_form(PEOPLE[role]))
         assert answer.status_code == 303, answer.text
         yield browser
 
@@ -89,44 +92,59 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-async def test_sign_in_needs_a_known_key_and_a_staff_id(console: Console) -> None:
+async def test_sign_in_needs_the_staff_id_and_its_own_password(console: Console) -> None:
+    ann = PEOPLE[Role.OPERATIONS]
     async with console.browser() as browser:
         first = await browser.get("/console/cases")
         assert (first.status_code, first.headers["location"]) == (
             303,
             "/console/signin?next=%2Fconsole%2Fcases",
         )
-        wrong = await browser.post("/console/signin", data={"key": "nope", "staff": "ann"})
-        assert wrong.status_code == 403 and "密钥无效" in wrong.text
-        nameless = await browser.post("/console/signin", data={"key": KEYS[Role.OPERATIONS]})
-        assert nameless.status_code == 403
+        form = await browser.get(first.headers["location"])
+        assert 'name="staff"' in form.text and 'name="password"' in form.text
+        assert 'name="key"' not in form.text  # no shared key any more
+        # A failure says the same whatever went wrong.
+        for refused in (
+            sign_in_form(ann, "not her password"),
+            sign_in_form("nobody.here"),
+            sign_in_form(ann, ""),
+            sign_in_form("", PASSWORD),
+            sign_in_form(PEOPLE[Role.SUPERVISOR], PASSWORD + "!"),
+        ):
+            wrong = await browser.post("/console/signin", data=refused)
+            assert wrong.status_code == 403, refused
+            assert 'data-error="signin_failed"' in wrong.text and "登录失败" in wrong.text
+            assert "collections_session" not in wrong.headers.get("set-cookie", "")
         # A sign-in link cannot send anyone off the console.
-        ok = await browser.post(
-            "/console/signin",
-            data={"key": KEYS[Role.OPERATIONS], "staff": "ann", "next": "//evil.example/"},
-        )
+        ok = await browser.post("/console/signin", data=sign_in_form(ann, next="//evil.example/"))
         assert (ok.status_code, ok.headers["location"]) == (303, "/console/cases")
         page = await browser.get("/console/cases")
-        assert page.status_code == 200 and "ann" in page.text
+        assert page.status_code == 200 and f"data-staff>{ann}<" in page.text
+        session = browser.cookies["collections_session"]
+        out = await browser.post("/console/signout", headers={"Origin": "http://console"})
+        assert (out.status_code, out.headers["location"]) == (303, "/console/signin")
+    # Signed out, the session is over on the server too: its cookie admits nobody.
+    async with console.browser() as stolen:
+        stolen.cookies.set("collections_session", session)
+        again = await stolen.get("/console/cases")
+        assert again.status_code == 303 and again.headers["location"].startswith("/console/signin")
 
 
 async def test_a_form_posted_from_another_site_is_refused_and_changes_nothing(
     console: Console,
 ) -> None:
-    """The key cookie is `HttpOnly` and `SameSite=Strict`; behind it, a post whose page was on
-    another site is refused, even when a browser sends the cookie along."""
+    """The session cookie is `HttpOnly` and `SameSite=Strict`; behind it, a post whose page was
+    on another site is refused, even when a browser sends the cookie along."""
     handle = await console.harness.start(dpd=12)
     account = handle.id.removeprefix("case-")
     await at_rest(console.harness, account)
-    async with signed_in(console, Role.SUPERVISOR, "sam") as browser:
+    async with signed_in(console, Role.SUPERVISOR) as browser:
         cookie = next(
             line
             for line in (
-                await browser.post(
-                    "/console/signin", data={"key": KEYS[Role.SUPERVISOR], "staff": "sam"}
-                )
+                await browser.post("/console/signin", data=sign_in_form(PEOPLE[Role.SUPERVISOR]))
             ).headers.get_list("set-cookie")
-            if line.startswith("collections_key=")
+            if line.startswith("collections_session=")
         )
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie
         pause = f"/console/cases/{account}/pause"
@@ -152,6 +170,7 @@ async def test_each_role_sees_its_own_pages_and_no_other(console: Console) -> No
         Role.RISK: {"cases", "risk", "dashboard"},
         Role.LEGAL: {"cases", "legal", "dashboard"},
         Role.ENGINEER: {"cases", "dashboard"},
+        Role.ADMIN: set(),  # keeps the staff directory; opens no case
     }
     paths = {
         "cases": "/console/cases",
@@ -160,10 +179,13 @@ async def test_each_role_sees_its_own_pages_and_no_other(console: Console) -> No
         "legal": "/console/inbox/legal",
         "dashboard": "/console/dashboard",
     }
+    assert set(expected) == set(Role)
     for role, pages in expected.items():
-        async with signed_in(console, role, f"{role}-1") as browser:
+        async with signed_in(console, role) as browser:
             home = await browser.get("/console/cases")
-            assert set(re.findall(r'data-nav="(\w+)"', home.text)) == pages, role
+            nav = set(re.findall(r'data-nav="(\w+)"', home.text))
+            assert nav & set(paths) == pages, role
+            assert f"data-staff>{PEOPLE[role]}<" in home.text
             for page, path in paths.items():
                 answer = await browser.get(path)
                 assert answer.status_code == (200 if page in pages else 403), (role, page)
@@ -176,7 +198,7 @@ async def test_a_collector_finds_a_case_records_a_promise_and_sees_refusals_in_p
     handle = await harness.start(dpd=12)
     account = handle.id.removeprefix("case-")
     await at_rest(harness, account)
-    async with signed_in(console, Role.OPERATIONS, "ann") as browser:
+    async with signed_in(console, Role.OPERATIONS) as browser:
         found = await browser.get("/console/cases", params={"account": account[:10], "min_dpd": 10})
         assert f'data-account="{account}"' in found.text
         assert "张伟" not in found.text and "+86138" not in found.text  # no personal data listed
@@ -222,7 +244,7 @@ async def test_a_collector_finds_a_case_records_a_promise_and_sees_refusals_in_p
         assert "1,200.50 CNY by" in timeline and "120050" not in timeline  # in yuan, not fen
         # The promise is on record as ann's, the opening as the case's own.
         actors = re.findall(r"data-event=\"(\w+)\".*?data-actor>([^<]*)<", shown.text)
-        assert ("promise", "ann (console)") in actors and ("opened", "workflow") in actors
+        assert ("promise", "ops.ann (console)") in actors and ("opened", "workflow") in actors
         again = await browser.get(f"/console/cases/{account}")
         assert "data-flash" not in again.text
     status = await handle.query(Case.status)
@@ -234,7 +256,7 @@ async def test_a_supervisor_approves_and_legal_accepts_and_records_a_judgment(
 ) -> None:
     harness = console.harness
     handle = await legal_ready_case(harness)
-    async with signed_in(console, Role.SUPERVISOR, "sup-1") as supervisor:
+    async with signed_in(console, Role.SUPERVISOR) as supervisor:
         team = await supervisor.get("/console/tasks", params={"view": "team"})
         [key] = re.findall(r'data-task="([^"]+)" data-kind="supervisor_approval"', team.text)
         done = await supervisor.post(
@@ -242,16 +264,28 @@ async def test_a_supervisor_approves_and_legal_accepts_and_records_a_judgment(
         )
         assert done.status_code == 303
         shown = await supervisor.get(done.headers["location"])
-        assert "referred to the legal department" in shown.text
+        # Approving a referral takes two: it waits for a second supervisor.
+        [request] = re.findall(
+            r"approving a legal referral needs a second person: request (\d+) waits", shown.text
+        )
+        assert not (await handle.query(Case.status)).legal_referral
+    async with console.browser() as second:
+        approved = await second.post(
+            f"/approvals/{request}/approve", headers=as_colleague(Role.SUPERVISOR)
+        )
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["message"] == (
+            "approved; the case is referred to the legal department"
+        )
     await harness.sleep_days(0.1)
     referral = (await handle.query(Case.status)).legal_referral
     assert referral
 
-    async with signed_in(console, Role.OPERATIONS, "ann") as collector:
+    async with signed_in(console, Role.OPERATIONS) as collector:
         assert (await collector.get("/console/inbox/legal")).status_code == 403
         assert (await collector.get(f"/console/inbox/legal/{referral}")).status_code == 403
 
-    async with signed_in(console, Role.LEGAL, "counsel-9") as legal:
+    async with signed_in(console, Role.LEGAL) as legal:
         inbox = await legal.get("/console/inbox/legal")
         assert f'data-handoff="{referral}"' in inbox.text
         page = await legal.get(f"/console/inbox/legal/{referral}")
@@ -259,7 +293,7 @@ async def test_a_supervisor_approves_and_legal_accepts_and_records_a_judgment(
         accepted = await legal.post(f"/console/inbox/legal/{referral}/accept", data={"note": ""})
         assert accepted.status_code == 303
         page = await legal.get(accepted.headers["location"])
-        assert "data-accepted-by>counsel-9<" in page.text
+        assert f"data-accepted-by>{PEOPLE[Role.LEGAL]}<" in page.text
         assert "LEGAL REFERRAL DOSSIER" in page.text  # the printable dossier, not raw JSON
         # Accepted: it can no longer be accepted or returned, only worked.
         forms = set(re.findall(r'data-form="([a-z-]+)"', page.text))
@@ -290,7 +324,7 @@ async def test_risk_decides_a_hardship_review_and_a_collector_only_reads_it(
     handle = await harness.start(dpd=3)
     account = handle.id.removeprefix("case-")
     await at_rest(harness, account)
-    async with signed_in(console, Role.OPERATIONS, "ann") as collector:
+    async with signed_in(console, Role.OPERATIONS) as collector:
         reported = await collector.post(
             f"/console/cases/{account}/report_hardship", data={"reason": "lost job in October"}
         )
@@ -304,7 +338,7 @@ async def test_risk_decides_a_hardship_review_and_a_collector_only_reads_it(
             await collector.post(f"/console/inbox/risk/{review.id}/decide", data={})
         ).status_code == 403
 
-    async with signed_in(console, Role.RISK, "risk-li") as risk:
+    async with signed_in(console, Role.RISK) as risk:
         page = await risk.get(f"/console/inbox/risk/{review.id}")
         assert 'data-form="decide"' in page.text and "data-dossier" in page.text
         incomplete = await risk.post(
@@ -324,10 +358,10 @@ async def test_risk_decides_a_hardship_review_and_a_collector_only_reads_it(
         )
         assert decided.status_code == 303, decided.text
         page = await risk.get(decided.headers["location"])
-        assert 'data-decision="forbearance">宽限 · risk-li' in page.text
+        assert 'data-decision="forbearance">宽限 · risk.rui' in page.text
         assert 'data-form="decide"' not in page.text  # decided: nothing more to answer
     decision = await review.result()
-    assert (decision.decided_by, str(decision.forbearance_until)) == ("risk-li", until)
+    assert (decision.decided_by, str(decision.forbearance_until)) == ("risk.rui", until)
 
 
 async def test_a_case_page_shows_the_plan_and_translates_what_the_case_names(
@@ -346,7 +380,7 @@ async def test_a_case_page_shows_the_plan_and_translates_what_the_case_names(
         account = await cases.start(
             StandInStart(after_a_risk_decision(new_account()), timeline=timeline)
         )
-        async with signed_in(console, Role.OPERATIONS, "ann") as browser:
+        async with signed_in(console, Role.OPERATIONS) as browser:
             page = (await browser.get(f"/console/cases/{account}")).text
             en = await browser.get(f"/console/language/en?next=/console/cases/{account}")
             english = (await browser.get(en.headers["location"])).text
@@ -382,7 +416,7 @@ async def test_a_case_that_names_no_next_action_kind_shows_its_words(console: Co
     )
     async with stand_ins(console.harness.client, f"{console.harness.queue}-stand-in") as cases:
         account = await cases.start(StandInStart(status))
-        async with signed_in(console, Role.OPERATIONS, "ann") as browser:
+        async with signed_in(console, Role.OPERATIONS) as browser:
             page = (await browser.get(f"/console/cases/{account}")).text
     assert re.findall(r'data-next="">([^<·]+)', page) == ["review the case "]
 
@@ -390,7 +424,7 @@ async def test_a_case_that_names_no_next_action_kind_shows_its_words(console: Co
 async def test_the_payment_form_marks_an_overpayment_when_ticked(console: Console) -> None:
     async with stand_ins(console.harness.client, f"{console.harness.queue}-stand-in") as cases:
         account = await cases.start(StandInStart(after_a_risk_decision(new_account())))
-        async with signed_in(console, Role.OPERATIONS, "ann") as browser:
+        async with signed_in(console, Role.OPERATIONS) as browser:
             page = await browser.get(f"/console/cases/{account}")
             form = page.text.split('data-form="record_payment"')[1].split("</form>")[0]
             assert 'type="checkbox" name="overpayment"' in form and "这是一笔超额还款" in form
@@ -413,7 +447,7 @@ async def test_the_dashboard_draws_what_the_read_model_counts(console: Console) 
         handle = await harness.start(dpd=dpd)
         await at_rest(harness, handle.id.removeprefix("case-"))
     kpis = await center_kpis(harness.db, now=datetime.now(UTC))
-    async with signed_in(console, Role.ENGINEER, "eng-1") as browser:
+    async with signed_in(console, Role.ENGINEER) as browser:
         page = await browser.get("/console/dashboard")
     assert page.status_code == 200
     buckets = dict(

@@ -14,9 +14,14 @@ from api.routes.cases import MAX_DAYS_PAST_DUE
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database
-from tests.api.test_cases_api import KEYS, settings_for
+from tests.api.test_cases_api import settings_for
 from tests.fakes.temporal_service import unreached_client
-from tests.workflows.harness import sqlite_db  # noqa: F401
+from tests.people import (
+    PASSWORD,
+    PEOPLE,
+    people,  # noqa: F401
+    sqlite_db,  # noqa: F401
+)
 
 
 @pytest.fixture
@@ -27,7 +32,7 @@ async def browser(sqlite_db: Database) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
         signed = await client.post(
-            "/console/signin", data={"key": KEYS[Role.OPERATIONS], "staff": "ann"}
+            "/console/signin", data={"staff": PEOPLE[Role.OPERATIONS], "password": PASSWORD}
         )
         assert signed.status_code == 303, signed.text
         yield client

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
 from sqlmodel import select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -29,29 +28,31 @@ from operations.roles import Role
 from readmodel.engine import Database
 from readmodel.tables import HandoffRow
 from tests.fakes.temporal_service import unreached_client
-from tests.workflows.harness import (
-    department_settings,
+from tests.people import (
+    COLLEAGUES,
+    PEOPLE,
+    People,
+    as_colleague,
+    as_role,
+    people,  # noqa: F401
     sqlite_db,  # noqa: F401
 )
+from tests.workflows.harness import department_settings
 from tests.workflows.test_legal_referral import LegalDesk
 from tests.workflows.test_risk_review import new_review
 from workers.main import Services, build_worker
 from workflows.legal_referral import LegalReferralWorkflow
 from workflows.risk_review import RiskReviewWorkflow
 
-KEYS = {role: f"key-{role}" for role in Role}
 Json = dict[str, Any]
+RISK_OFFICER, LEGAL_OFFICER = PEOPLE[Role.RISK], PEOPLE[Role.LEGAL]  # who answers, by id
 
 
-def make_app(client: Client, db: Database | None) -> FastAPI:
-    settings = Settings(api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()))
+def make_app(client: Client, db: Database) -> FastAPI:
+    settings = Settings()
     gateway = Gateway(client, answer_within=settings.answer_timeout_seconds)
     app = api_app.create_app(settings, gateway=gateway, db=db)
     return app
-
-
-def as_role(role: Role) -> dict[str, str]:
-    return {"X-API-Key": KEYS[role]}
 
 
 def detail(response: httpx.Response) -> Any:
@@ -129,22 +130,27 @@ async def inbox(
 
 
 @pytest.fixture(scope="module")
-async def offline() -> AsyncIterator[httpx.AsyncClient]:
-    """The app with a Temporal client and a database it never reaches: for requests refused
-    before either is needed (a role, a body)."""
-    transport = httpx.ASGITransport(app=make_app(unreached_client(), None))
+async def offline(
+    people: People,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a Temporal client it never reaches: for requests refused before it is
+    needed (a role, a body). Its database only knows who calls."""
+    db = people.copy(tmp_path_factory.mktemp("offline") / "collections.db")
+    transport = httpx.ASGITransport(app=make_app(unreached_client(), db))
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
         yield client
+    await db.dispose()
 
 
 # --- refused before anything is read --------------------------------------------------------
 
 RISK_KEY, LEGAL_KEY = "risk-6222000000000001-1", "legal-6222000000000001-1"
-PROCEED = {"kind": "proceed", "decided_by": "risk.li", "reason": "no hardship evidence"}
-ACCEPT = {"by": "zhao.lei"}
-PROCEEDING = {"kind": "filed", "on": "2030-01-02", "by": "zhao.lei"}
-PERMISSION = {"allowed": True, "by": "zhao.lei", "reason": "settlement talks"}
-RETURN = {"by": "zhao.lei", "reason": "below the litigation floor"}
+PROCEED = {"kind": "proceed", "decided_by": RISK_OFFICER, "reason": "no hardship evidence"}
+ACCEPT = {"by": LEGAL_OFFICER}
+PROCEEDING = {"kind": "filed", "on": "2030-01-02", "by": LEGAL_OFFICER}
+PERMISSION = {"allowed": True, "by": LEGAL_OFFICER, "reason": "settlement talks"}
+RETURN = {"by": LEGAL_OFFICER, "reason": "below the litigation floor"}
 ANSWERS: list[tuple[str, Json, Role]] = [
     (f"{RISK_KEY}/decide", PROCEED, Role.RISK),
     (f"{LEGAL_KEY}/accept", ACCEPT, Role.LEGAL),
@@ -173,6 +179,7 @@ async def test_only_the_department_answers_its_handoffs(
         ({"department": "legal"}, Role.RISK),
         ({"department": "risk"}, Role.LEGAL),
         ({}, Role.ENGINEER),
+        ({}, Role.ADMIN),
     ],
 )
 async def test_a_department_inbox_is_closed_to_other_roles(
@@ -202,7 +209,7 @@ async def test_a_department_inbox_is_closed_to_other_roles(
             Role.LEGAL,
             "allowed",
         ),
-        (f"{LEGAL_KEY}/return", {"by": "zhao.lei"}, Role.LEGAL, "reason"),
+        (f"{LEGAL_KEY}/return", {"by": LEGAL_OFFICER}, Role.LEGAL, "reason"),
     ],
 )
 async def test_a_malformed_answer_is_422_naming_the_field(
@@ -246,7 +253,7 @@ async def test_the_risk_team_lists_reads_and_decides_a_review(inbox: Inbox) -> N
         dues = [today + timedelta(days=30 * n) for n in range(1, len(amounts) + 1)]
         return {
             "kind": "payment_plan",
-            "decided_by": "risk.wang",
+            "decided_by": RISK_OFFICER,
             "reason": f"{len(amounts)} instalments",
             "instalments": [
                 {"due_date": str(due), "amount_minor": amount}
@@ -261,14 +268,22 @@ async def test_the_risk_team_lists_reads_and_decides_a_review(inbox: Inbox) -> N
     nobody = {**PROCEED, "decided_by": " "}
     refused = await inbox.call("POST", decide, Role.RISK, nobody)
     assert (refused.status_code, detail(refused)) == (400, "decided_by is required")
+    # A risk officer decides as themselves: another person's name is refused.
+    someone_else = {**PROCEED, "decided_by": "risk.wang"}
+    refused = await inbox.call("POST", decide, Role.RISK, someone_else)
+    assert (refused.status_code, detail(refused)) == (
+        403,
+        f"decided_by is 'risk.wang', but {RISK_OFFICER} is the one acting",
+    )
 
     decided = await inbox.call("POST", decide, Role.RISK, plan(30_000, 30_000, 40_000))
     assert decided.status_code == 200, decided.text
-    assert decided.json()["kind"] == "payment_plan" and decided.json()["decided_by"] == "risk.wang"
+    assert decided.json()["kind"] == "payment_plan"
+    assert decided.json()["decided_by"] == RISK_OFFICER
 
     shown = (await inbox.call("GET", f"/handoffs/{review.id}", Role.RISK)).json()
     assert shown["handoff"]["status"] == "decided"
-    assert shown["handoff"]["reason"] == "payment_plan by risk.wang: 3 instalments"
+    assert shown["handoff"]["reason"] == f"payment_plan by {RISK_OFFICER}: 3 instalments"
     assert shown["review"]["status"] == "decided"
     assert len(shown["review"]["decision"]["instalments"]) == 3
     just_decided = await inbox.call("GET", "/handoffs", Role.RISK, status="decided")
@@ -365,11 +380,16 @@ async def test_legal_reads_the_dossier_accepts_and_records_proceedings_to_closur
     )
     accepted = await inbox.call("POST", f"{base}/accept", Role.LEGAL, ACCEPT)
     assert accepted.status_code == 200, accepted.text
-    assert (accepted.json()["status"], accepted.json()["accepted_by"]) == ("accepted", "zhao.lei")
-    twice = await inbox.call("POST", f"{base}/accept", Role.LEGAL, {"by": "qian.yu"})
+    assert (accepted.json()["status"], accepted.json()["accepted_by"]) == (
+        "accepted",
+        LEGAL_OFFICER,
+    )
+    twice = await inbox.http.post(
+        f"{base}/accept", json={"by": COLLEAGUES[Role.LEGAL]}, headers=as_colleague(Role.LEGAL)
+    )
     assert (twice.status_code, detail(twice)) == (
         400,
-        "the referral was already accepted by zhao.lei",
+        f"the referral was already accepted by {LEGAL_OFFICER}",
     )
 
     judgment = {**filed, "kind": "judgment"}

@@ -384,3 +384,22 @@ async def _handoff_key(center: Center, account: str) -> str:
             return str(rows[0]["handoff_key"])
         await asyncio.sleep(0.05)
     raise AssertionError("no risk handoff")
+
+
+async def test_no_request_is_filed_for_an_unknown_or_closed_case(center: Center) -> None:
+    unknown = await center.http.post(
+        "/cases/0000000000/close", json=WRITE_OFF, headers=center.as_(Role.SUPERVISOR)
+    )
+    assert unknown.status_code == 404
+    account = await center.case()
+    closed = await center.http.post(
+        f"/cases/{account}/close",
+        json={"reason": "manual", "note": "moved to another system"},
+        headers=center.as_(Role.SUPERVISOR),
+    )
+    assert closed.status_code == 200, closed.text
+    late = await center.http.post(
+        f"/cases/{account}/close", json=WRITE_OFF, headers=center.as_(Role.SUPERVISOR)
+    )
+    assert late.status_code == 409
+    assert (await center.http.get("/approvals", headers=center.as_(Role.SUPERVISOR))).json() == []

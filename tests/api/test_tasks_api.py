@@ -17,21 +17,31 @@ from models.departments import CompleteTaskInput
 from operations.roles import Role
 from readmodel.tables import HumanTaskRow
 from tests.api.test_cases_api import (
-    as_role,
+    approve,
     at_rest,
     detail,
     fields,
     http,  # noqa: F401
     night_zone,
     offline,  # noqa: F401
+    offline_db,  # noqa: F401
     started_case,
+)
+from tests.people import (
+    COLLEAGUES,
+    PEOPLE,
+    as_colleague,
+    as_role,
+    people,  # noqa: F401
+    sqlite_db,  # noqa: F401
 )
 from tests.workflows.harness import (
     CaseHarness,
     fake_twilio,  # noqa: F401
     harness,  # noqa: F401
-    sqlite_db,  # noqa: F401
 )
+
+ANN, OLI = PEOPLE[Role.OPERATIONS], COLLEAGUES[Role.OPERATIONS]  # two collectors
 
 T = TypeVar("T")
 Task = dict[str, Any]
@@ -70,11 +80,17 @@ async def collector_case(harness: CaseHarness, time_zone: str = "Asia/Shanghai")
 
 
 async def post(
-    http: httpx.AsyncClient, task: Task, verb: str, body: dict[str, Any], role: Role
+    http: httpx.AsyncClient,
+    task: Task,
+    verb: str,
+    body: dict[str, Any],
+    role: Role,
+    *,
+    colleague: bool = False,
 ) -> tuple[int, Any]:
-    response = await http.post(
-        f"/tasks/{task['task_key']}/{verb}", json=body, headers=as_role(role)
-    )
+    """As `role`'s person, or as their colleague (`tests.people.COLLEAGUES`)."""
+    headers = as_colleague(role) if colleague else as_role(role)
+    response = await http.post(f"/tasks/{task['task_key']}/{verb}", json=body, headers=headers)
     return response.status_code, response.json()
 
 
@@ -91,23 +107,33 @@ async def test_a_collector_claims_a_call_and_reports_its_outcome(
         400,
         {"detail": "collector is required"},
     )
-    status, claimed = await post(http, call, "claim", {"collector": "c-7"}, ops)
-    assert (status, claimed["message"]) == (200, "task claimed by c-7")
+    # A collector claims for themselves: naming someone else is refused.
+    assert await post(http, call, "claim", {"collector": OLI}, ops) == (
+        403,
+        {"detail": f"collector is {OLI!r}, but {ANN} is the one acting"},
+    )
+    status, claimed = await post(http, call, "claim", {}, ops)  # blank: the caller
+    assert (status, claimed["message"]) == (200, f"task claimed by {ANN}")
     await at_rest(harness, account)
-    mine = await a_task(http, account, "collector_call", assignee="c-7", status="claimed")
+    mine = await a_task(http, account, "collector_call", assignee=ANN, status="claimed")
     assert mine["task_key"] == call["task_key"]
 
-    assert await post(http, call, "complete", {"collector": "c-9", "outcome": "reached"}, ops) == (
+    reached = {"outcome": "reached"}
+    assert await post(http, call, "complete", reached, ops, colleague=True) == (
         400,
-        {"detail": "task is locked to c-7"},
+        {"detail": f"task is locked to {ANN}"},
+    )
+    assert await post(http, call, "claim", {"collector": OLI}, ops, colleague=True) == (
+        400,
+        {"detail": f"task is locked to {ANN}"},
     )
     status, wrong = await post(
-        http, call, "complete", {"collector": "c-7", "outcome": "approved"}, ops
+        http, call, "complete", {"collector": ANN, "outcome": "approved"}, ops
     )
-    assert status == 400
+    assert status == 400  # refused at once, not filed for a second supervisor
     assert wrong["detail"].startswith("approved is not an outcome of a collector_call; one of: ")
     status, half = await post(
-        http, call, "complete", {"collector": "c-7", "outcome": "promise_made"}, ops
+        http, call, "complete", {"collector": ANN, "outcome": "promise_made"}, ops
     )
     assert (status, half) == (400, {"detail": "a promise needs its amount and date"})
 
@@ -117,7 +143,7 @@ async def test_a_collector_claims_a_call_and_reports_its_outcome(
         call,
         "complete",
         {
-            "collector": "c-7",
+            "collector": ANN,
             "outcome": "promise_made",
             "promised_amount_minor": 50_000,
             "promised_date": promised,
@@ -127,10 +153,10 @@ async def test_a_collector_claims_a_call_and_reports_its_outcome(
     )
     assert (status, done["message"]) == (200, "promise recorded; contact paused until it is due")
     finished = await a_task(http, account, "collector_call", status="done")
-    assert (finished["outcome"], finished["assignee"]) == ("promise_made", "c-7")
+    assert (finished["outcome"], finished["assignee"]) == ("promise_made", ANN)
     assert await tasks_of(http, account, status="open") == []
 
-    assert await post(http, call, "claim", {"collector": "c-7"}, ops) == (
+    assert await post(http, call, "claim", {"collector": ANN}, ops) == (
         400,
         {"detail": f"no open task {call['task_key']} on this case"},
     )
@@ -142,20 +168,18 @@ async def test_a_field_visit_is_reported_by_two_collectors(
     account = await collector_case(harness)
     call = await a_task(http, account, "collector_call", status="open")
     ops = Role.OPERATIONS
-    status, _ = await post(
-        http, call, "complete", {"collector": "c-1", "outcome": "not_found"}, ops
-    )
+    status, _ = await post(http, call, "complete", {"outcome": "not_found"}, ops)
     assert status == 200
     await at_rest(harness, account)
     visit = await a_task(http, account, "field_visit", status="open")
 
-    alone = {"collectors": ["c-1"], "consent_to_enter": False}
-    body = {"collector": "c-1", "outcome": "reached", "visit": alone}
+    alone = {"collectors": [ANN], "consent_to_enter": False}
+    body = {"collector": ANN, "outcome": "reached", "visit": alone}
     assert await post(http, visit, "complete", body, ops) == (
         400,
         {"detail": "a field visit is made by two collectors: name both"},
     )
-    pair = {"collectors": ["c-1", "c-2"], "consent_to_enter": True}
+    pair = {"collectors": [ANN, OLI], "consent_to_enter": True}
     status, done = await post(http, visit, "complete", {**body, "visit": pair}, ops)
     assert (status, done["message"]) == (200, "task done: reached")
 
@@ -174,14 +198,43 @@ async def test_supervisor_tasks_are_worked_by_supervisors_only(
         http, account, "dispute_investigation", queue="supervisor", status="open"
     )
 
-    body = {"collector": "s-1", "outcome": "dispute_rejected"}
-    assert await post(http, investigation, "claim", {"collector": "c-1"}, Role.OPERATIONS) == (
+    body = {"outcome": "dispute_rejected"}
+    assert await post(http, investigation, "claim", {}, Role.OPERATIONS) == (
         403,
         {"detail": "only a supervisor works this task"},
     )
     assert (await post(http, investigation, "complete", body, Role.OPERATIONS))[0] == 403
     status, done = await post(http, investigation, "complete", body, Role.SUPERVISOR)
     assert (status, done["message"]) == (200, "dispute rejected; collection resumes")
+    finished = await a_task(http, account, "dispute_investigation", status="done")
+    assert finished["assignee"] == PEOPLE[Role.SUPERVISOR]
+
+
+async def test_upholding_a_dispute_from_its_task_waits_for_a_second_supervisor(
+    http: httpx.AsyncClient, harness: CaseHarness
+) -> None:
+    account = await started_case(harness)
+    raised = await http.post(
+        f"/cases/{account}/raise_dispute",
+        json={"reason": "never had this card"},
+        headers=as_role(Role.OPERATIONS),
+    )
+    assert raised.status_code == 200
+    investigation = await a_task(http, account, "dispute_investigation", status="open")
+    upheld = {"outcome": "dispute_upheld", "note": "the card was stolen"}
+    asked = await http.post(
+        f"/tasks/{investigation['task_key']}/complete",
+        json=upheld,
+        headers=as_role(Role.SUPERVISOR),
+    )
+    assert asked.status_code == 202, asked.text
+    await at_rest(harness, account)
+    assert await a_task(http, account, "dispute_investigation", status="open")  # still open
+    done = await approve(http, asked)
+    assert done.status_code == 200, done.text
+    assert done.json()["stage"] == "closed"
+    finished = await a_task(http, account, "dispute_investigation", status="done")
+    assert finished["outcome"] == "dispute_upheld"
 
 
 async def test_tasks_of_a_closed_case_are_409(
@@ -189,14 +242,15 @@ async def test_tasks_of_a_closed_case_are_409(
 ) -> None:
     account = await collector_case(harness, await night_zone(harness))
     call = await a_task(http, account, "collector_call", status="open")
-    closed = await http.post(
+    asked = await http.post(
         f"/cases/{account}/close",
         json={"reason": "settled", "note": "settled with the branch"},
         headers=as_role(Role.SUPERVISOR),
     )
+    closed = await approve(http, asked)  # by a second supervisor
     assert closed.status_code == 200, closed.text
 
-    claim = {"collector": "c-1"}
+    claim = {"collector": ANN}
     assert await post(http, call, "claim", claim, Role.OPERATIONS) == (
         409,
         {"detail": "case is closed (settled)"},
@@ -213,7 +267,7 @@ async def test_tasks_of_a_closed_case_are_409(
 @pytest.mark.parametrize("verb", ["claim", "complete"])
 async def test_an_unknown_task_is_404(http: httpx.AsyncClient, verb: str) -> None:
     key = "case-6222000000000001/20240101000000/t9"
-    body = {"collector": "c-1", "outcome": "reached"}
+    body = {"outcome": "reached"}
     response = await http.post(f"/tasks/{key}/{verb}", json=body, headers=as_role(Role.SUPERVISOR))
     assert response.status_code == 404
     assert detail(response) == f"no task {key}"
@@ -236,9 +290,7 @@ async def test_a_task_whose_case_temporal_no_longer_holds_is_404(
                 created_at=now,
             )
         )
-    response = await http.post(
-        f"/tasks/{key}/claim", json={"collector": "c-1"}, headers=as_role(Role.OPERATIONS)
-    )
+    response = await http.post(f"/tasks/{key}/claim", json={}, headers=as_role(Role.OPERATIONS))
     assert response.status_code == 404
     assert detail(response) == "no case case-6222000055550001"
 
@@ -248,12 +300,12 @@ async def test_a_task_whose_case_temporal_no_longer_holds_is_404(
 KEY = "case-6222000000000001/20240101000000/t1"
 ENDPOINTS = [
     ("GET", "/tasks", None),
-    ("POST", f"/tasks/{KEY}/claim", {"collector": "c-1"}),
-    ("POST", f"/tasks/{KEY}/complete", {"collector": "c-1", "outcome": "reached"}),
+    ("POST", f"/tasks/{KEY}/claim", {}),
+    ("POST", f"/tasks/{KEY}/complete", {"outcome": "reached"}),
 ]
 
 
-@pytest.mark.parametrize("role", [Role.RISK, Role.LEGAL, Role.ENGINEER])
+@pytest.mark.parametrize("role", [Role.RISK, Role.LEGAL, Role.ENGINEER, Role.ADMIN])
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
 async def test_other_departments_may_not_work_the_queues(
     offline: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None, role: Role
@@ -264,26 +316,27 @@ async def test_other_departments_may_not_work_the_queues(
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
-async def test_the_queues_need_a_key(
+async def test_the_queues_need_a_token(
     offline: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     response = await offline.request(method, path, json=body)
     assert response.status_code == 403
+    assert "API token" in detail(response)
 
 
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        (f"/tasks/{KEY}/claim", {}, "collector"),
-        (f"/tasks/{KEY}/complete", {"collector": "c-1", "outcome": "maybe"}, "outcome"),
+        (f"/tasks/{KEY}/claim", {"collector": 7}, "collector"),
+        (f"/tasks/{KEY}/complete", {"outcome": "maybe"}, "outcome"),
         (
             f"/tasks/{KEY}/complete",
-            {"collector": "c-1", "outcome": "promise_made", "promised_date": "soon"},
+            {"outcome": "promise_made", "promised_date": "soon"},
             "promised_date",
         ),
         (
             f"/tasks/{KEY}/complete",
-            {"collector": "c-1", "outcome": "reached", "visit": {"collectors": "c-1"}},
+            {"outcome": "reached", "visit": {"collectors": "c-1"}},
             "collectors",
         ),
     ],

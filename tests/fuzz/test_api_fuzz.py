@@ -25,7 +25,6 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from api.app import create_app
 from config.settings import Settings, TaskQueues
@@ -41,11 +40,17 @@ from tests.fuzz.test_update_fuzz import (
     troubles,
     values_in,
 )
+from tests.people import (
+    PEOPLE,
+    People,
+    as_role,
+    people,  # noqa: F401
+    sqlite_db,  # noqa: F401  (the fixtures' harness's, with the test people in it)
+)
 from tests.workflows.harness import CaseHarness
 from tests.workflows.test_legal_referral import LegalDesk
 from workflows.legal_referral import LegalReferralWorkflow
 
-KEYS = {role: f"key-{role}" for role in Role}
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 FUZZ = settings(
     max_examples=100,
@@ -113,24 +118,29 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "opt_in": {"channel": "voice"},
     "pause": {"reason": "customer asked"},
     "resume": {"reason": "customer asked"},
-    "close": {"reason": "settled", "note": "settled with the branch"},
-    "claim": {"collector": "ann"},
+    "close": {"reason": "settled", "note": "settled with the branch"},  # waits for a second
+    "claim": {"collector": ""},  # blank: the caller
     "complete": {
-        "collector": "ann",
+        "collector": "",
         "outcome": "promise_made",
         "promised_amount_minor": 1_000,
         "promised_date": today_plus(3),
     },
+    # Who answers a handoff names themselves: the role's person who sends it.
     "decide": {
         "kind": "forbearance",
-        "decided_by": "li.na",
+        "decided_by": PEOPLE[Role.RISK],
         "reason": "medical leave",
         "forbearance_until": today_plus(30),
     },
-    "accept": {"by": "wang.fang", "note": "taken"},
-    "return": {"by": "wang.fang", "reason": "missing evidence"},
-    "proceedings": {"kind": "filed", "on": today_plus(0), "by": "wang.fang"},
-    "contact-permission": {"allowed": True, "by": "wang.fang", "reason": "settlement talks"},
+    "accept": {"by": PEOPLE[Role.LEGAL], "note": "taken"},
+    "return": {"by": PEOPLE[Role.LEGAL], "reason": "missing evidence"},
+    "proceedings": {"kind": "filed", "on": today_plus(0), "by": PEOPLE[Role.LEGAL]},
+    "contact-permission": {
+        "allowed": True,
+        "by": PEOPLE[Role.LEGAL],
+        "reason": "settlement talks",
+    },
 }
 INTAKE_ROW = {
     "account_no": "6222000011112222",
@@ -347,7 +357,7 @@ class Api:
             for part in request.path
         )
         role = request.role
-        headers = {"X-API-Key": KEYS[role] if isinstance(role, Role) else "wrong"} if role else {}
+        headers = (as_role(role) if isinstance(role, Role) else {"X-API-Key": role}) if role else {}
         if isinstance(request.body, Raw):
             content = request.body.content
             headers["Content-Type"] = request.body.content_type
@@ -385,7 +395,7 @@ class Api:
         """A case in the collector stage, so with a collector call open: the target of the
         case and task requests, until they close it or finish its task."""
         handle = await self.harness.start(dpd=40)
-        supervisor = {"X-API-Key": KEYS[Role.SUPERVISOR]}
+        supervisor = as_role(Role.SUPERVISOR)
 
         async def task() -> str | None:
             tasks = await self.http.get("/tasks", params={"case_id": handle.id}, headers=supervisor)
@@ -405,10 +415,7 @@ class Api:
 
 
 def settings_for(harness: CaseHarness) -> Settings:
-    return Settings(
-        task_queues=TaskQueues(collections=harness.queue),
-        api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()),
-    )
+    return Settings(task_queues=TaskQueues(collections=harness.queue))
 
 
 async def eventually(check: Callable[[], Awaitable[str | None]], what: str) -> str:
@@ -431,15 +438,19 @@ async def api(departments: CaseHarness) -> AsyncIterator[Api]:
 
 
 @pytest.fixture(scope="module")
-async def offline() -> AsyncIterator[httpx.AsyncClient]:
-    """The app with a Temporal client and a database it never reaches: for bodies refused
-    before any call, which need no server."""
-    settings = Settings(api_keys=tuple((SecretStr(key), role.value) for role, key in KEYS.items()))
-    app = create_app(settings, gateway=Gateway(unreached_client()), db=None)
+async def offline(
+    people: People,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a Temporal client it never reaches: for bodies refused before any call,
+    which need no server. Its database only knows who calls."""
+    db = people.copy(tmp_path_factory.mktemp("offline") / "collections.db")
+    app = create_app(Settings(), gateway=Gateway(unreached_client()), db=db)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://api"
     ) as http:
         yield http
+    await db.dispose()
 
 
 @pytest.fixture
@@ -447,13 +458,13 @@ async def api_with_targets(api: Api) -> AsyncIterator[Api]:
     """A case with a collector call open, another in a risk review, and a legal referral
     with its dossier; every workflow they reach is checked at the end."""
     harness = api.harness
-    supervisor = {"X-API-Key": KEYS[Role.SUPERVISOR]}
+    supervisor = as_role(Role.SUPERVISOR)
     await api.collector_case()
     reviewed = await harness.start(dpd=5)
     hardship = await api.http.post(
         f"/cases/{reviewed.id.removeprefix('case-')}/report_hardship",
         json={"reason": "lost job"},
-        headers={"X-API-Key": KEYS[Role.OPERATIONS]},
+        headers=as_role(Role.OPERATIONS),
     )
     assert hardship.status_code == 200, hardship.text
     referral = await LegalDesk(harness.env, "legal", harness.db).referral_input()
@@ -544,7 +555,7 @@ async def test_a_body_the_422_cannot_echo_is_a_422_not_a_500(
     offline: httpx.AsyncClient, path: str, role: Role, content: bytes, content_type: str
 ) -> None:
     response = await offline.post(
-        path, content=content, headers={"X-API-Key": KEYS[role], "Content-Type": content_type}
+        path, content=content, headers={**as_role(role), "Content-Type": content_type}
     )
     assert response.status_code == 422, response.text
     assert "detail" in response.json()
@@ -556,7 +567,7 @@ async def test_a_payment_past_int64_is_a_400_not_a_case_stuck_on_its_write(api: 
     response = await api.http.post(
         f"/cases/{handle.id.removeprefix('case-')}/record_payment",
         json=body,
-        headers={"X-API-Key": KEYS[Role.OPERATIONS]},
+        headers=as_role(Role.OPERATIONS),
     )
     assert response.status_code == 400, response.text
 

@@ -7,8 +7,11 @@ and once with a body or query it refuses (422, or 400 from the workflow). The fa
 same routes work across processes, with the real worker's timing.
 
 The worker runs `fast_legal.toml` (a day is a second), so a case reaches legal in well under
-a minute: two effective collector contacts 30 "days" apart, then a supervisor's approval.
+a minute: two effective collector contacts 30 "days" apart, then two supervisors' approval.
 Cases that should stay still name the `default` strategy (real days) in their intake row.
+
+Callers are the test people (`tests.staffing.PEOPLE`, one per role) with their API tokens,
+and two colleagues: a second supervisor for what needs two, a second collector.
 """
 
 from __future__ import annotations
@@ -25,18 +28,13 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.integration.processes import api_and_worker
+from tests.integration.processes import api_and_worker, database_url, staff_database
 
 pytestmark = pytest.mark.integration
 
 POLICY = Path(__file__).parent / "policies" / "fast_legal.toml"
-KEYS = {
-    "operations": "ops-key",
-    "supervisor": "sup-key",
-    "risk": "risk-key",
-    "legal": "legal-key",
-    "engineer": "eng-key",
-}
+CHECKER, SECOND_COLLECTOR = "sup.sue", "ops.oli"
+COLLEAGUES = {CHECKER: ["supervisor"], SECOND_COLLECTOR: ["operations"]}
 RUN = f"{time.time_ns() % 10**9:09d}"  # account numbers unique on a shared dev server
 MOBILE = "+8613712345678"
 NAME = "王芳"
@@ -84,20 +82,28 @@ async def eventually(
 @dataclass
 class Api:
     http: httpx.AsyncClient
+    tokens: dict[str, str]  # by role (that role's person) and by colleague
 
     async def call(
-        self, method: str, path: str, role: str | None, body: Json | None = None, **params: Any
+        self, method: str, path: str, who: str | None, body: Json | None = None, **params: Any
     ) -> httpx.Response:
-        headers = {"X-API-Key": KEYS[role]} if role else {}
+        """As `who`: a role's person (`"operations"`: ops.ann), a colleague, or nobody."""
+        headers = {"X-API-Key": self.tokens[who]} if who else {}
         return await self.http.request(method, path, json=body, params=params, headers=headers)
 
     async def ok(
-        self, method: str, path: str, role: str, body: Json | None = None, **params: Any
+        self, method: str, path: str, who: str, body: Json | None = None, **params: Any
     ) -> Any:
         """The JSON of a 2xx answer; any other status fails the test with its body."""
-        response = await self.call(method, path, role, body, **params)
+        response = await self.call(method, path, who, body, **params)
         assert response.is_success, (method, path, response.status_code, response.text)
         return response.json()
+
+    async def approved(self, asked: Json) -> Any:
+        """What a request left waiting for a second supervisor did, once the checker approved
+        it."""
+        assert set(asked) == {"approval_id", "message"}, asked
+        return await self.ok("POST", f"/approvals/{asked['approval_id']}/approve", CHECKER)
 
     async def start(self, row: Json) -> str:
         started = await self.ok("POST", "/cases", "operations", row)
@@ -140,14 +146,16 @@ async def api(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Api]:
     """One worker process for all three queues and one API process, on fresh queues and a
-    fresh database; both stopped (SIGTERM) when the module's tests are done."""
+    fresh database with the test people in it; both stopped (SIGTERM) when the module's tests
+    are done."""
     tmp = tmp_path_factory.mktemp("api-dev-server")
     address = dev_env.client.service_client.config.target_host
     async with (
-        api_and_worker(address, tmp, queues=f"api-{RUN}", keys=KEYS, policy=POLICY) as base_url,
+        api_and_worker(address, tmp, queues=f"api-{RUN}", policy=POLICY) as base_url,
         httpx.AsyncClient(base_url=base_url, timeout=30.0) as http,
     ):
-        yield Api(http)
+        staffed, colleagues = await staff_database(database_url(tmp), colleagues=COLLEAGUES)
+        yield Api(http, {**{str(r): t for r, t in staffed.tokens.items()}, **colleagues})
 
 
 async def test_health_reports_temporal_and_the_database(api: Api) -> None:
@@ -269,17 +277,23 @@ async def test_a_case_is_started_read_acted_on_and_closed(api: Api) -> None:
         "payment",
     ):
         assert kind in kinds, (kind, kinds)
+    actors = {event["kind"]: event["actor"] for event in timeline}
+    assert (actors["paused"], actors["resumed"]) == ("ops.ann (api)", "sup.sam (api)")
 
-    # close: a supervisor's; then the case takes no more actions (409).
+    # close: a supervisor's, approved by another; then the case takes no more actions (409).
     assert (
         await api.call("POST", f"{base}/close", "operations", {"reason": "settled", "note": "x"})
     ).status_code == 403
     assert (
         await api.call("POST", f"{base}/close", "supervisor", {"reason": "bored", "note": "x"})
     ).status_code == 422
-    closed = await api.ok(
+    asked = await api.call(
         "POST", f"{base}/close", "supervisor", {"reason": "settled", "note": "with the branch"}
     )
+    assert asked.status_code == 202, asked.text
+    own = await api.call("POST", f"/approvals/{asked.json()['approval_id']}/approve", "supervisor")
+    assert own.status_code == 403, own.text
+    closed = await api.approved(asked.json())
     assert closed == {"accepted": True, "message": "case closed as settled", "stage": "closed"}
     late = await api.call("POST", f"{base}/pause", "operations", REASON)
     assert late.status_code == 409, late.text
@@ -312,13 +326,13 @@ async def test_reported_hardship_is_decided_by_the_risk_department(api: Api) -> 
     assert (await api.call("GET", f"/handoffs/{key}", "legal")).status_code == 403
     assert (await api.call("GET", "/handoffs/risk-0000000000-1", "risk")).status_code == 404
 
-    proceed = {"kind": "proceed", "decided_by": "risk.li", "reason": "no hardship evidence"}
+    proceed = {"kind": "proceed", "decided_by": "risk.rui", "reason": "no hardship evidence"}
     wrong_role = await api.call("POST", f"/handoffs/{key}/decide", "operations", proceed)
     assert wrong_role.status_code == 403, wrong_role.text
     maybe = await api.call("POST", f"/handoffs/{key}/decide", "risk", {**proceed, "kind": "maybe"})
     assert maybe.status_code == 422, maybe.text
     decided = await api.ok("POST", f"/handoffs/{key}/decide", "risk", proceed)
-    assert (decided["kind"], decided["decided_by"]) == ("proceed", "risk.li")
+    assert (decided["kind"], decided["decided_by"]) == ("proceed", "risk.rui")
 
     async def back_in_collection() -> Json | None:
         status = await api.status(account)
@@ -346,29 +360,33 @@ async def test_collectors_carry_two_cases_to_legal_which_answers_both(api: Api) 
     task = f"/tasks/{first['task_key']}"
     assert (await api.call("GET", "/tasks", "legal")).status_code == 403
     assert (await api.call("GET", "/tasks", "operations", queue="legal")).status_code == 422
-    unknown = await api.call("POST", "/tasks/case-0/1/t1/claim", "operations", {"collector": "c"})
+    unknown = await api.call("POST", "/tasks/case-0/1/t1/claim", "operations", {})
     assert unknown.status_code == 404, unknown.text
-    claimed = await api.ok("POST", f"{task}/claim", "operations", {"collector": "c-1"})
-    assert claimed["message"] == "task claimed by c-1"
-    locked = await api.call("POST", f"{task}/claim", "operations", {"collector": "c-2"})
-    assert (locked.status_code, detail(locked)) == (400, "task is locked to c-1")
-    shrug = await api.call(
-        "POST", f"{task}/complete", "operations", {"collector": "c-1", "outcome": "shrug"}
+    for_another = await api.call("POST", f"{task}/claim", "operations", {"collector": "c-1"})
+    assert (for_another.status_code, detail(for_another)) == (
+        403,
+        "collector is 'c-1', but ops.ann is the one acting",
     )
+    claimed = await api.ok("POST", f"{task}/claim", "operations", {})
+    assert claimed["message"] == "task claimed by ops.ann"
+    locked = await api.call("POST", f"{task}/claim", SECOND_COLLECTOR, {})
+    assert (locked.status_code, detail(locked)) == (400, "task is locked to ops.ann")
+    shrug = await api.call("POST", f"{task}/complete", "operations", {"outcome": "shrug"})
     assert shrug.status_code == 422, shrug.text
-    refused = {"collector": "c-1", "outcome": "refused", "note": "will not pay"}
+    refused = {"collector": "ops.ann", "outcome": "refused", "note": "will not pay"}
     done = await api.ok("POST", f"{task}/complete", "operations", refused)
     assert done["accepted"] is True and done["stage"] == "collector"
     await complete_call(api, returned)
     first_contacts = time.monotonic()
 
-    # 30 "days" later: the second effective contacts; then a supervisor approves each referral.
+    # 30 "days" later: the second effective contacts; then two supervisors approve each
+    # referral (one completes the task, the other approves that).
     await asyncio.sleep(max(0.0, first_contacts + EVIDENCE_GAP + 0.5 - time.monotonic()))
     await asyncio.gather(complete_call(api, kept), complete_call(api, returned))
     approvals = await asyncio.gather(
         *(api.open_task(a, "supervisor_approval") for a in (kept, returned))
     )
-    approve = {"collector": "sup-1", "outcome": "approved"}
+    approve = {"outcome": "approved"}
     supervisors_only = await api.call(
         "POST", f"/tasks/{approvals[0]['task_key']}/complete", "operations", approve
     )
@@ -378,9 +396,11 @@ async def test_collectors_carry_two_cases_to_legal_which_answers_both(api: Api) 
     )
     for approval in approvals:
         assert approval["queue"] == "supervisor"
-        answer = await api.ok(
+        asked = await api.ok(
             "POST", f"/tasks/{approval['task_key']}/complete", "supervisor", approve
         )
+        assert "approving a legal referral needs a second person" in asked["message"]
+        answer = await api.approved(asked)
         assert answer["message"] == "approved; the case is referred to the legal department"
         assert answer["stage"] == "legal"
 
@@ -393,7 +413,7 @@ async def test_collectors_carry_two_cases_to_legal_which_answers_both(api: Api) 
     listed = await api.ok("GET", "/handoffs", "supervisor", department="legal")
     assert {key, other_key} <= {h["handoff_key"] for h in listed}
     shown = await api.ok("GET", f"/handoffs/{key}", "legal")
-    assert shown["referral"]["approved_by"] == "sup-1"
+    assert shown["referral"]["approved_by"] == "sup.sam"  # who completed the approval task
     assert [p["met"] for p in shown["referral"]["preconditions"]] == [True] * 4
 
     # The dossier, once built: JSON and printable; no name or number; not for risk.
@@ -413,17 +433,17 @@ async def test_collectors_carry_two_cases_to_legal_which_answers_both(api: Api) 
 
     # accept, proceedings, contact-permission: legal's; a supervisor may not; bad bodies 422.
     base = f"/handoffs/{key}"
-    accept = {"by": "counsel-9"}
+    accept = {"by": "legal.lee"}
     assert (await api.call("POST", f"{base}/accept", "supervisor", accept)).status_code == 403
     assert (await api.call("POST", f"{base}/accept", "legal", {})).status_code == 422
     accepted = await api.ok("POST", f"{base}/accept", "legal", accept)
-    assert (accepted["status"], accepted["accepted_by"]) == ("accepted", "counsel-9")
-    filed = {"kind": "filed", "on": date.today().isoformat(), "by": "counsel-9"}
+    assert (accepted["status"], accepted["accepted_by"]) == ("accepted", "legal.lee")
+    filed = {"kind": "filed", "on": date.today().isoformat(), "by": "legal.lee"}
     appeal = await api.call("POST", f"{base}/proceedings", "legal", {**filed, "kind": "appeal"})
     assert appeal.status_code == 422, appeal.text
     recorded = await api.ok("POST", f"{base}/proceedings", "legal", filed)
     assert [p["kind"] for p in recorded["proceedings"]] == ["filed"]
-    permission = {"allowed": True, "by": "counsel-9", "reason": "settlement talks"}
+    permission = {"allowed": True, "by": "legal.lee", "reason": "settlement talks"}
     bad_permission = await api.call(
         "POST", f"{base}/contact-permission", "legal", {**permission, "allowed": "perhaps"}
     )
@@ -431,23 +451,23 @@ async def test_collectors_carry_two_cases_to_legal_which_answers_both(api: Api) 
     allowed = await api.ok("POST", f"{base}/contact-permission", "legal", permission)
     assert allowed["contact_allowed"] is True
     # An accepted referral is not returned: the workflow's refusal.
-    too_late = await api.call("POST", f"{base}/return", "legal", {"by": "counsel-9", "reason": "x"})
+    too_late = await api.call("POST", f"{base}/return", "legal", {"by": "legal.lee", "reason": "x"})
     assert (too_late.status_code, detail(too_late)) == (
         400,
-        "the referral was already accepted by counsel-9",
+        "the referral was already accepted by legal.lee",
     )
 
     async def heard_acceptance() -> Json | None:
         status = await api.status(kept)
-        return status if status and status["legal_accepted_by"] == "counsel-9" else None
+        return status if status and status["legal_accepted_by"] == "legal.lee" else None
 
     status = await eventually(heard_acceptance, "the case hearing legal's acceptance")
     assert (status["stage"], status["legal_referral"]) == ("legal", key)
 
     # return: the other referral goes back to the collectors, and takes no further answer.
-    give_back = {"by": "counsel-9", "reason": "below the litigation floor"}
+    give_back = {"by": "legal.lee", "reason": "below the litigation floor"}
     assert (
-        await api.call("POST", f"/handoffs/{other_key}/return", "legal", {"by": "counsel-9"})
+        await api.call("POST", f"/handoffs/{other_key}/return", "legal", {"by": "legal.lee"})
     ).status_code == 422
     back = await api.ok("POST", f"/handoffs/{other_key}/return", "legal", give_back)
     assert (back["status"], back["outcome"]["kind"]) == ("returned", "returned")
@@ -469,6 +489,6 @@ async def test_collectors_carry_two_cases_to_legal_which_answers_both(api: Api) 
 async def complete_call(api: Api, account: str) -> None:
     """An effective contact: the case's open collector call, completed as refused."""
     call = await api.open_task(account, "collector_call")
-    body = {"collector": "c-1", "outcome": "refused"}
+    body = {"outcome": "refused"}  # by the caller, ops.ann
     done = await api.ok("POST", f"/tasks/{call['task_key']}/complete", "operations", body)
     assert done["accepted"] is True, done

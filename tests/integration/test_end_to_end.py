@@ -1,5 +1,6 @@
 """Every layer at once: a case started on the dev server, run by a worker process, written to
-the database, returned by the API process; its payloads encrypted on the way."""
+the database, returned by the API process to the people in its staff directory; its payloads
+encrypted on the way."""
 
 from __future__ import annotations
 
@@ -17,11 +18,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import TaskQueues, load_settings
 from models.contracts import Account, CaseInput, ContactPoints, case_id
+from operations.roles import Role
 from readmodel.engine import Database, migrate
-from readmodel.tables import CaseRow
+from readmodel.tables import AccessLogRow, CaseRow
 from temporal.client import connect
 from temporal.codec import codec_from_settings, generate_key
-from tests.integration.processes import free_port, project_process, wait_for_health
+from tests.integration.processes import (
+    free_port,
+    project_process,
+    staff_database,
+    wait_for_health,
+)
 from workflows.case import CollectionCaseWorkflow
 
 pytestmark = pytest.mark.integration
@@ -36,13 +43,14 @@ async def test_a_case_runs_through_every_layer(
     queue = f"e2e-{time.monotonic_ns()}"
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'collections.db'}"
     await asyncio.to_thread(migrate, database_url)
+    staffed, _ = await staff_database(database_url)
+    collector, engineer = staffed.headers(Role.OPERATIONS), staffed.headers(Role.ENGINEER)
     api_port = free_port()
     env = {
         "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
         "DATABASE_URL": database_url,
         "QUEUE_COLLECTIONS": queue,
         "PAYLOAD_KEYS": f"k1:{generate_key()}",
-        "API_KEYS": "operations:ops-key,legal:legal-key,engineer:eng-key",
         "API_PORT": str(api_port),
         "COLLECTIONS_POLICY": "default",
         "COLLECTIONS_VAR_DIR": str(tmp_path / "var"),
@@ -78,9 +86,7 @@ async def test_a_case_runs_through_every_layer(
 
         await wait_for_health(api_url, api)
         async with httpx.AsyncClient(base_url=api_url, timeout=10) as http:
-            answer = await http.get(
-                f"/cases/{account.account_no}", headers={"X-API-Key": "ops-key"}
-            )
+            answer = await http.get(f"/cases/{account.account_no}", headers=collector)
             assert answer.status_code == 200, answer.text
             body = answer.json()
             assert body["case"]["case_id"] == handle.id
@@ -92,7 +98,7 @@ async def test_a_case_runs_through_every_layer(
                 found = await http.get(
                     "/cases/search",
                     params={"stage": "early", "min_dpd": 12},
-                    headers={"X-API-Key": "ops-key"},
+                    headers=collector,
                 )
                 assert found.status_code == 200, found.text
                 return handle.id in [c["case_id"] for c in found.json()]
@@ -104,28 +110,40 @@ async def test_a_case_runs_through_every_layer(
             else:
                 raise AssertionError("the case never showed in the stage search")
             other_stage = await http.get(
-                "/cases/search", params={"stage": "legal"}, headers={"X-API-Key": "ops-key"}
+                "/cases/search", params={"stage": "legal"}, headers=collector
             )
             assert handle.id not in [c["case_id"] for c in other_stage.json()]
 
-            unknown = await http.get("/cases/0000000000", headers={"X-API-Key": "ops-key"})
+            unknown = await http.get("/cases/0000000000", headers=collector)
             assert unknown.status_code == 404
             anonymous = await http.get(f"/cases/{account.account_no}")
             assert anonymous.status_code == 403
 
             # What Temporal stores is ciphertext: the history holds neither name nor number,
-            # and only an engineer's key opens it through the codec endpoint.
+            # and only an engineer's token opens it through the codec endpoint, on record.
             history = await handle.fetch_history()
             raw = history.to_json()
             assert MOBILE not in raw and NAME not in raw
             start = history.events[0].workflow_execution_started_event_attributes
             body = {"payloads": [MessageToDict(p) for p in start.input.payloads]}
-            refused = await http.post("/codec/decode", json=body, headers={"X-API-Key": "ops-key"})
+            refused = await http.post("/codec/decode", json=body, headers=collector)
             assert refused.status_code == 403
-            decoded = await http.post("/codec/decode", json=body, headers={"X-API-Key": "eng-key"})
+            decoded = await http.post("/codec/decode", json=body, headers=engineer)
             assert decoded.status_code == 200, decoded.text
             plain = base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
             assert MOBILE in plain and NAME in plain
+    assert await _payload_readers(database_url) == ["eng.eve"]
+
+
+async def _payload_readers(database_url: str) -> list[str]:
+    """Who decoded payloads through the codec endpoint, by the access log."""
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            rows = await session.exec(select(AccessLogRow).where(AccessLogRow.what == "payloads"))
+            return [row.person_id for row in rows]
+    finally:
+        await db.dispose()
 
 
 async def _wait_for_row(database_url: str, workflow_id: str, within: float = 30.0) -> CaseRow:
