@@ -3,6 +3,10 @@
 The actions are `operations.catalogue.CASE_ACTIONS`; a form's fields and how it is read follow
 the action's input type, so an action taking a type already here needs no change in this
 module or its template.
+
+A customer's name and phone number are not on the case's page until asked for with a reason;
+the access log records the look first (`operations.access`), and supervisors see on the page
+who looked, when and why.
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ from models.contracts import (
 )
 from models.strategy import Channel, Segment
 from models.visibility import BANDS, band_range
-from operations import cases
+from operations import access, cases
+from operations.access import ContactDetails
 from operations.catalogue import CASE_ACTIONS, CaseAction
 from operations.gateway import Gateway
+from operations.roles import Role
 from readmodel import queries
 from readmodel.engine import Database
 
@@ -62,6 +68,10 @@ FORMS: dict[type, str] = {
 MANUAL_CLOSURES = [
     r.value for r in ClosureReason if r not in (ClosureReason.PAID, ClosureReason.CURED)
 ]
+# Who may see a customer's name and phone number (each look recorded), and who sees the record.
+REVEALERS = frozenset({Role.OPERATIONS, Role.SUPERVISOR, Role.LEGAL})
+AUDITORS = frozenset({Role.SUPERVISOR})
+OTHER_REASON = "other"
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -168,6 +178,7 @@ async def _case_page(
     status_code: int = 200,
     refused: dict[str, str] | None = None,
     typed: dict[str, dict[str, str]] | None = None,
+    contact: ContactDetails | None = None,
 ) -> HTMLResponse:
     try:
         view = await case_view(db, gateway, account_no)
@@ -211,6 +222,10 @@ async def _case_page(
         typed=typed or {},
         channels=[c.value for c in Channel],
         closures=MANUAL_CLOSURES,
+        reveal=operator.may(REVEALERS),
+        reasons=access.REASONS,
+        contact=contact,
+        seen=await access.who_saw(db, account_no) if operator.may(AUDITORS) else None,
     )
 
 
@@ -224,6 +239,45 @@ async def case_page(
     return await _case_page(
         request, operator, account_no, db, gateway_of(request, operator), settings
     )
+
+
+@router.post("/cases/{account_no}/contact-details", response_class=HTMLResponse)
+async def contact_details(
+    request: Request, account_no: str, settings: SettingsDep, db: DatabaseDep
+) -> HTMLResponse:
+    """The customer's name and phone number, on this answer's page only (never in a redirect,
+    a cookie or the flash), once the access log has recorded who looked and why."""
+    operator = await signed_in(request)
+    if not operator.may(REVEALERS):
+        return forbidden(request, operator)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    chosen = form.get("reason", "")
+    reason = form.get("other_reason", "") if chosen == OTHER_REASON else chosen
+    gateway = gateway_of(request, operator)
+    try:
+        found = await access.reveal_contact_details(
+            db, operator.person, "console", account_no, reason
+        )
+    except access.ReasonRequired as error:
+        return await _case_page(
+            request,
+            operator,
+            account_no,
+            db,
+            gateway,
+            settings,
+            status_code=400,
+            refused={"contact": str(error)},
+            typed={"contact": form},
+        )
+    if found is None:
+        missing = {"contact": f"no customer for account {account_no}"}
+        return await _case_page(
+            request, operator, account_no, db, gateway, settings, status_code=404, refused=missing
+        )
+    page = await _case_page(request, operator, account_no, db, gateway, settings, contact=found)
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @router.post("/cases/{account_no}/{name}", response_class=HTMLResponse)

@@ -1,5 +1,6 @@
-"""The risk and legal inboxes: a department's handoffs, a handoff's page with its dossier, and
-the department's answers to it.
+"""The risk and legal inboxes: a department's handoffs, a handoff's page with its dossier (each
+showing recorded in the access log, as the department's handoff work), and the department's
+answers to it.
 
 The answers are `operations.departments.HANDOFF_ANSWERS`; a form's fields and how it is read
 follow the answer's input type.
@@ -32,6 +33,7 @@ from api.console.pages import (
 )
 from api.deps import DatabaseDep, SettingsDep
 from api.routes import handoffs
+from models.contracts import case_account
 from models.departments import (
     AcceptReferralInput,
     ContactPermissionInput,
@@ -42,7 +44,7 @@ from models.departments import (
     RiskDecision,
     RiskDecisionKind,
 )
-from operations import departments
+from operations import access, departments
 from operations.departments import HANDOFF_ANSWERS, READERS, HandoffAnswer
 from readmodel import queries
 from readmodel.dossier_text import render_dossier_text
@@ -105,6 +107,16 @@ async def _handoff_page(
     dossier: dict[str, Any] | None = None
     with contextlib.suppress(HTTPException):
         dossier = handoffs.dossier_of(row, role)
+    if dossier is not None:  # about to be shown: recorded first, as the API records it
+        why = f"{department} handoff work ({key})"
+        await access.record(
+            db,
+            operator.person,
+            "console",
+            access.Looked.DOSSIER,
+            why,
+            account_no=case_account(row.case_id),
+        )
     answers = [
         (answer.path, FORMS[answer.input_type])
         for answer in HANDOFF_ANSWERS.values()

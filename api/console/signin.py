@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import end_session, set_session_cookie
 from api.console.i18n import LANGUAGES
-from api.console.pages import LANGUAGE_COOKIE, render, signed_in
+from api.console.pages import LANGUAGE_COOKIE, PAGES, render, signed_in
 from api.deps import DatabaseDep, SettingsDep
 from operations import signin, staff
 
@@ -66,6 +66,8 @@ async def sign_in(request: Request, db: DatabaseDep, settings: SettingsDep) -> R
         )
     await end_session(Response(), request, db)  # a session from before is not carried over
     session_id = await signin.open_session(db, person)
+    if target == "/console/cases" and not person.may(PAGES["cases"]):
+        target = "/console/staff"  # an admin's first page: they open no case
     page = "/console/password?next=" + target if person.must_change_password else target
     response = RedirectResponse(page, status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, request, session_id)

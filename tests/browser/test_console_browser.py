@@ -2,11 +2,15 @@
 `executable_path`: nothing is downloaded) against the running system: the `collections api`
 and `collections worker` processes on the session's dev server, as in production.
 
-A collector finds a case, records a promise and sees the workflow's answer; a bad amount shows
-its error; a collector cannot open the legal inbox; a supervisor approves a referral from the
-task list; a legal user accepts it and records a judgment; the dashboard draws its charts from
-the cases. Screenshots of the main pages are written to `docs/console/` when
-`CONSOLE_SCREENSHOTS=1` (the README shows them).
+Each person signs in as themselves through the sign-in form (the directory is seeded with
+`tests.staffing`; the test's own API calls use their tokens). A collector finds a case, sees
+its customer's phone number only when giving a reason, records a promise and sees it on the
+timeline under their own name; a bad amount shows its error; a collector cannot open the legal
+inbox; a supervisor asks for a legal referral from the task list and a second supervisor
+approves it on the approvals page; a legal user accepts it and records a judgment, and their
+look at the dossier is in the access log; the dashboard draws its charts from the cases.
+Screenshots of the main pages are written to `docs/console/` when `CONSOLE_SCREENSHOTS=1`
+(the README shows them).
 
 The worker runs `fast_legal.toml` (a day is a second): a case reaches legal within a minute.
 """
@@ -27,8 +31,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from operations.roles import Role
+from readmodel.engine import Database
 from tests.integration.processes import api_and_worker
 from tests.requirements import unavailable
+from tests.staffing import PASSWORD, PEOPLE, Staffed, add_person, seed_staff
 
 playwright = pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 
@@ -36,13 +43,9 @@ pytestmark = pytest.mark.integration
 
 POLICY = Path(__file__).parents[1] / "integration" / "policies" / "fast_legal.toml"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "console"
-KEYS = {
-    "operations": "ops-key",
-    "supervisor": "sup-key",
-    "risk": "risk-key",
-    "legal": "legal-key",
-    "engineer": "eng-key",
-}
+COLLECTOR, SUPERVISOR, LEGAL = PEOPLE[Role.OPERATIONS], PEOPLE[Role.SUPERVISOR], PEOPLE[Role.LEGAL]
+CHECKER = "sup.sue"  # the second supervisor, who approves what the first asks
+MOBILE = "+8613712345678"
 RUN = f"{time.time_ns() % 10**9:09d}"
 EVIDENCE_GAP = 30.0  # seconds: 30 one-second days between two effective contacts
 
@@ -72,7 +75,7 @@ def intake_row(
         "account_no": account,
         "customer_ref": f"CUST-{account[-6:]}",
         "customer_name": "王芳",
-        "mobile": "+8613712345678",
+        "mobile": MOBILE,
         "language": "zh-CN",
         "time_zone": "Asia/Shanghai",
         "product": "card",
@@ -89,10 +92,12 @@ def intake_row(
 class Stack:
     base_url: str
     http: httpx.AsyncClient
+    staffed: Staffed
 
-    async def api(self, method: str, path: str, role: str, body: Any = None, **params: Any) -> Any:
+    async def api(self, method: str, path: str, role: Role, body: Any = None, **params: Any) -> Any:
+        """A call as the role's test person, with their token."""
         answer = await self.http.request(
-            method, path, json=body, params=params, headers={"X-API-Key": KEYS[role]}
+            method, path, json=body, params=params, headers=self.staffed.headers(role)
         )
         assert answer.is_success, (method, path, answer.status_code, answer.text)
         return answer.json()
@@ -107,11 +112,11 @@ class Stack:
         raise AssertionError(f"{what}: not within {within:g} s")
 
     async def started(self, row: dict[str, Any]) -> str:
-        await self.api("POST", "/cases", "operations", row)
+        await self.api("POST", "/cases", Role.OPERATIONS, row)
         account = str(row["account_no"])
 
         async def assessed() -> Any:
-            view = await self.api("GET", f"/cases/{account}", "operations")
+            view = await self.api("GET", f"/cases/{account}", Role.OPERATIONS)
             return view["case"] is not None and view["status"] is not None
 
         await self.eventually(assessed, f"{account} assessed")
@@ -120,7 +125,7 @@ class Stack:
     async def open_task(self, account: str, kind: str) -> dict[str, Any]:
         async def found() -> Any:
             listed = await self.api(
-                "GET", "/tasks", "supervisor", case_id=f"case-{account}", status="open"
+                "GET", "/tasks", Role.SUPERVISOR, case_id=f"case-{account}", status="open"
             )
             return next((t for t in listed if t["kind"] == kind), None)
 
@@ -135,10 +140,18 @@ async def stack(
     tmp = tmp_path_factory.mktemp("console-browser")
     address = dev_env.client.service_client.config.target_host
     async with (
-        api_and_worker(address, tmp, queues=f"console-{RUN}", keys=KEYS, policy=POLICY) as url,
+        api_and_worker(address, tmp, queues=f"console-{RUN}", keys={}, policy=POLICY) as url,
         httpx.AsyncClient(base_url=url, timeout=30.0) as http,
     ):
-        yield Stack(url, http)
+        # The API's own database (`api_and_worker` makes it there): one person per role, and
+        # a second supervisor to approve what the first asks.
+        db = Database(f"sqlite+aiosqlite:///{tmp / 'collections.db'}")
+        try:
+            staffed = await seed_staff(db)
+            await add_person(db, CHECKER, [Role.SUPERVISOR])
+        finally:
+            await db.dispose()
+        yield Stack(url, http, staffed)
 
 
 @pytest.fixture(scope="module")
@@ -151,16 +164,18 @@ async def browser(stack: Stack) -> AsyncIterator[Any]:
         await launched.close()
 
 
-async def signed_in(browser: Any, stack: Stack, role: str, staff: str, language: str = "en") -> Any:
+async def signed_in(browser: Any, stack: Stack, person: str, language: str = "en") -> Any:
+    """A fresh browser, signed in through the form as `person`; the header names them."""
     context = await browser.new_context(
         base_url=stack.base_url, viewport={"width": 1280, "height": 900}, locale="en-US"
     )
     page = await context.new_page()
     await page.goto(f"/console/language/{language}?next=/console/signin")
-    await page.fill("input[name=key]", KEYS[role])
-    await page.fill("input[name=staff]", staff)
+    await page.fill("input[name=staff]", person)
+    await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url("**/console/cases")
+    assert await page.locator("[data-staff]").inner_text() == person
     return page
 
 
@@ -175,12 +190,23 @@ async def test_a_collector_finds_a_case_records_a_promise_and_sees_a_bad_amount_
 ) -> None:
     account = await stack.started(intake_row(account_no(1), dpd=12))
     await stack.started(intake_row(account_no(2), dpd=45, outstanding_minor=2_400_000))
-    page = await signed_in(browser, stack, "operations", "ann")
+    page = await signed_in(browser, stack, COLLECTOR)
     await page.fill("input[name=account]", account)
     await page.click("form.filters button")
     await page.click(f"tr[data-account='{account}'] a")
     await page.wait_for_url(f"**/console/cases/{account}")
     assert await page.get_attribute("[data-stage]", "data-stage") == "early"
+
+    # The customer's phone number: only with a reason, on that one page.
+    assert MOBILE not in await page.content()
+    reveal = page.locator("form[data-form=contact-details]")
+    await reveal.locator("select[name=reason]").select_option("calling the customer")
+    await reveal.locator("button").click()
+    await page.locator("[data-contact-mobile]").wait_for()
+    assert await page.locator("[data-contact-mobile]").inner_text() == MOBILE
+    assert await page.locator("[data-contact-name]").inner_text() == "王芳"
+    await page.goto(f"/console/cases/{account}")
+    assert MOBILE not in await page.content()
 
     promise = page.locator("form[data-form=promise_to_pay]")
     promised = (date.today() + timedelta(days=5)).isoformat()
@@ -204,6 +230,8 @@ async def test_a_collector_finds_a_case_records_a_promise_and_sees_a_bad_amount_
     answer = await page.locator("[data-flash]").inner_text()
     assert "promise" in answer.lower()
     assert "1,200.50 CNY" in await page.locator("[data-promise]").inner_text()
+    promised_by = page.locator("[data-timeline] tr", has=page.locator("[data-event=promise]"))
+    assert await promised_by.locator("[data-actor]").inner_text() == f"{COLLECTOR} (console)"
     await screenshot(page, "case")
 
     await page.goto("/console/cases")
@@ -225,12 +253,12 @@ async def test_a_referral_is_approved_accepted_and_judged_in_the_browser(
         )
     )
     call = await stack.open_task(account, "collector_call")
-    refused = {"collector": "c-1", "outcome": "refused"}
-    await stack.api("POST", f"/tasks/{call['task_key']}/complete", "operations", refused)
+    refused = {"collector": COLLECTOR, "outcome": "refused"}
+    await stack.api("POST", f"/tasks/{call['task_key']}/complete", Role.OPERATIONS, refused)
     first = time.monotonic()
 
     # The second effective contact, 30 "days" later, through the browser's task list.
-    collector = await signed_in(browser, stack, "operations", "ann")
+    collector = await signed_in(browser, stack, COLLECTOR)
     await asyncio.sleep(max(0.0, first + EVIDENCE_GAP + 0.5 - time.monotonic()))
     second = await stack.open_task(account, "collector_call")
     await collector.goto("/console/tasks?view=team")
@@ -247,8 +275,9 @@ async def test_a_referral_is_approved_accepted_and_judged_in_the_browser(
     assert "refused" in (await collector.locator("[data-flash]").inner_text()).lower()
     await collector.context.close()
 
+    # Approving a legal referral takes two supervisors: one asks, the other approves.
     approval = await stack.open_task(account, "supervisor_approval")
-    supervisor = await signed_in(browser, stack, "supervisor", "sup-1", language="zh")
+    supervisor = await signed_in(browser, stack, SUPERVISOR, language="zh")
     await supervisor.goto("/console/tasks?view=team")
     row = supervisor.locator(f"tr[data-task='{approval['task_key']}']")
     await row.locator("summary").click()
@@ -256,24 +285,35 @@ async def test_a_referral_is_approved_accepted_and_judged_in_the_browser(
     await row.locator("select[name=outcome]").select_option("approved")
     await row.locator("form[data-complete] button").click()
     await supervisor.wait_for_url("**/console/tasks?view=team")
-    assert "legal" in await supervisor.locator("[data-flash]").inner_text()
+    asked = await supervisor.locator("[data-flash]").inner_text()
+    assert "approving a legal referral needs a second person" in asked
     await supervisor.context.close()
+
+    checker = await signed_in(browser, stack, CHECKER)
+    await checker.click("[data-nav=approvals]")
+    await checker.wait_for_url("**/console/approvals")
+    request = checker.locator(f"tr[data-requested-by='{SUPERVISOR}']", has_text=account)
+    await screenshot(checker, "approvals")
+    await request.locator("form[data-approve] button").click()
+    await checker.wait_for_url("**/console/approvals")
+    assert "referred to the legal department" in await checker.locator("[data-flash]").inner_text()
+    await checker.context.close()
 
     async def referred() -> Any:
         listed = await stack.api(
-            "GET", "/handoffs", "legal", department="legal", case_id=f"case-{account}"
+            "GET", "/handoffs", Role.LEGAL, department="legal", case_id=f"case-{account}"
         )
         return listed[0]["handoff_key"] if listed and listed[0]["status"] == "referred" else None
 
     key = await stack.eventually(referred, "the legal referral")
-    legal = await signed_in(browser, stack, "legal", "counsel-9")
+    legal = await signed_in(browser, stack, LEGAL)
     await legal.click("[data-nav=legal]")
     await screenshot(legal, "legal-inbox")
     await legal.click(f"tr[data-handoff='{key}'] a")
     await legal.wait_for_url(f"**/console/inbox/legal/{key}")
     await legal.locator("form[data-form=accept] button").click()
     await legal.wait_for_url(f"**/console/inbox/legal/{key}")
-    assert await legal.locator("[data-accepted-by]").inner_text() == "counsel-9"
+    assert await legal.locator("[data-accepted-by]").inner_text() == LEGAL
     for kind, amount in (("filed", ""), ("judgment", "9,000")):
         form = legal.locator("form[data-form=proceedings]")
         await form.locator("select[name=kind]").select_option(kind)
@@ -282,18 +322,28 @@ async def test_a_referral_is_approved_accepted_and_judged_in_the_browser(
         await legal.wait_for_url(f"**/console/inbox/legal/{key}")
     proceedings = await legal.locator("[data-proceedings]").inner_text()
     assert "Filed" in proceedings and "Judgment" in proceedings and "9,000.00 CNY" in proceedings
+
+    async def dossier_shown() -> bool:  # built by an activity once the referral starts
+        await legal.reload()
+        return bool(await legal.locator("[data-dossier]").count())
+
+    await stack.eventually(dossier_shown, "the referral's dossier on its page")
     await screenshot(legal, "legal-referral")
     await legal.context.close()
 
-    detail = await stack.api("GET", f"/handoffs/{key}", "legal")
+    detail = await stack.api("GET", f"/handoffs/{key}", Role.LEGAL)
     assert [p["kind"] for p in detail["referral"]["proceedings"]] == ["filed", "judgment"]
-    assert detail["referral"]["accepted_by"] == "counsel-9"
+    assert detail["referral"]["accepted_by"] == LEGAL
+    seen = await stack.api("GET", f"/cases/{account}/access-log", Role.SUPERVISOR)
+    assert {(s["person_id"], s["via"], s["what"], s["reason"]) for s in seen} == {
+        (LEGAL, "console", "dossier", f"legal handoff work ({key})")
+    }
 
 
 async def test_the_dashboard_draws_its_charts_from_the_cases(stack: Stack, browser: Any) -> None:
     await stack.started(intake_row(account_no(4), dpd=75))
-    kpis = await stack.api("GET", "/kpis", "engineer")
-    page = await signed_in(browser, stack, "supervisor", "sup-1")
+    kpis = await stack.api("GET", "/kpis", Role.ENGINEER)
+    page = await signed_in(browser, stack, SUPERVISOR)
     await page.click("[data-nav=dashboard]")
     bars = page.locator("svg[data-chart=bucket] rect.bar")
     await bars.first.wait_for(state="attached")  # the click only starts the navigation
