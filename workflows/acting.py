@@ -38,6 +38,12 @@ def current_actor() -> str:
     return actor.label if actor is not None else SYSTEM
 
 
+def current_approver() -> str:
+    """The second person who approved the action being handled ("" when none did)."""
+    actor = _CURRENT.get()
+    return actor.approved_by if actor is not None else ""
+
+
 def _actor(headers: Mapping[str, Payload]) -> Actor | None:
     payload = headers.get(ACTOR_HEADER)
     if payload is None:

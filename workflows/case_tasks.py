@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.strategy import Channel
     from workflows import case_rules as rules
+    from workflows.acting import current_approver
     from workflows.case_base import OPERATIONS, SUPERVISOR, bounded, invalid
     from workflows.case_handoffs import CaseHandoffs
 
@@ -163,7 +164,11 @@ class CaseTasks(CaseHandoffs):
                 return "not found at home; calls resume"
             case TaskOutcome.APPROVED if task.kind is TaskKind.SUPERVISOR_APPROVAL:
                 dept.approval_task = None
-                self._start_legal_referral(req.collector, now)
+                # Both supervisors are named: the one who approved and the one who confirmed.
+                # (A history from before approvals had no second person: the same input.)
+                second = current_approver()
+                approvers = f"{req.collector} and {second}" if second else req.collector
+                self._start_legal_referral(approvers, now)
                 return "approved; the case is referred to the legal department"
             case TaskOutcome.REJECTED if task.kind is TaskKind.SUPERVISOR_APPROVAL:
                 dept.approval_task = None

@@ -15,11 +15,13 @@ import pytest
 from sqlmodel import col, select
 
 from api import app as api_app
+from cli import audit
 from config.settings import Settings, TaskQueues
 from operations import signin, staff
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.tables import AuditLogRow
+from tests.cli.test_case_cli import cli_for
 from tests.staffing import PASSWORD, Staffed, add_person, seed_staff
 from tests.workflows.harness import (
     CaseHarness,
@@ -372,6 +374,15 @@ async def test_who_saw_a_customers_phone_number_and_dossier_and_why(
     assert (
         await http.get(f"/cases/{account}/access-log", headers=center.as_(Role.OPERATIONS))
     ).status_code == 403
+    # The same answer on the command line: `collections audit who-saw <account_no>`.
+    ran = await cli_for(center.harness)(
+        lambda env: audit.show_who_saw(env, account), json_output=True
+    )
+    assert ran.code == 0
+    assert [(r["person_id"], r["what"]) for r in ran.json()["reads"]] == [
+        ("risk.rui", "dossier"),
+        ("ops.ann", "contact_details"),
+    ]
 
 
 async def _handoff_key(center: Center, account: str) -> str:

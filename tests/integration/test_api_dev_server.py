@@ -413,7 +413,7 @@ async def test_collectors_carry_two_cases_to_legal_which_answers_both(api: Api) 
     listed = await api.ok("GET", "/handoffs", "supervisor", department="legal")
     assert {key, other_key} <= {h["handoff_key"] for h in listed}
     shown = await api.ok("GET", f"/handoffs/{key}", "legal")
-    assert shown["referral"]["approved_by"] == "sup.sam"  # who completed the approval task
+    assert shown["referral"]["approved_by"] == "sup.sam and sup.sue"  # who approved, who confirmed
     assert [p["met"] for p in shown["referral"]["preconditions"]] == [True] * 4
 
     # The dossier, once built: JSON and printable; no name or number; not for risk.
