@@ -221,7 +221,10 @@ async def test_the_legal_inbox_takes_a_referral_from_acceptance_to_settlement(
     assert dossier["dossier"]["format"] == 1
     text = await cli(lambda env: inbox.show_dossier(env, key))
     assert text.out.startswith("LEGAL REFERRAL DOSSIER\n")
-    assert f"Account:      {account}" in text.out and "Approved by:  supervisor-1 and supervisor-2" in text.out
+    assert (
+        f"Account:      {account}" in text.out
+        and "Approved by:  supervisor-1 and supervisor-2" in text.out
+    )
     assert "+86" not in text.out and "张伟" not in text.out
 
     today = await departments.today()
