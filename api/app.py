@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from api import docs, security
 from api.console import routes as console
 from api.deps import DatabaseDep, get_gateway_or_none
 from api.limits import BodyLimit
@@ -32,7 +33,7 @@ from api.routes import (
 )
 from config.settings import Settings
 from operations.gateway import Gateway
-from readmodel.engine import Database
+from readmodel.engine import Database, open_database
 from temporal.client import connect, require_codec
 from temporal.codec import codec_from_settings
 
@@ -88,15 +89,20 @@ def create_app(
     settings: Settings, *, gateway: Gateway | None = None, db: Database | None = None
 ) -> FastAPI:
     """The app. A `gateway` or `db` passed in is used as given and left open at shutdown."""
-    app = FastAPI(title="Collections", lifespan=_lifespan)
+    # The docs are `api.docs`'s routes, behind sign-in unless `public_docs`.
+    app = FastAPI(
+        title="Collections", lifespan=_lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
     app.state.gateway = gateway
     app.state.db = db
     app.state.codec = codec_from_settings(settings)
     for router in routers():
         app.include_router(router)
+    app.include_router(docs.router(public=settings.public_docs))
     app.add_middleware(BodyLimit)  # inside CORS: a 413 to the Web UI still carries its headers
     codec.codec_cors(app, codec.ui_origins(settings))
+    security.install(app, settings)  # outermost: a preflight's answer carries the headers too
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(console.SignInFirst, console.sign_in_first)
     return app
@@ -126,7 +132,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         require_codec(settings, app.state.codec)
     own_db = app.state.db is None
     if own_db:
-        app.state.db = Database(settings.database_url)
+        app.state.db = open_database(settings)
     connecting = None
     if app.state.gateway is None:
         # The API starts even while Temporal is down: /health says so, and this keeps trying.

@@ -104,9 +104,9 @@ class CommandEnv:
         if self.db is not None:
             return self.db
         if self._owned_db is None:
-            from readmodel.engine import Database
+            from readmodel.engine import open_database
 
-            self._owned_db = Database(self.settings.database_url)
+            self._owned_db = open_database(self.settings)
         return self._owned_db
 
     async def aclose(self) -> None:

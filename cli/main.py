@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from typing import Annotated
 
 import typer
 
+from cli.actions import JsonOption, launch
 from cli.approvals import approvals_app
 from cli.audit import audit_app
 from cli.case import case_app
+from cli.customer import customer_app
 from cli.history import history_app
 from cli.inbox import inbox_app
 from cli.intake import intake
 from cli.runtime import leave, run_and_leave
+from cli.schedule import schedule_app
 from cli.staff import staff_app, token_app
 from cli.tasks import tasks_app
 from config.settings import load_settings
@@ -28,7 +30,7 @@ app = typer.Typer(
 )
 
 
-keys_app = typer.Typer(help="Payload encryption keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys: payloads and the read model.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
@@ -41,6 +43,15 @@ def new_key(key_id: Annotated[str, typer.Option(help="The key's id.")] = "") -> 
     from temporal.codec import generate_key
 
     print(f"{key_id or datetime.now(UTC).strftime('k%Y%m%d')}:{generate_key()}")
+
+
+@keys_app.command("reseal")
+def reseal_read_model(json_output: JsonOption = False) -> None:
+    """Seal the read model's personal data under the newest data key: after adding a key, and
+    once after upgrading, for rows written in clear before. Safe to run again."""
+    from cli.keys import reseal
+
+    launch(reseal, json_output=json_output)
 
 
 @app.command()
@@ -80,7 +91,11 @@ def worker(
     except MissingPayloadKeys as error:
         typer.echo(f"the worker will not start: {error}", err=True)
         leave(2)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from cli.private import keep_private
+    from config import logs
+
+    keep_private(settings)
+    logs.configure(settings.log_format)
     run_and_leave(run_worker(settings, queues))
 
 
@@ -93,9 +108,21 @@ def api() -> None:
     """Serve the HTTP API (and its docs at /docs) until stopped."""
     import uvicorn
 
+    from cli.private import keep_private
+    from config import logs
+
     settings = load_settings()
+    keep_private(settings)
+    logs.configure(settings.log_format)
     server = uvicorn.Server(
-        uvicorn.Config(API_FACTORY, factory=True, host=settings.api_host, port=settings.api_port)
+        uvicorn.Config(
+            API_FACTORY,
+            factory=True,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,  # as configured above
+            access_log=False,  # `api.security.AccessLog` logs requests, without account numbers
+        )
     )
     # uvicorn shuts down gracefully, then raises the signal again: SIGINT arrives here as
     # KeyboardInterrupt, SIGTERM ends the process the default way.
@@ -113,6 +140,8 @@ app.add_typer(approvals_app)
 app.add_typer(staff_app)
 app.add_typer(token_app)
 app.add_typer(audit_app)
+app.add_typer(customer_app)
+app.add_typer(schedule_app)
 
 
 def run() -> None:

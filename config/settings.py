@@ -13,6 +13,8 @@ from pathlib import Path
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
+from config.logs import LOG_FORMATS, LogFormat
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 
@@ -46,9 +48,14 @@ class Settings:
     twilio_base_url: str = ""
     status_callback_url: str = ""
     payload_keys: tuple[tuple[str, SecretStr], ...] = ()
+    # The read model's field keys; blank: derived from the payload keys (config/keys.py).
+    data_keys: tuple[tuple[str, SecretStr], ...] = ()
     policy_file: Path = POLICY_DIR / "default.toml"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # `/docs`, `/redoc` and `/openapi.json` without signing in; off, they need any role.
+    public_docs: bool = False
+    log_format: LogFormat = "json"  # `text` for people reading a terminal
     # Single sign-on by OpenID Connect (off while `oidc_issuer` is blank): staff sign in at the
     # bank's identity provider; the claim `oidc_roles_claim` carries their roles.
     oidc_issuer: str = ""
@@ -63,6 +70,10 @@ class Settings:
     cli_actor: str = ""
     # Tests only: connect to Temporal without payload keys (customers' data in clear).
     plaintext_payloads: bool = False
+    # Personal data is erased this many years after a case closes (the records rule).
+    retention_years: int = 5
+    # How long Temporal keeps a closed workflow's history (`up` sets it on the namespace).
+    closed_workflow_retention_days: int = 30
 
     @property
     def twilio_configured(self) -> bool:
@@ -92,6 +103,13 @@ def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _log_format(value: str) -> LogFormat:
+    for known in LOG_FORMATS:
+        if value.lower() == known:
+            return known
+    raise ValueError(f"LOG_FORMAT is one of {', '.join(LOG_FORMATS)}, not {value!r}")
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = None
 ) -> Settings:
@@ -114,6 +132,9 @@ def load_settings(
         )
     payload_keys = tuple(
         (key_id, SecretStr(key)) for key_id, key in _pairs(get("PAYLOAD_KEYS"), "PAYLOAD_KEYS")
+    )
+    data_keys = tuple(
+        (key_id, SecretStr(key)) for key_id, key in _pairs(get("DATA_KEYS"), "DATA_KEYS")
     )
     cert, key = get("TEMPORAL_TLS_CERT"), get("TEMPORAL_TLS_KEY")
     return Settings(
@@ -138,9 +159,12 @@ def load_settings(
         twilio_base_url=get("TWILIO_BASE_URL"),
         status_callback_url=get("TWILIO_STATUS_CALLBACK_URL"),
         payload_keys=payload_keys,
+        data_keys=data_keys,
         policy_file=policy_file,
         api_host=get("API_HOST", "127.0.0.1"),
         api_port=int(get("API_PORT", "8000")),
+        public_docs=_flag(get("API_PUBLIC_DOCS")),
+        log_format=_log_format(get("LOG_FORMAT", "json")),
         oidc_issuer=get("OIDC_ISSUER").rstrip("/"),
         oidc_client_id=get("OIDC_CLIENT_ID"),
         oidc_client_secret=SecretStr(get("OIDC_CLIENT_SECRET"))
@@ -151,4 +175,6 @@ def load_settings(
         answer_timeout_seconds=float(get("ANSWER_TIMEOUT_SECONDS", "20")),
         cli_actor=get("COLLECTIONS_ACTOR"),
         plaintext_payloads=_flag(get("COLLECTIONS_PLAINTEXT_PAYLOADS")),
+        retention_years=int(get("RETENTION_YEARS", "5")),
+        closed_workflow_retention_days=int(get("CLOSED_WORKFLOW_RETENTION_DAYS", "30")),
     )

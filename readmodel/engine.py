@@ -19,6 +19,10 @@ from sqlalchemy import URL, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.keys import data_keys
+from config.settings import Settings
+from readmodel import sealing
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # A worker and the API share one SQLite file: WAL lets readers run beside the writer, and the
@@ -110,3 +114,12 @@ def migrate(url: str | URL, revision: str = "head") -> None:
 async def migrate_async(url: str | URL, revision: str = "head") -> None:
     """`migrate` in a worker thread, for callers already inside an event loop."""
     await asyncio.to_thread(migrate, url, revision)
+
+
+def open_database(settings: Settings) -> Database:
+    """The process's database, its data keys configured for sealing personal fields (from
+    `DATA_KEYS`, else the payload keys): without keys it still opens, and the first write of
+    personal data fails closed (`readmodel.sealing.MissingDataKeys`)."""
+    keys = data_keys(settings)
+    sealing.configure(sealing.DataKeys(keys) if keys else None)
+    return Database(settings.database_url)

@@ -13,8 +13,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, UniqueConstraint
+from sqlalchemy import BigInteger, Column, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
+
+from readmodel import sealing
+from readmodel.sealing import Sealed, SealedJSON
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -36,19 +39,34 @@ def _currency() -> Any:
     return Field(max_length=3)
 
 
+def _sealed(purpose: str, *, nullable: bool = False) -> Any:
+    """A text column sealed at rest (`readmodel.sealing`): personal data, free text."""
+    return Field(sa_column=Column(Sealed(purpose), nullable=nullable))
+
+
 class CustomerRow(SQLModel, table=True):
-    """A debtor. `name` and `mobile` are personal data: never log them."""
+    """A debtor. `name` and `mobile` are personal data: sealed at rest, never logged;
+    `mobile_index` (a keyed hash) finds a customer by phone number."""
 
     __tablename__ = "customers"
     __table_args__ = (UniqueConstraint("customer_ref"),)
 
     id: int | None = Field(default=None, primary_key=True)
     customer_ref: str
-    name: str | None = None
+    name: str | None = _sealed("customers.name", nullable=True)
     language: str
     time_zone: str
-    mobile: str
+    mobile: str = _sealed("customers.mobile")
+    mobile_index: str | None = Field(default=None, index=True)
     updated_at: datetime
+
+
+@event.listens_for(CustomerRow, "before_insert")
+@event.listens_for(CustomerRow, "before_update")
+def _index_mobile(_mapper: Any, _connection: Any, customer: CustomerRow) -> None:
+    """A customer saved through a session keeps its phone number's blind index with it (the
+    case store's upsert sets it itself: `readmodel.writes`)."""
+    customer.mobile_index = sealing.current().index(customer.mobile) if customer.mobile else None
 
 
 class AccountRow(SQLModel, table=True):
@@ -173,8 +191,10 @@ class HandoffRow(SQLModel, table=True):
     case_id: str = Field(index=True)
     department: str = Field(index=True)  # risk | legal
     status: str = Field(index=True)
-    reason: str
-    dossier: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    reason: str = _sealed("handoffs.reason")
+    dossier: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(SealedJSON("handoffs.dossier"), nullable=True)
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -194,7 +214,7 @@ class AuditLogRow(SQLModel, table=True):
     seq: int = Field(sa_type=BigInteger)
     at: datetime
     kind: str
-    detail: str
+    detail: str = _sealed("audit_log.detail")
     actor: str
 
 
@@ -321,7 +341,7 @@ class ApprovalRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: str = Field(index=True)
     action: str  # the update's name: close, resolve_dispute, complete_task
-    input: dict[str, Any] = Field(sa_type=JSON)
+    input: dict[str, Any] = Field(sa_column=Column(SealedJSON("approvals.input"), nullable=False))
     needs: str  # what it is: "writing off a case"
     status: str = Field(index=True)  # pending | approved | rejected | failed
     requested_by: str

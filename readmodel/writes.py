@@ -33,6 +33,7 @@ from models.contracts import (
     WriteReceipt,
 )
 from models.departments import HandoffWrite, TaskRecord
+from readmodel import sealing
 from readmodel.engine import Database
 from readmodel.kpis import Bucket, bucket_of
 from readmodel.tables import (
@@ -124,6 +125,7 @@ async def upsert_customer_and_account(
         language=opened.contact.language.value,
         time_zone=opened.contact.time_zone,
         mobile=opened.contact.mobile,
+        mobile_index=sealing.current().index(opened.contact.mobile),
         updated_at=snapshot.updated_at,
     )
     account = opened.account

@@ -9,13 +9,8 @@ encryption samples in other languages.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import os
-import secrets
 from collections.abc import Sequence
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,13 +18,27 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from config.keys import (
+    KEY_BYTES,
+    LOCAL_KEY_FILE,
+    generate_key,
+    load_or_create_local_key,
+    payload_keys,
+)
 from config.settings import Settings
+
+__all__ = [
+    "LOCAL_KEY_FILE",
+    "CodecError",
+    "EncryptionCodec",
+    "codec_from_settings",
+    "generate_key",
+    "load_or_create_local_key",
+]
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
-KEY_BYTES = 32
 NONCE_BYTES = 12
-LOCAL_KEY_FILE = "payload.key"
 
 
 class CodecError(ValueError):
@@ -94,52 +103,5 @@ def codec_from_settings(settings: Settings) -> EncryptionCodec | None:
     Without `PAYLOAD_KEYS`, the key `collections up` made for this machine under `var/` (so an
     operator's `collections intake` in another shell encrypts like the stack does), else None.
     """
-    if not settings.payload_keys:
-        local = settings.var_dir / LOCAL_KEY_FILE
-        return EncryptionCodec([_read_local_key(local)]) if local.exists() else None
-    keys = []
-    for key_id, secret in settings.payload_keys:
-        try:
-            key = base64.b64decode(secret.get_secret_value(), validate=True)
-        except binascii.Error:
-            raise ValueError(f"PAYLOAD_KEYS: key {key_id!r} is not valid base64") from None
-        keys.append((key_id, key))
-    return EncryptionCodec(keys)
-
-
-def generate_key() -> str:
-    """A new random AES-256 key, base64, for an `id:key` entry in `PAYLOAD_KEYS`."""
-    return base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode()
-
-
-def load_or_create_local_key(var_dir: Path) -> tuple[str, bytes]:
-    """The local stack's key: made once under `var_dir`, readable by its owner only.
-
-    The id carries a random suffix so that a key made after `var/` was wiped is reported
-    as unknown, not as a failed decryption, when it meets a history the old key wrote.
-    """
-    path = var_dir / LOCAL_KEY_FILE
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        # Written aside and linked into place, so a concurrent reader never sees half a key.
-        draft = var_dir / f".{LOCAL_KEY_FILE}.{secrets.token_hex(4)}"
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(f"local-{secrets.token_hex(4)}:{generate_key()}\n")
-            with contextlib.suppress(FileExistsError):
-                os.link(draft, path)
-        finally:
-            draft.unlink()
-    return _read_local_key(path)
-
-
-def _read_local_key(path: Path) -> tuple[str, bytes]:
-    key_id, _, encoded = path.read_text().strip().partition(":")
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except binascii.Error:
-        key = b""
-    if not key_id or len(key) != KEY_BYTES:
-        raise ValueError(f"{path} is not an `id:base64-key` line with a 32-byte key")
-    return key_id, key
+    keys = payload_keys(settings)
+    return EncryptionCodec(keys) if keys else None

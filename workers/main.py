@@ -18,13 +18,15 @@ from activities.case_store import CaseStoreActivities
 from activities.dossier import DossierActivities
 from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import OutboxSender, Sender, TwilioSender
+from activities.retention import RetentionActivities
 from config.settings import Settings
-from readmodel.engine import Database
+from readmodel.engine import Database, open_database
 from temporal.client import connect
 from temporal.codec import codec_from_settings
 from workflows.acting import ActorInterceptor
 from workflows.case import CollectionCaseWorkflow
 from workflows.legal_referral import LegalReferralWorkflow
+from workflows.retention import RetentionWorkflow
 from workflows.risk_review import RiskReviewWorkflow
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ def make_sender(settings: Settings) -> Sender:
 def workflows_for(settings: Settings, queue: str) -> list[type]:
     queues = settings.task_queues
     hosted: dict[str, list[type]] = {
-        queues.collections: [CollectionCaseWorkflow],
+        queues.collections: [CollectionCaseWorkflow, RetentionWorkflow],
         queues.risk: [RiskReviewWorkflow],
         queues.legal: [LegalReferralWorkflow],
     }
@@ -78,12 +80,15 @@ def activities_for(settings: Settings, queue: str, services: Services) -> list[C
     if queue == queues.collections:
         assessment = AssessmentActivities(settings.policy_file, settings.task_queues)
         messaging = MessagingActivities(services.sender, services.db)
+        retention = RetentionActivities(services.db)
         return [
             assessment.assess_case,
             store.write_case,
             store.record_refused_attempt,
             messaging.send_contact,
             messaging.apply_delivery_status,
+            retention.find_due_for_erasure,
+            retention.erase_cases,
         ]
     if queue == queues.risk:
         return [store.write_handoff]
@@ -110,7 +115,7 @@ def build_worker(
 async def run_worker(settings: Settings, queues: Sequence[str]) -> None:
     """Hosts `queues` until cancelled."""
     client = await connect(settings, codec_from_settings(settings))
-    services = Services(db=Database(settings.database_url), sender=make_sender(settings))
+    services = Services(db=open_database(settings), sender=make_sender(settings))
     # A queue whose department has no workflows here yet is skipped, not an error.
     hosted = [
         q for q in queues if workflows_for(settings, q) or activities_for(settings, q, services)

@@ -59,7 +59,7 @@ from models.contracts import AttemptStatus, ContactOutcome, SendInput, SendResul
 from models.messaging import DeliveryStatusInput
 from models.privacy import mask_phone
 from models.strategy import Channel
-from readmodel import delivery
+from readmodel import delivery, sealing
 from readmodel.delivery import advance_status as _advance
 from readmodel.delivery import update_attempts as _update
 from readmodel.engine import Database
@@ -318,7 +318,8 @@ def _key(req: SendInput) -> ColumnElement[bool]:
 async def _calls_in_doubt(s: AsyncSession, req: SendInput, since: datetime) -> int:
     """Other calls to `req.to` that may be what Twilio holds: their send began (or they were
     found undecidable) since `since`, and they have no provider id. The attempts table keeps no
-    number, so it is the customers' mobile, through the case."""
+    number, so it is the customers' mobile, through the case (by its blind index: the number is
+    sealed at rest)."""
     in_doubt = (col(Row.status) == AttemptStatus.QUEUED.value) & (col(Row.reason) == SENDING)
     query = (
         select(func.count())
@@ -326,7 +327,7 @@ async def _calls_in_doubt(s: AsyncSession, req: SendInput, since: datetime) -> i
         .join(CaseRow, col(CaseRow.case_id) == col(Row.case_id))
         .join(CustomerRow, col(CustomerRow.customer_ref) == col(CaseRow.customer_ref))
         .where(
-            col(CustomerRow.mobile) == req.to,
+            col(CustomerRow.mobile_index).in_(sealing.current().indexes(req.to)),
             col(Row.channel) == Channel.VOICE.value,
             col(Row.idempotency_key) != req.idempotency_key,
             col(Row.provider_id).is_(None),

@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from models.contracts import Stage
 from models.contracts import case_id as case_id_of
+from readmodel import sealing
 from readmodel.engine import Database
 from readmodel.tables import (
     AuditLogRow,
@@ -110,15 +111,15 @@ async def get_case_customer(
 
 
 async def open_cases_for_mobile(db: Database, *, mobile: str) -> list[str]:
-    """Ids of the cases not closed whose customer has `mobile` (an inbound SMS's sender); the
-    number is only compared, never returned."""
+    """Ids of the cases not closed whose customer has `mobile` (an inbound SMS's sender), found
+    by its blind index: the number is sealed at rest, and only its keyed hash is compared."""
     if not mobile:
         return []
     query = (
         select(CaseRow.case_id)
         .join(CustomerRow, col(CustomerRow.customer_ref) == col(CaseRow.customer_ref))
         .where(
-            CustomerRow.mobile == mobile,
+            col(CustomerRow.mobile_index).in_(sealing.current().indexes(mobile)),
             col(CaseRow.stage) != Stage.CLOSED.value,
             col(CaseRow.closed_reason).is_(None),
         )
