@@ -20,6 +20,7 @@ from temporalio.converter import PayloadCodec
 
 from api.auth import person_of, require_roles
 from api.deps import DatabaseDep, get_settings
+from api.security import origin_of
 from config.settings import Settings
 from operations import access
 from operations.roles import Role
@@ -84,9 +85,11 @@ async def _convert(request: Request, convert: Convert) -> Response:
 
 
 def ui_origins(settings: Settings) -> list[str]:
-    """Where the dev server's Web UI is served from, under both names for the loopback."""
+    """Where the Web UI is served from: the dev server's, under both names for the loopback,
+    and the origin of `TEMPORAL_UI_URL` (a cluster's UI)."""
     port = settings.temporal_ui_port
-    return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+    local = [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+    return list(dict.fromkeys(filter(None, [*local, origin_of(settings.web_ui_url)])))
 
 
 def codec_cors(app: FastAPI, origins: Collection[str]) -> None:
