@@ -5,7 +5,6 @@ so a later `up` finds every case where this one left it."""
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 from rich.console import Console
@@ -14,6 +13,7 @@ from sqlalchemy import make_url
 
 from cli import ready
 from cli.local_secrets import FIRST_ADMIN_FILE, first_admin, local_secrets_env
+from cli.private import keep_private
 from cli.stack import (
     LOCAL_HOSTS,
     ChildExited,
@@ -96,11 +96,7 @@ async def _temporal_answers(settings: Settings) -> bool:
 
 
 async def _start(stack: Stack, settings: Settings, console: Console) -> None:
-    # What the stack keeps under var/ (its databases with customers' data, logs, keys) is its
-    # owner's alone: 0700 for the folder, 0600 for every file it or its children write.
-    os.umask(0o077)
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    settings.var_dir.chmod(0o700)
+    keep_private(settings, create_var=True)  # its children inherit the umask
     console.print("Starting the Temporal dev server…")
     stack.start("temporal", dev_server_argv(settings, temporal_binary()), log=server_log(settings))
     frontend = await ready.until(
@@ -123,7 +119,7 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
         console.print(f"Made the first admin, `admin`: its one-time password is in {made}.")
     secrets_env = local_secrets_env(settings.var_dir, have_payload_keys=bool(settings.payload_keys))
     stack.start("worker", cli_argv("worker"), env=secrets_env)
-    stack.start("api", cli_argv("api"), env=secrets_env)
+    stack.start("api", cli_argv("api"), env={**secrets_env, "API_PUBLIC_DOCS": "1"})
     await ready.until(
         lambda: frontend.worker_polling(settings.task_queues.all()),
         stack=stack,
@@ -136,6 +132,41 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
         what="the API",
         within=WORKERS_READY_WITHIN,
     )
+    await _retention(settings, console)
+
+
+async def _retention(settings: Settings, console: Console) -> None:
+    """How long Temporal keeps closed workflows, and the daily retention schedule. A failure
+    is reported and the stack runs on: neither is needed to work cases today."""
+    from operations import schedules
+    from temporal.client import connect
+    from temporal.codec import codec_from_settings
+
+    try:
+        client = await connect(settings, codec_from_settings(settings))
+    except Exception as error:
+        _not_set_up("Retention", error, console)
+        return
+    try:
+        kept = await schedules.set_closed_workflow_retention(
+            client, settings.closed_workflow_retention_days
+        )
+        console.print(f"Closed workflows are kept {kept.days} days in Temporal.")
+    except Exception as error:
+        _not_set_up("The retention of closed workflows", error, console)
+    try:
+        done = await schedules.ensure_retention(client, settings)
+        console.print(
+            f"Retention schedule {done}: daily at 02:00 UTC, personal data erased "
+            f"{settings.retention_years} years after a case closes."
+        )
+    except Exception as error:
+        _not_set_up("The retention schedule", error, console)
+
+
+def _not_set_up(what: str, error: Exception, console: Console) -> None:
+    reason = f"{type(error).__name__}: {error}"
+    console.print(f"[yellow]{escape(what)} is not set up:[/] {escape(reason)}")
 
 
 def _print_ready(settings: Settings, console: Console) -> None:

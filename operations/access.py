@@ -21,6 +21,8 @@ class Looked(StrEnum):
     CONTACT_DETAILS = "contact_details"
     DOSSIER = "dossier"
     PAYLOADS = "payloads"
+    CUSTOMER_RECORD = "customer_record"  # everything held about a customer, exported
+    ERASURE = "erasure"  # a customer's personal data erased at their request
 
 
 # The reasons a console offers; any other typed reason is taken as given.

@@ -1,0 +1,176 @@
+"""`collections schedule`: the center's Temporal Schedules (`operations.schedules`).
+
+- `schedule list`: every schedule of the namespace, paused or not, its next and last run;
+- `schedule pause [NAME] [--note ...]`, `schedule unpause [NAME]`: stop and resume its ticks;
+- `schedule trigger [NAME]`: run it now;
+- `schedule ensure`: create the retention schedule, or bring it up to date with the settings
+  (`collections up` does this itself; on a cluster, run it once after deploying).
+NAME defaults to `collections-retention`, the daily erasure of personal data past its period.
+
+Exit codes: 0 done; 2 Temporal unreachable (or no payload keys); 3 no such schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli.actions import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandEnv,
+    CommandError,
+    JsonOption,
+    at_minute,
+    launch,
+)
+from config.settings import Settings
+from models.retention import RETENTION_SCHEDULE
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+ClientConnect = Callable[[Settings], Awaitable["Client"]]
+
+schedule_app = typer.Typer(
+    name="schedule", help="Temporal Schedules: the daily retention run.", no_args_is_help=True
+)
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The schedule's id.")]
+NoteOpt = Annotated[str, typer.Option("--note", help="Why (shown on the schedule).")]
+
+
+@schedule_app.command("list")
+def list_(json_output: JsonOption = False) -> None:
+    """Every schedule: paused or not, next and last run."""
+    launch(list_schedules, json_output=json_output)
+
+
+@schedule_app.command("pause")
+def pause(name: NameArg = RETENTION_SCHEDULE, note: NoteOpt = "") -> None:
+    """Stop the schedule's runs until it is unpaused."""
+    launch(lambda env: change(env, "pause", name, note), json_output=False)
+
+
+@schedule_app.command("unpause")
+def unpause(name: NameArg = RETENTION_SCHEDULE, note: NoteOpt = "") -> None:
+    """Resume the schedule's runs."""
+    launch(lambda env: change(env, "unpause", name, note), json_output=False)
+
+
+@schedule_app.command("trigger")
+def trigger(name: NameArg = RETENTION_SCHEDULE) -> None:
+    """Run the schedule's workflow now."""
+    launch(lambda env: change(env, "trigger", name), json_output=False)
+
+
+@schedule_app.command("ensure")
+def ensure() -> None:
+    """Create the retention schedule, or update it to the settings (a paused one stays paused)."""
+    launch(ensure_retention, json_output=False)
+
+
+async def list_schedules(env: CommandEnv, connect: ClientConnect | None = None) -> int:
+    from operations import schedules
+
+    client = await _client(env, connect)
+    with _temporal(env):
+        views = await schedules.list_schedules(client)
+    if env.json_output:
+        return env.print_json({"schedules": [asdict(v) for v in views]})
+    if not views:
+        env.say("no schedules (`collections schedule ensure` creates the retention schedule)")
+        return EXIT_OK
+    rows = [
+        (
+            v.id,
+            v.workflow or "-",
+            f"yes: {v.note}" if v.paused and v.note else "yes" if v.paused else "no",
+            at_minute(v.next_run),
+            at_minute(v.last_run),
+            v.last_workflow_id or "-",
+        )
+        for v in views
+    ]
+    env.table(("id", "workflow", "paused", "next run", "last run", "last workflow id"), rows)
+    return EXIT_OK
+
+
+async def change(
+    env: CommandEnv, action: str, name: str, note: str = "", connect: ClientConnect | None = None
+) -> int:
+    """`pause`, `unpause` or `trigger` the schedule `name`."""
+    from operations import schedules
+
+    client = await _client(env, connect)
+    with _temporal(env):
+        try:
+            if action == "pause":
+                await schedules.pause(client, name, note)
+            elif action == "unpause":
+                await schedules.unpause(client, name, note)
+            elif action == "trigger":
+                await schedules.trigger(client, name)
+            else:
+                raise CommandError(EXIT_USAGE, f"unknown action {action}")
+        except schedules.ScheduleNotFound as error:
+            raise CommandError(
+                EXIT_NOT_FOUND, f"{error} (see `collections schedule list`)"
+            ) from None
+    done = {"pause": "paused", "unpause": "unpaused", "trigger": "triggered"}[action]
+    env.say(f"{done} {name}")
+    return EXIT_OK
+
+
+async def ensure_retention(env: CommandEnv, connect: ClientConnect | None = None) -> int:
+    from operations import schedules
+
+    client = await _client(env, connect)
+    with _temporal(env):
+        done = await schedules.ensure_retention(client, env.settings)
+    env.say(
+        f"{done} {RETENTION_SCHEDULE}: daily at 02:00 UTC, erasing personal data "
+        f"{env.settings.retention_years} years after a case closes"
+    )
+    return EXIT_OK
+
+
+async def _client(env: CommandEnv, connect: ClientConnect | None) -> Client:
+    try:
+        return await (connect or _connect)(env.settings)
+    except Exception as exc:
+        message = (
+            f"cannot connect to Temporal: {exc}"  # settings or keys: names the variable only
+            if isinstance(exc, ValueError)
+            else f"Temporal is unreachable at {env.settings.temporal_address} "
+            f"({type(exc).__name__})"
+        )
+        raise CommandError(EXIT_USAGE, message) from None
+
+
+async def _connect(settings: Settings) -> Client:
+    """With the payload codec: a schedule's action carries the workflow's input."""
+    from temporal.client import connect
+    from temporal.codec import codec_from_settings
+
+    return await connect(settings, codec_from_settings(settings))
+
+
+@contextmanager
+def _temporal(env: CommandEnv) -> Iterator[None]:
+    """Temporal gone, or refusing, mid-command: exit 2 saying so."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        yield
+    except RPCError as error:
+        if error.status == RPCStatusCode.UNAVAILABLE:
+            message = f"Temporal is unreachable at {env.settings.temporal_address}"
+        else:
+            message = f"Temporal refused: {error.message}"
+        raise CommandError(EXIT_USAGE, message) from None

@@ -1,0 +1,167 @@
+"""Temporal Schedules of the collection center, and the namespace's retention of closed
+workflows: how long Temporal keeps a finished case's history (with its encrypted payloads).
+
+`collections-retention` starts the retention workflow (`workflows.retention`) daily at 02:00
+UTC on the collections queue; a run still going at the next tick is left to finish (overlap:
+skip). `ensure_retention` creates it, or brings an existing one up to date with the settings
+while keeping whether an operator paused it. `collections up` calls it; on a cluster, run
+`collections schedule ensure` once after deploying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, UpdateNamespaceRequest
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleListActionStartWorkflow,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from config.settings import Settings
+from models.retention import RETENTION_SCHEDULE, RETENTION_WORKFLOW, RetentionInput
+
+RUN_AT_HOUR_UTC = 2
+
+
+class ScheduleNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    id: str
+    workflow: str
+    paused: bool
+    note: str
+    next_run: datetime | None
+    last_run: datetime | None
+    last_workflow_id: str
+
+
+def retention_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            RETENTION_WORKFLOW,
+            RetentionInput(years=settings.retention_years),
+            id=RETENTION_SCHEDULE,  # Temporal appends each run's scheduled time
+            task_queue=settings.task_queues.collections,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(RUN_AT_HOUR_UTC)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                    comment="daily at 02:00 UTC",
+                )
+            ],
+            time_zone_name="UTC",
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_retention(
+    client: Client, settings: Settings, *, schedule_id: str = RETENTION_SCHEDULE
+) -> str:
+    """Creates the retention schedule, or updates it to the settings; "created" or
+    "updated". A paused schedule stays paused."""
+    wanted = retention_schedule(settings)
+    try:
+        await client.create_schedule(schedule_id, wanted)
+        return "created"
+    except ScheduleAlreadyRunningError:
+        pass
+
+    def update(current: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=replace(wanted, state=current.description.schedule.state))
+
+    await client.get_schedule_handle(schedule_id).update(update)
+    return "updated"
+
+
+async def list_schedules(client: Client) -> list[ScheduleView]:
+    views = []
+    async for listed in await client.list_schedules():
+        action = listed.schedule.action if listed.schedule else None
+        state = listed.schedule.state if listed.schedule else None
+        recent = listed.info.recent_actions if listed.info else []
+        upcoming = listed.info.next_action_times if listed.info else []
+        last = recent[-1] if recent else None
+        views.append(
+            ScheduleView(
+                id=listed.id,
+                workflow=action.workflow
+                if isinstance(action, ScheduleListActionStartWorkflow)
+                else "",
+                paused=bool(state and state.paused),
+                note=state.note or "" if state else "",
+                next_run=upcoming[0] if upcoming else None,
+                last_run=last.started_at if last else None,
+                last_workflow_id=getattr(last.action, "workflow_id", "") if last else "",
+            )
+        )
+    return sorted(views, key=lambda v: v.id)
+
+
+async def pause(client: Client, schedule_id: str, note: str = "") -> None:
+    with _known(schedule_id):
+        await client.get_schedule_handle(schedule_id).pause(note=note or "paused")
+
+
+async def unpause(client: Client, schedule_id: str, note: str = "") -> None:
+    with _known(schedule_id):
+        await client.get_schedule_handle(schedule_id).unpause(note=note or "unpaused")
+
+
+async def trigger(client: Client, schedule_id: str) -> None:
+    """Runs the schedule's action now (skipped, as at a tick, while its last run goes on)."""
+    with _known(schedule_id):
+        await client.get_schedule_handle(schedule_id).trigger()
+
+
+async def set_closed_workflow_retention(client: Client, days: int) -> timedelta:
+    """How long the namespace keeps closed workflows' histories; returns what it now says."""
+    await client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=client.namespace,
+            config=NamespaceConfig(
+                workflow_execution_retention_ttl=Duration(seconds=days * 24 * 3600)
+            ),
+        )
+    )
+    return await closed_workflow_retention(client)
+
+
+async def closed_workflow_retention(client: Client) -> timedelta:
+    described = await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace=client.namespace)
+    )
+    return described.config.workflow_execution_retention_ttl.ToTimedelta()
+
+
+@contextmanager
+def _known(schedule_id: str) -> Iterator[None]:
+    try:
+        yield
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise ScheduleNotFound(f"no schedule {schedule_id}") from None
+        raise
