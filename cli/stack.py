@@ -10,8 +10,9 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +21,8 @@ from temporalio.common import SearchAttributeKey
 from config.settings import PROJECT_ROOT, Settings
 from models.visibility import ALL_KEYS
 
+# How long a child has to leave after SIGTERM before it is killed: beyond the worker's grace
+# for activities in flight (`stop_timeout`), so that a send under way is not cut off.
 STOP_TIMEOUT = 15.0
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
@@ -29,10 +32,17 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log: Path | None = None
+    argv: list[str] = field(default_factory=list)
+    env: Mapping[str, str] | None = None
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def exit_code(self) -> int | None:
         return self.process.poll()
+
+    @property
+    def ran_for(self) -> float:
+        return time.monotonic() - self.started
 
 
 class ChildExited(RuntimeError):
@@ -56,6 +66,26 @@ class Stack:
         log: Path | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Child:
+        child = self._spawn(name, argv, log=log, env=env)
+        self.children.append(child)
+        return child
+
+    def restart(self, child: Child) -> Child:
+        """Starts `child` again as it was first started, in its place in the start order;
+        whatever is left of its process group is killed first."""
+        stop_group(child.process, 0)
+        again = self._spawn(child.name, child.argv, log=child.log, env=child.env)
+        self.children[self.children.index(child)] = again
+        return again
+
+    def _spawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log: Path | None,
+        env: Mapping[str, str] | None,
+    ) -> Child:
         output: IO[bytes] | None = log.open("ab") if log is not None else None
         try:
             process = subprocess.Popen(
@@ -69,14 +99,12 @@ class Stack:
         finally:
             if output is not None:
                 output.close()
-        child = Child(name, process, log)
-        self.children.append(child)
-        return child
+        return Child(name, process, log, list(argv), env)
 
-    def check(self) -> None:
-        """Raises `ChildExited` for the first child that is no longer running."""
+    def check(self, *, besides: Child | None = None) -> None:
+        """Raises `ChildExited` for the first child (but `besides`) no longer running."""
         for child in self.children:
-            if child.exit_code is not None:
+            if child is not besides and child.exit_code is not None:
                 raise ChildExited(child)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> list[str]:
@@ -84,6 +112,30 @@ class Stack:
         killed = [c.name for c in reversed(self.children) if not stop_group(c.process, timeout)]
         self.children.clear()
         return killed
+
+
+def stop_timeout(settings: Settings) -> float:
+    return settings.worker_grace_seconds + STOP_TIMEOUT
+
+
+@dataclass
+class Backoff:
+    """Seconds to wait before restarting a child that exited: 1, 2, 4 ... up to `cap`, and
+    1 again once a run lasted `settled` seconds. `restarts` counts them all."""
+
+    first: float = 1.0
+    cap: float = 30.0
+    settled: float = 60.0
+    restarts: int = field(default=0, init=False)
+    _in_a_row: int = field(default=0, init=False, repr=False)
+
+    def next(self, ran_for: float) -> float:
+        if ran_for >= self.settled:
+            self._in_a_row = 0
+        delay = min(self.first * 2.0**self._in_a_row, self.cap)
+        self._in_a_row += 1
+        self.restarts += 1
+        return delay
 
 
 def stop_group(process: subprocess.Popen[bytes], timeout: float) -> bool:

@@ -1,7 +1,9 @@
-"""`collections up` as a user runs it: a real process tree, stopped by SIGTERM."""
+"""`collections up` as a user runs it: a real process tree, stopped by SIGTERM; a worker that
+dies comes back, the Temporal server dying stops it all."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -17,14 +19,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from cli.stack import Backoff
 from config.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 
 READY_WITHIN = 120.0
 STOP_WITHIN = 60.0
+WORKER = b"\0worker\0"  # in a child's command line (/proc/<pid>/cmdline)
+API = b"\0api\0"
 
 
 @dataclass
@@ -99,13 +107,46 @@ async def test_second_up_finds_the_cases_of_the_first(tmp_path: Path, ports: Por
         _stop(up, tmp_path)
 
 
-def test_up_stops_everything_when_a_child_dies(tmp_path: Path, ports: Ports) -> None:
+async def test_up_brings_a_killed_worker_back_while_the_api_answers(
+    tmp_path: Path, ports: Ports
+) -> None:
+    health = f"http://127.0.0.1:{ports.api}/health"
+    with _up(tmp_path, ports) as up:
+        client = await Client.connect(f"127.0.0.1:{ports.temporal}")
+        api = _child(up, API)
+        for restart, delay in ((1, 1), (2, 2)):  # killed again at once: a longer wait
+            killed = _child(up, WORKER)
+            os.kill(killed, signal.SIGKILL)
+            deadline = time.monotonic() + READY_WITHIN
+            while True:
+                assert up.poll() is None, _output(tmp_path)
+                assert _get(health).status_code == 200
+                worker = _child(up, WORKER)
+                if worker not in (0, killed) and await _polled_by(client, worker):
+                    break
+                assert time.monotonic() < deadline, f"no worker polls again:\n{_output(tmp_path)}"
+                await asyncio.sleep(0.2)
+            assert (
+                f"worker exited with code -9; restarting in {delay} s (restart {restart})"
+                in _output(tmp_path)
+            )
+        assert _child(up, API) == api, "the API was restarted"
+        _stop(up, tmp_path)
+
+
+def test_a_worker_that_keeps_dying_waits_longer_each_time_until_a_run_lasts() -> None:
+    backoff = Backoff()
+    assert [backoff.next(ran_for=5.0) for _ in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    assert backoff.next(ran_for=60.0) == 1
+    assert backoff.restarts == 8
+
+
+def test_up_stops_everything_when_the_temporal_server_dies(tmp_path: Path, ports: Ports) -> None:
     with _up(tmp_path, ports) as up:
         children = _descendants(up.pid)
-        worker = next(pid for pid in children if b"worker" in _cmdline(pid))
-        os.kill(worker, signal.SIGKILL)
+        os.kill(_child(up, b"\0start-dev\0"), signal.SIGKILL)
         assert up.wait(STOP_WITHIN) == 1
-    assert "worker exited with code -9 unexpectedly" in _output(tmp_path)
+    assert "temporal exited with code -9 unexpectedly" in _output(tmp_path)
     assert not [pid for pid in children if _alive(pid)], "a child outlived `up`"
 
 
@@ -152,6 +193,26 @@ def _stop(up: subprocess.Popen[bytes], tmp_path: Path) -> None:
     up.send_signal(signal.SIGTERM)
     assert up.wait(STOP_WITHIN) == 0, _output(tmp_path)
     assert not [pid for pid in children if _alive(pid)], "a child outlived `up`"
+
+
+def _child(up: subprocess.Popen[bytes], marker: bytes) -> int:
+    """The child of `up` whose command line holds `marker` (0 while there is none)."""
+    return next((pid for pid in _descendants(up.pid) if marker in _cmdline(pid)), 0)
+
+
+async def _polled_by(client: Client, pid: int) -> bool:
+    """Whether the worker process `pid` polls the collections queue (its identity: pid@host)."""
+    for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+        described = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name="collections"),
+                task_queue_type=kind,
+            )
+        )
+        if not any(p.identity.startswith(f"{pid}@") for p in described.pollers):
+            return False
+    return True
 
 
 def _output(tmp_path: Path) -> str:

@@ -12,10 +12,10 @@ filtered by To and From (calls also by Status and by StartTime, StartTime> and S
 newest first, paged. A call is `queued` with no start time until its first status callback
 moves it on (it stays queued when it has no StatusCallback); as on Twilio, a call that has
 not started is left out of any StartTime filter. Faults (`fail_next`, `fail_fraction`,
-`lose_next_responses`) apply to creates; `fail_fraction` and `fail_next_lists` to lists as
-well; fetch always answers. Status callbacks are form posts to the StatusCallback URL, signed with
-X-Twilio-Signature (HMAC-SHA1 of URL and params with the auth token, as Twilio does).
-`CallbackSink` is a receiver for them.
+`lose_next_responses`) and slowness (`delay_next`) apply to creates; `fail_fraction` and
+`fail_next_lists` to lists as well; fetch always answers. Status callbacks are form posts to
+the StatusCallback URL, signed with X-Twilio-Signature (HMAC-SHA1 of URL and params with the
+auth token, as Twilio does). `CallbackSink` is a receiver for them.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class _Knobs:
     fraction_lists: bool = True
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     lost: deque[LostMode] = field(default_factory=deque)
+    delays: deque[float] = field(default_factory=deque)
     delivery: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
 
@@ -194,6 +195,12 @@ class FakeTwilio:
         with self._lock:
             self._knobs.lost.extend([mode] * n)
 
+    def delay_next(self, n: int, seconds: float) -> None:
+        """The next `n` creates are slow: counted in `create_requests` on arrival, then
+        handled (recorded, or failed by another knob) and answered `seconds` later."""
+        with self._lock:
+            self._knobs.delays.extend([seconds] * n)
+
     def set_delivery(self, number: str, status: str, error_code: int | None = None) -> None:
         """The final status callback for `number`: e.g. ("undelivered", 30003) or ("busy")."""
         with self._lock:
@@ -265,6 +272,10 @@ class FakeTwilio:
         body = form.get("Body", "") if kind == "message" else form.get("Twiml", "")
         with self._lock:
             self.create_requests += 1
+            delay = self._knobs.delays.popleft() if self._knobs.delays else 0.0
+        if delay:
+            await asyncio.sleep(delay)
+        with self._lock:
             knobs = self._knobs
             if knobs.fail_next:
                 return _server_error(knobs.fail_next.popleft())
