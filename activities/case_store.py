@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.metrics import CONTACTS, ContactMetrics
 from models.contracts import CaseWrite, RefusedAttempt, WriteReceipt
 from models.departments import HandoffWrite
 from readmodel import writes
@@ -17,8 +18,9 @@ from readmodel.engine import Database
 class CaseStoreActivities:
     """The activities that keep the `cases` row and its history up to date."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, metrics: ContactMetrics = CONTACTS) -> None:
         self._db = db
+        self._metrics = metrics
 
     @activity.defn(name="write_case")
     async def write_case(self, write: CaseWrite) -> WriteReceipt | None:
@@ -33,4 +35,5 @@ class CaseStoreActivities:
     @activity.defn(name="record_refused_attempt")
     async def record_refused_attempt(self, attempt: RefusedAttempt) -> None:
         """A contact the policy refused: kept with its reason, once per idempotency key."""
-        await writes.record_refused_attempt(self._db, attempt=attempt)
+        if await writes.record_refused_attempt(self._db, attempt=attempt):
+            self._metrics.refused(attempt.channel, attempt.reason)

@@ -21,10 +21,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar, cast
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -40,7 +44,9 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from models.contracts import NOT_READY_MESSAGE, Refusal
 from models.people import Actor
+from operations import metrics
 from operations.answers import Answer, Outcome
+from operations.catalogue import update_name
 from temporal.acting import ActorInterceptor, acting
 
 log = logging.getLogger(__name__)
@@ -120,7 +126,16 @@ class Gateway:
     async def update(
         self, workflow_id: str, update: UpdateMethodMultiParam[[Any, A], R], arg: A
     ) -> Answer[R]:
-        """Runs the update; ACCEPTED with the workflow's answer, or why not."""
+        """Runs the update; ACCEPTED with the workflow's answer, or why not. Timed by name
+        and outcome (`operations.metrics`)."""
+        began = time.perf_counter()
+        answer = await self._update(workflow_id, update, arg)
+        metrics.update_answered(update_name(update), answer.outcome, time.perf_counter() - began)
+        return answer
+
+    async def _update(
+        self, workflow_id: str, update: UpdateMethodMultiParam[[Any, A], R], arg: A
+    ) -> Answer[R]:
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             async with asyncio.timeout(self.answer_within):
@@ -152,7 +167,13 @@ class Gateway:
 
     async def query(self, workflow_id: str, query: Callable[[Any], R]) -> Answer[R]:
         """The query's answer. A case still being assessed is asked again until it answers
-        or the time is up."""
+        or the time is up. Timed by name and outcome (`operations.metrics`)."""
+        began = time.perf_counter()
+        answer = await self._query(workflow_id, query)
+        metrics.query_answered(_query_name(query), answer.outcome, time.perf_counter() - began)
+        return answer
+
+    async def _query(self, workflow_id: str, query: Callable[[Any], R]) -> Answer[R]:
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             async with asyncio.timeout(self.answer_within):
@@ -214,6 +235,25 @@ class Gateway:
         except Exception:
             return False
 
+    async def pollers(self, queue: str, *, within: float) -> Answer[int]:
+        """How many workers poll `queue` for workflow tasks (Temporal forgets a poller a
+        minute or so after its last poll), asked for at most `within` seconds."""
+        request = DescribeTaskQueueRequest(
+            namespace=self._client.namespace,
+            task_queue=TaskQueue(name=queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+        try:
+            async with asyncio.timeout(within):
+                described = await self._client.workflow_service.describe_task_queue(request)
+        except RPCError as error:
+            refused = f"Temporal refused to describe {queue} ({error.status.name})"
+            return _not_now(error) or Answer(Outcome.FAILED, message=refused)
+        except TimeoutError:
+            _reraise_cancellation()
+            return Answer(Outcome.NO_ANSWER, message="Temporal did not answer in time")
+        return Answer(Outcome.ACCEPTED, len(described.pollers))
+
     # --- classifying Temporal's answers ----------------------------------------------------
 
     async def _refused(self, workflow_id: str, error: WorkflowUpdateFailedError) -> Answer[Any]:
@@ -261,6 +301,11 @@ def _not_now(error: RPCError) -> Answer[Any] | None:
 def _failed(workflow_id: str, error: RPCError) -> Answer[Any]:
     log.warning("Temporal refused a call on %s: %s", workflow_id, error.status.name)
     return Answer(Outcome.FAILED, message=f"Temporal refused the call ({error.status.name})")
+
+
+def _query_name(query: Callable[..., Any]) -> str:
+    """A query's name: its method's (no query here is renamed in its decorator)."""
+    return getattr(query, "__name__", "unnamed")
 
 
 def _reraise_cancellation() -> None:

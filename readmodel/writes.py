@@ -97,8 +97,9 @@ async def store_dossier(db: Database, *, handoff_key: str, dossier: dict[str, An
         return bool(result.rowcount)
 
 
-async def record_refused_attempt(db: Database, *, attempt: RefusedAttempt) -> None:
-    """A contact the policy refused: kept with its reason, once per idempotency key."""
+async def record_refused_attempt(db: Database, *, attempt: RefusedAttempt) -> bool:
+    """A contact the policy refused: kept with its reason, once per idempotency key; True
+    when this call recorded it (False: it was already)."""
     row = ContactAttemptRow(
         idempotency_key=attempt.idempotency_key,
         case_id=attempt.case_id,
@@ -113,7 +114,12 @@ async def record_refused_attempt(db: Database, *, attempt: RefusedAttempt) -> No
     )
     async with db.session() as session:
         stmt = _insert(session, ContactAttemptRow, _values(row))
-        await session.exec(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+        added = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
+            col(ContactAttemptRow.id)
+        )
+        # RETURNING, not rowcount: psycopg's async cursor does not report an insert that
+        # conflicted as 0 rows.
+        return (await session.exec(added)).first() is not None
 
 
 async def upsert_customer_and_account(

@@ -55,6 +55,7 @@ from activities.messaging.senders import (
     Sender,
     TransientSendError,
 )
+from activities.metrics import CONTACTS, ContactMetrics
 from models.contracts import AttemptStatus, ContactOutcome, SendInput, SendResult
 from models.messaging import DeliveryStatusInput
 from models.privacy import mask_phone
@@ -83,11 +84,13 @@ class MessagingActivities:
         *,
         settle: timedelta = timedelta(seconds=60),
         unconfirmed_after: timedelta = timedelta(minutes=10),
+        metrics: ContactMetrics = CONTACTS,
     ) -> None:
         self._sender = sender
         self._db = db
         self._settle = settle
         self._unconfirmed_after = unconfirmed_after
+        self._metrics = metrics
 
     @activity.defn(name="send_contact")
     async def send_contact(self, req: SendInput) -> SendResult:
@@ -157,6 +160,7 @@ class MessagingActivities:
                 channel=req.channel, to=req.to, body=body, since=since
             )
         except TransientSendError as exc:
+            self._metrics.provider_error(exc.code)
             if voice and _now() - began >= self._unconfirmed_after:
                 async with self._db.session() as s:
                     return await self._unconfirm(s, req, "Twilio's call list could not be read")
@@ -215,7 +219,7 @@ class MessagingActivities:
 
     async def _unconfirm(self, s: AsyncSession, req: SendInput, why: str) -> SendResult:
         """Records the call as unconfirmed (unless something settled it meanwhile)."""
-        await _update(
+        unconfirmed = await _update(
             s,
             where=[_key(req), _unsent()],
             status=AttemptStatus.UNCONFIRMED.value,
@@ -225,6 +229,8 @@ class MessagingActivities:
         row = (
             await s.exec(select(Row).where(_key(req)).execution_options(populate_existing=True))
         ).one()
+        if unconfirmed:
+            self._metrics.contact(req.channel, "unconfirmed")
         log.warning(
             "call %s to %s: recorded as %s (%s)",
             req.idempotency_key,
@@ -240,6 +246,8 @@ class MessagingActivities:
                 channel=req.channel, to=req.to, body=body, idempotency_key=req.idempotency_key
             )
         except PermanentSendError as exc:
+            self._metrics.contact(req.channel, "failed")
+            self._metrics.provider_error(str(exc.code))
             log.info(
                 "attempt %s to %s refused: %s %s",
                 req.idempotency_key,
@@ -263,6 +271,8 @@ class MessagingActivities:
                 reason=exc.reason,
             )
         except TransientSendError as exc:
+            self._metrics.contact(req.channel, "error")
+            self._metrics.provider_error(exc.code)
             if not exc.maybe_sent:
                 async with self._db.session() as s:
                     await _update(
@@ -276,6 +286,7 @@ class MessagingActivities:
                 exc.maybe_sent,
             )
             raise
+        self._metrics.contact(req.channel, "accepted")
         async with self._db.session() as s:
             return await _record(s, req, receipt)
 

@@ -59,12 +59,15 @@ class PermanentSendError(SendError):
 
 
 class TransientSendError(SendError):
-    """Worth retrying. `maybe_sent`: the provider may have accepted it despite the error."""
+    """Worth retrying. `maybe_sent`: the provider may have accepted it despite the error.
+    `code` is the error's class for metrics: `429`, `408`, `5xx`, `connect`, `lost`, `list` ("":
+    none of the provider's: the activity's own wait)."""
 
-    def __init__(self, reason: str, *, maybe_sent: bool) -> None:
+    def __init__(self, reason: str, *, maybe_sent: bool, code: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.maybe_sent = maybe_sent
+        self.code = code
 
 
 class Sender(Protocol):
@@ -221,10 +224,12 @@ class TwilioSender:
             raise _classify(exc) from None
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
             # No connection was made, so no request reached Twilio.
-            raise TransientSendError("could not connect to twilio", maybe_sent=False) from None
+            raise TransientSendError(
+                "could not connect to twilio", maybe_sent=False, code="connect"
+            ) from None
         except (aiohttp.ClientError, TimeoutError, ValueError, TwilioException) as exc:
             raise TransientSendError(
-                f"twilio's answer was lost ({type(exc).__name__})", maybe_sent=True
+                f"twilio's answer was lost ({type(exc).__name__})", maybe_sent=True, code="lost"
             ) from None
         receipt = ProviderReceipt(
             provider_id=str(record.sid),
@@ -251,7 +256,9 @@ class TwilioSender:
                 records = await client.messages.list_async(to=to, from_=self._from, limit=20)
         except (TwilioException, aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise TransientSendError(
-                f"could not list twilio's records ({type(exc).__name__})", maybe_sent=True
+                f"could not list twilio's records ({type(exc).__name__})",
+                maybe_sent=True,
+                code="list",
             ) from None
         found = [
             ProviderReceipt(
@@ -283,7 +290,11 @@ def _classify(exc: TwilioRestException) -> SendError:
     status = int(exc.status)
     code = int(exc.code) if isinstance(exc.code, int) else status
     if status == 429:
-        return TransientSendError("twilio rate limit (429)", maybe_sent=False)
+        return TransientSendError("twilio rate limit (429)", maybe_sent=False, code="429")
     if status >= 500 or status == 408:
-        return TransientSendError(f"twilio server error ({status})", maybe_sent=True)
+        return TransientSendError(
+            f"twilio server error ({status})",
+            maybe_sent=True,
+            code="5xx" if status >= 500 else str(status),
+        )
     return PermanentSendError(code, PERMANENT_REASONS.get(code, f"rejected ({status})"))

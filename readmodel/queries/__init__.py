@@ -1,6 +1,7 @@
 """Every read of the read model, as keyword-only functions over a `Database`, by concern:
 cases, tasks, handoffs, KPIs. Front ends and activities call these, never `select` themselves."""
 
+from readmodel.queries.backlog import Backlog, backlog
 from readmodel.queries.cases import (
     case_currency,
     get_case,
@@ -16,6 +17,8 @@ from readmodel.queries.kpis import center_kpis
 from readmodel.queries.tasks import get_task, list_tasks
 
 __all__ = [
+    "Backlog",
+    "backlog",
     "case_currency",
     "center_kpis",
     "get_case",

@@ -41,9 +41,11 @@ def project_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Runs `python -m cli.main ARGS`; stops it with SIGTERM (SIGKILL if it hangs). An
     API_KEYS of the shell running the tests is not passed on: the API refuses to start with
-    it."""
+    it. A worker serves no metrics unless `env` names their ports: the well-known ones may be
+    a `collections up`'s, or another worker's of the same test."""
     inherited = {name: value for name, value in os.environ.items() if name != "API_KEYS"}
-    full_env = {**inherited, **env, "PYTHONPATH": str(PROJECT_ROOT)}
+    quiet = {"WORKER_METRICS_PORT": "0", "WORKER_SDK_METRICS_PORT": "0"}
+    full_env = {**inherited, **quiet, **env, "PYTHONPATH": str(PROJECT_ROOT)}
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "cli.main", *args],
@@ -111,6 +113,7 @@ async def api_and_worker(
     queues: str,
     policy: Path,
     keys: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[str]:
     """A `collections worker` for all three queues (named `<queues>-collections` ...) and a
     `collections api` in front of it, on a fresh migrated SQLite database under `tmp`
@@ -118,13 +121,14 @@ async def api_and_worker(
     on; yields the API's base URL once `/health` answers 200.
 
     `keys` is what API_KEYS once held; the API refuses to start with it now, so only none is
-    taken (a caller that still passes `{}` runs as before)."""
+    taken (a caller that still passes `{}` runs as before). `env` adds to or overrides the
+    processes' environment (a worker's metrics ports, say)."""
     if keys:
         raise ValueError("API_KEYS is gone: put staff in the database (staff_database)")
     url = database_url(tmp)
     await asyncio.to_thread(migrate, url)
     port = free_port()
-    env = {
+    environment = {
         "TEMPORAL_ADDRESS": temporal_address,
         "DATABASE_URL": url,
         "QUEUE_COLLECTIONS": f"{queues}-collections",
@@ -134,11 +138,12 @@ async def api_and_worker(
         "API_PORT": str(port),
         "COLLECTIONS_POLICY": str(policy),
         "COLLECTIONS_VAR_DIR": str(tmp / "var"),
+        **(env or {}),
     }
     base_url = f"http://127.0.0.1:{port}"
     with (
-        project_process(["worker"], env, tmp / "worker.log"),
-        project_process(["api"], env, tmp / "api.log") as api_process,
+        project_process(["worker"], environment, tmp / "worker.log"),
+        project_process(["api"], environment, tmp / "api.log") as api_process,
     ):
         await wait_for_health(base_url, api_process)
         yield base_url
