@@ -10,6 +10,9 @@ Either way a line carries no customer's data that a formatter can keep out:
   hides its parameters;
 - only the fields below are written, never a record's other extras (the SDK's workflow
   context, say).
+
+A line logged while an OpenTelemetry span is current carries its `trace_id` and `span_id`
+(`TraceContext` notes them when the line is logged), to find the request's trace.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from opentelemetry import trace
+
 LogFormat = Literal["json", "text"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("json", "text")
 
 # What an access line (`api.security.AccessLog`) adds to a record, written as fields of their own.
 REQUEST_FIELDS = ("method", "path", "status", "duration_ms")
+TRACE_FIELDS = ("trace_id", "span_id")
 
 _DIGIT_RUN = re.compile(r"\d{6,}")
 _KEEP = 4
@@ -127,9 +133,21 @@ def _message(record: logging.LogRecord) -> str:
     return mask_digits(record.getMessage())
 
 
+class TraceContext(logging.Filter):
+    """Notes the current span's ids on a record, in the thread that logs it (a formatter may
+    run later, elsewhere)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            record.trace_id = trace.format_trace_id(span.trace_id)
+            record.span_id = trace.format_span_id(span.span_id)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One object per line: time, level, logger, message; an access line's request fields;
-    `exception` and `stack` when the record has them."""
+    the trace's ids; `exception` and `stack` when the record has them."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -138,7 +156,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": _message(record),
         }
-        for name in REQUEST_FIELDS:
+        for name in (*REQUEST_FIELDS, *TRACE_FIELDS):
             if name in record.__dict__:
                 line[name] = record.__dict__[name]
         if record.exc_info and record.exc_info[1] is not None:
@@ -172,10 +190,12 @@ def log_config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"line": {"()": formatter}},
+        "filters": {"trace": {"()": TraceContext}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "line",
+                "filters": ["trace"],
                 "stream": "ext://sys.stderr",
             }
         },

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from pydantic import TypeAdapter
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
@@ -18,6 +18,7 @@ from temporalio.converter import (
     JSONPlainPayloadConverter,
     PayloadCodec,
 )
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from config.settings import Settings
@@ -99,17 +100,30 @@ def _tls(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(
-    settings: Settings, codec: PayloadCodec | None, *, sends_payloads: bool = True
+    settings: Settings,
+    codec: PayloadCodec | None,
+    *,
+    sends_payloads: bool = True,
+    runtime: Runtime | None = None,
 ) -> Client:
     """A client for this deployment; one that sends payloads (starts, updates, signals)
-    refuses to connect without a payload codec (see `require_codec`)."""
+    refuses to connect without a payload codec (see `require_codec`). `runtime`: the SDK's
+    (its metrics exporter: `workers.metrics`), else the default. With tracing on, its calls,
+    and the workers built on it, are traced (`temporal.tracing`)."""
     if sends_payloads:
         require_codec(settings, codec)
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    interceptors: list[Interceptor] = []
+    if settings.tracing:
+        from temporal.tracing import TracingInterceptor
+
+        interceptors.append(TracingInterceptor())
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(codec),
         tls=_tls(settings),
         api_key=api_key,
+        runtime=runtime,
+        interceptors=interceptors,
     )

@@ -189,22 +189,26 @@ def case_worker(
     *,
     settle: timedelta | None = None,
     settings: Settings | None = None,
+    client: Client | None = None,
 ) -> Worker:
     """The production worker for `queue`; `settle` replaces the send activity's wait before
     it resends an attempt left in doubt. That wait is measured on the wall clock, while the
     time-skipping server fires the activity's retries (and its one-hour give-up) at once, so a
-    test that goes through the in-doubt path passes `timedelta(0)` to stay deterministic."""
+    test that goes through the in-doubt path passes `timedelta(0)` to stay deterministic.
+    `client`: the environment's, unless given (a traced one, `temporal.tracing.traced`, gives
+    the worker its interceptor as in production)."""
     services = Services(db=db, sender=sender)
     settings = settings or test_settings(queue)
+    client = client or env.client
     if settle is None:
-        return build_worker(env.client, settings, queue, services)
+        return build_worker(client, settings, queue, services)
     send = MessagingActivities(sender, db, settle=settle).send_contact
     activities = [
         send if getattr(fn, "__name__", "") == "send_contact" else fn
         for fn in activities_for(settings, queue, services)
     ]
     return Worker(
-        env.client,
+        client,
         task_queue=queue,
         workflows=workflows_for(settings, queue),
         activities=activities,
