@@ -13,12 +13,13 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import TracerProvider
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from api import docs, security
+from api import docs, security, tracing
 from api.console import routes as console
-from api.deps import DatabaseDep, get_gateway_or_none
+from api.deps import DatabaseDep, SettingsDep, get_gateway_or_none
 from api.limits import BodyLimit
 from api.routes import (
     approvals,
@@ -27,12 +28,15 @@ from api.routes import (
     handoffs,
     kpis,
     me,
+    metrics,
     session,
     tasks,
     twilio_webhooks,
 )
 from config.settings import Settings
+from config.tracing import flush as flush_spans
 from operations.gateway import Gateway
+from operations.metrics import BacklogGauges
 from readmodel.engine import Database, open_database
 from temporal.client import connect, require_codec
 from temporal.codec import codec_from_settings
@@ -68,6 +72,44 @@ async def health(
     return Health(status="ok" if healthy else "degraded", temporal=temporal, database=database)
 
 
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    temporal: Reachability
+    database: Reachability
+    queues: dict[str, int | None]  # workers polling each task queue; None: Temporal did not say
+    missing: list[str]  # what keeps it from ready, in words
+
+
+@health_router.get("/ready", responses={503: {"model": Readiness}})
+async def ready(
+    db: DatabaseDep,
+    gateway: Annotated[Gateway | None, Depends(get_gateway_or_none)],
+    settings: SettingsDep,
+    response: Response,
+) -> Readiness:
+    """200 when Temporal and the database answer and a worker polls each task queue
+    (collections, risk, legal: an update to a case, or a department's workflow, waits for
+    one); 503 otherwise, naming what is missing. `/health` stays the liveness check."""
+    names = settings.task_queues.all()
+    temporal, database, *polling = await asyncio.gather(
+        _temporal_check(gateway), _database_check(db), *(_pollers(gateway, q) for q in names)
+    )
+    queues = dict(zip(names, polling, strict=True))
+    missing = [
+        what for what, answer in (("temporal", temporal), ("database", database)) if answer != "ok"
+    ]
+    missing += [f"a worker polling {queue}" for queue, count in queues.items() if not count]
+    if missing:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Readiness(
+        status="not_ready" if missing else "ready",
+        temporal=temporal,
+        database=database,
+        queues=queues,
+        missing=missing,
+    )
+
+
 def routers() -> list[APIRouter]:
     """Every router the API serves: a new module under `api/routes/` adds its router here."""
     return [
@@ -78,6 +120,7 @@ def routers() -> list[APIRouter]:
         tasks.router,
         handoffs.router,
         kpis.router,
+        metrics.router,
         approvals.router,
         me.router,
         twilio_webhooks.router,
@@ -86,9 +129,14 @@ def routers() -> list[APIRouter]:
 
 
 def create_app(
-    settings: Settings, *, gateway: Gateway | None = None, db: Database | None = None
+    settings: Settings,
+    *,
+    gateway: Gateway | None = None,
+    db: Database | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The app. A `gateway` or `db` passed in is used as given and left open at shutdown."""
+    """The app. A `gateway` or `db` passed in is used as given and left open at shutdown;
+    request spans come from `tracer_provider`, default the process's (`config.tracing`)."""
     # The docs are `api.docs`'s routes, behind sign-in unless `public_docs`.
     app = FastAPI(
         title="Collections", lifespan=_lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -97,12 +145,14 @@ def create_app(
     app.state.gateway = gateway
     app.state.db = db
     app.state.codec = codec_from_settings(settings)
+    app.state.backlog = BacklogGauges()  # `/metrics`' counts of the read model, kept seconds
     for router in routers():
         app.include_router(router)
     app.include_router(docs.router(public=settings.public_docs))
     app.add_middleware(BodyLimit)  # inside CORS: a 413 to the Web UI still carries its headers
     codec.codec_cors(app, codec.ui_origins(settings))
-    security.install(app, settings)  # outermost: a preflight's answer carries the headers too
+    security.install(app, settings)  # outside those: a preflight's answer carries the headers too
+    tracing.install(app, tracer_provider)  # around all: the access line is in the request's span
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(console.SignInFirst, console.sign_in_first)
     return app
@@ -147,6 +197,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await connecting
         if own_db:
             await app.state.db.dispose()
+        await flush_spans()
 
 
 async def _connect_until_reachable(app: FastAPI, settings: Settings) -> None:
@@ -170,6 +221,13 @@ async def _temporal_check(gateway: Gateway | None) -> Reachability:
     if gateway is None:
         return "unreachable"
     return "ok" if await gateway.healthy(CHECK_TIMEOUT) else "unreachable"
+
+
+async def _pollers(gateway: Gateway | None, queue: str) -> int | None:
+    if gateway is None:
+        return None
+    answer = await gateway.pollers(queue, within=CHECK_TIMEOUT)
+    return answer.value if answer.ok else None
 
 
 async def _database_check(db: Database) -> Reachability:

@@ -4,6 +4,11 @@ Exit codes for scripts: 0 every row is fine (started or already running); 1 some
 rejected or failed to start, the others went ahead; 2 nothing could be done: the file could not
 be read, its header is unusable, or Temporal is unreachable. 130: interrupted.
 Output names rows, fields and case ids only, never a customer's name, number or balance.
+
+`collections intake-files`: the files the daily intake (`workflows.daily_intake`, on its
+schedule) loaded from the drop folder, newest first, with their counts and errors files, and
+"LATE" when the day's file is late (`models.daily_intake.lateness`). Exit code 0, late or not
+(`--json` says `late`); 2 when the database cannot be read.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,9 +27,11 @@ from rich.console import Console
 from rich.table import Table
 
 from config.settings import POLICY_DIR, Settings, load_settings
+from models.daily_intake import lateness
 from models.intake import ParsedIntake, RowError, parse_intake
 
 if TYPE_CHECKING:
+    from cli.actions import CommandEnv
     from operations.gateway import Gateway
     from operations.intake import IntakeSummary, RowOutcome
 
@@ -298,3 +305,64 @@ def json_document(
 def _print_json(out: Console, document: dict[str, Any]) -> None:
     text = json.dumps(document, ensure_ascii=False, indent=2)
     out.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+
+
+def intake_files(
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document for scripts.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many files to list.")] = 30,
+) -> None:
+    """The files the daily intake loaded, newest first, and whether today's file is late."""
+    from cli.actions import launch
+
+    launch(lambda env: list_intake_files(env, limit=limit), json_output=json_output)
+
+
+async def list_intake_files(
+    env: CommandEnv, *, limit: int = 30, now: datetime | None = None
+) -> int:
+    from readmodel.intake_files import last_loaded_at
+    from readmodel.intake_files import list_intake_files as loaded_files
+
+    db = env.database()
+    files = await loaded_files(db, limit=limit)
+    last = await last_loaded_at(db)
+    settings = env.settings
+    late = lateness(
+        now=now or datetime.now(UTC),
+        last_file_at=last,
+        due_hour_utc=settings.intake_due_hour_utc,
+        late_after_hours=settings.intake_late_after_hours,
+    )
+    if env.json_output:
+        return env.print_json(
+            {
+                "late": late,
+                "last_file_at": last,
+                "due_hour_utc": settings.intake_due_hour_utc,
+                "drop_dir": str(settings.intake_drop_dir),
+                "files": files,
+            }
+        )
+    from cli.actions import at_minute
+
+    if late:
+        env.say(f"LATE: {late}; last file loaded {at_minute(last)}", style="bold red")
+    else:
+        env.say(f"on time: last file loaded {at_minute(last)}", style="green")
+    if not files:
+        env.say(f"no file loaded yet: the daily intake looks into {settings.intake_drop_dir}")
+        return EXIT_OK
+    columns = ("loaded", "file", "rows", "started", "refreshed", "rejected", "failed", "errors")
+    rows = [
+        (
+            at_minute(f.processed_at),
+            f.name,
+            *(str(n) for n in (f.rows, f.started, f.refreshed, f.rejected, f.failed)),
+            f.errors_file or "-",
+        )
+        for f in files
+    ]
+    env.table(columns, rows)
+    return EXIT_OK

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from cli.case import case_app
 from cli.customer import customer_app
 from cli.history import history_app
 from cli.inbox import inbox_app
-from cli.intake import intake
+from cli.intake import intake, intake_files
 from cli.runtime import leave, run_and_leave
 from cli.schedule import schedule_app
 from cli.staff import staff_app, token_app
@@ -92,11 +93,15 @@ def worker(
         typer.echo(f"the worker will not start: {error}", err=True)
         leave(2)
     from cli.private import keep_private
-    from config import logs
+    from config import logs, tracing
 
     keep_private(settings)
     logs.configure(settings.log_format)
-    run_and_leave(run_worker(settings, queues))
+    tracing.start_tracing(settings)
+    # SIGTERM or Ctrl-C stops polling and lets activities in flight finish (WORKER_GRACE_SECONDS);
+    # a second one leaves at once.
+    stop = asyncio.Event()
+    run_and_leave(tracing.flushed(run_worker(settings, queues, stop)), stop)
 
 
 # The API is another front end: served by name, never imported from here.
@@ -109,11 +114,12 @@ def api() -> None:
     import uvicorn
 
     from cli.private import keep_private
-    from config import logs
+    from config import logs, tracing
 
     settings = load_settings()
     keep_private(settings)
     logs.configure(settings.log_format)
+    tracing.start_tracing(settings)
     server = uvicorn.Server(
         uvicorn.Config(
             API_FACTORY,
@@ -132,6 +138,7 @@ def api() -> None:
 
 
 app.command("intake")(intake)
+app.command("intake-files")(intake_files)
 app.add_typer(case_app)
 app.add_typer(tasks_app)
 app.add_typer(inbox_app)

@@ -3,9 +3,11 @@
 - `schedule list`: every schedule of the namespace, paused or not, its next and last run;
 - `schedule pause [NAME] [--note ...]`, `schedule unpause [NAME]`: stop and resume its ticks;
 - `schedule trigger [NAME]`: run it now;
-- `schedule ensure`: create the retention schedule, or bring it up to date with the settings
-  (`collections up` does this itself; on a cluster, run it once after deploying).
-NAME defaults to `collections-retention`, the daily erasure of personal data past its period.
+- `schedule ensure`: create the retention and daily intake schedules, or bring them up to date
+  with the settings (`collections up` does this itself; on a cluster, run it once after
+  deploying).
+NAME defaults to `collections-retention`, the daily erasure of personal data past its period;
+`collections-daily-intake` loads the bank's overdue file from the drop folder, hourly.
 
 Exit codes: 0 done; 2 Temporal unreachable (or no payload keys); 3 no such schedule.
 """
@@ -30,6 +32,7 @@ from cli.actions import (
     launch,
 )
 from config.settings import Settings
+from models.daily_intake import DAILY_INTAKE_SCHEDULE
 from models.retention import RETENTION_SCHEDULE
 
 if TYPE_CHECKING:
@@ -38,7 +41,9 @@ if TYPE_CHECKING:
 ClientConnect = Callable[[Settings], Awaitable["Client"]]
 
 schedule_app = typer.Typer(
-    name="schedule", help="Temporal Schedules: the daily retention run.", no_args_is_help=True
+    name="schedule",
+    help="Temporal Schedules: the daily retention run and the hourly look for the daily file.",
+    no_args_is_help=True,
 )
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The schedule's id.")]
@@ -71,8 +76,9 @@ def trigger(name: NameArg = RETENTION_SCHEDULE) -> None:
 
 @schedule_app.command("ensure")
 def ensure() -> None:
-    """Create the retention schedule, or update it to the settings (a paused one stays paused)."""
-    launch(ensure_retention, json_output=False)
+    """Create the retention and intake schedules, or update them to the settings (a paused one
+    stays paused)."""
+    launch(ensure_schedules, json_output=False)
 
 
 async def list_schedules(env: CommandEnv, connect: ClientConnect | None = None) -> int:
@@ -84,7 +90,7 @@ async def list_schedules(env: CommandEnv, connect: ClientConnect | None = None) 
     if env.json_output:
         return env.print_json({"schedules": [asdict(v) for v in views]})
     if not views:
-        env.say("no schedules (`collections schedule ensure` creates the retention schedule)")
+        env.say("no schedules (`collections schedule ensure` creates them)")
         return EXIT_OK
     rows = [
         (
@@ -127,16 +133,22 @@ async def change(
     return EXIT_OK
 
 
-async def ensure_retention(env: CommandEnv, connect: ClientConnect | None = None) -> int:
+async def ensure_schedules(env: CommandEnv, connect: ClientConnect | None = None) -> int:
     from operations import schedules
 
     client = await _client(env, connect)
+    settings = env.settings
     with _temporal(env):
-        done = await schedules.ensure_retention(client, env.settings)
-    env.say(
-        f"{done} {RETENTION_SCHEDULE}: daily at 02:00 UTC, erasing personal data "
-        f"{env.settings.retention_years} years after a case closes"
-    )
+        done = await schedules.ensure_retention(client, settings)
+        env.say(
+            f"{done} {RETENTION_SCHEDULE}: daily at 02:00 UTC, erasing personal data "
+            f"{settings.retention_years} years after a case closes"
+        )
+        done = await schedules.ensure_intake(client, settings)
+        env.say(
+            f"{done} {DAILY_INTAKE_SCHEDULE}: hourly at :05, loading new files from "
+            f"{settings.intake_drop_dir} (due by {settings.intake_due_hour_utc:02d}:00 UTC)"
+        )
     return EXIT_OK
 
 

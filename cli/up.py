@@ -5,7 +5,9 @@ so a later `up` finds every case where this one left it."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,6 +18,7 @@ from cli.local_secrets import FIRST_ADMIN_FILE, first_admin, local_secrets_env
 from cli.private import keep_private
 from cli.stack import (
     LOCAL_HOSTS,
+    Backoff,
     ChildExited,
     Stack,
     cli_argv,
@@ -24,6 +27,7 @@ from cli.stack import (
     port_taken,
     server_db,
     server_log,
+    stop_timeout,
     temporal_binary,
 )
 from config.settings import Settings
@@ -41,15 +45,14 @@ class CannotStart(RuntimeError):
 
 
 async def up(settings: Settings, console: Console) -> int:
-    """Runs the stack until cancelled (then 0); 1 if it cannot start or a child dies."""
+    """Runs the stack until cancelled (then 0); 1 if it cannot start, or if the Temporal server
+    or the API dies (the rest is stopped then). A worker that dies is started again."""
     stack = Stack()
     try:
         await _check_free(settings)
         await _start(stack, settings, console)
         _print_ready(settings, console)
-        while True:
-            stack.check()
-            await asyncio.sleep(ready.POLL_EVERY)
+        await _watch(stack, console)
     except (CannotStart, ready.NotReady, FileNotFoundError) as error:
         console.print(f"[red]Cannot start:[/] {escape(str(error))}")
         return 1
@@ -59,9 +62,32 @@ async def up(settings: Settings, console: Console) -> int:
     finally:
         if stack.children:
             console.print("Stopping…")
-            for name in stack.stop():
+            for name in stack.stop(stop_timeout(settings)):
                 console.print(f"[yellow]{name} did not stop in time and was killed[/]")
             console.print("Stopped.")
+
+
+async def _watch(stack: Stack, console: Console) -> NoReturn:
+    """Raises `ChildExited` when the Temporal server or the API exits. A worker that exits is
+    started again after a backoff, while the others are still watched."""
+    backoff = Backoff()
+    while True:
+        try:
+            stack.check()
+        except ChildExited as exited:
+            if exited.child.name != "worker":
+                raise
+            delay = backoff.next(exited.child.ran_for)
+            console.print(
+                f"[yellow]{escape(str(exited))}; restarting in {delay:g} s "
+                f"(restart {backoff.restarts})[/]"
+            )
+            deadline = time.monotonic() + delay
+            while time.monotonic() < deadline:
+                stack.check(besides=exited.child)
+                await asyncio.sleep(ready.POLL_EVERY)
+            stack.restart(exited.child)
+        await asyncio.sleep(ready.POLL_EVERY)
 
 
 async def _check_free(settings: Settings) -> None:
@@ -136,8 +162,8 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
 
 
 async def _retention(settings: Settings, console: Console) -> None:
-    """How long Temporal keeps closed workflows, and the daily retention schedule. A failure
-    is reported and the stack runs on: neither is needed to work cases today."""
+    """How long Temporal keeps closed workflows, the daily retention schedule and the daily
+    intake's. A failure is reported and the stack runs on: none is needed to work cases today."""
     from operations import schedules
     from temporal.client import connect
     from temporal.codec import codec_from_settings
@@ -162,6 +188,16 @@ async def _retention(settings: Settings, console: Console) -> None:
         )
     except Exception as error:
         _not_set_up("The retention schedule", error, console)
+    try:
+        settings.intake_drop_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        done = await schedules.ensure_intake(client, settings)
+        console.print(
+            f"Daily intake schedule {done}: hourly, new files from {settings.intake_drop_dir} "
+            f"(due by {settings.intake_due_hour_utc:02d}:00 UTC; `collections intake-files`).",
+            markup=False,
+        )
+    except Exception as error:
+        _not_set_up("The daily intake schedule", error, console)
 
 
 def _not_set_up(what: str, error: Exception, console: Console) -> None:
@@ -186,6 +222,8 @@ def _print_ready(settings: Settings, console: Console) -> None:
         f"  Temporal         {settings.temporal_address}, namespace {settings.temporal_namespace}"
         f", state in {server_db(settings)}, log in {server_log(settings)}\n"
         f"  Worker queues    {', '.join(settings.task_queues.all())}\n"
+        f"  Metrics          {_metrics_urls(settings)}\n"
+        f"  Readiness        {api}/ready\n"
         f"  Database         {database}\n"
         f"  Staff            {admin}\n"
         f"  Sign in (browser, then enable 'Include cross-origin credentials' in the Web UI's\n"
@@ -193,6 +231,19 @@ def _print_ready(settings: Settings, console: Console) -> None:
         "Press Ctrl-C to stop.",
         markup=False,
     )
+
+
+def _metrics_urls(settings: Settings) -> str:
+    """Where Prometheus scrapes the stack (alert rules: ops/alerts.yml)."""
+    host = settings.metrics_host
+    worker = [
+        f"{what} http://{host}:{port}/metrics" if port > 0 else f"{what} off"
+        for what, port in (
+            ("worker", settings.worker_metrics_port),
+            ("Temporal SDK", settings.worker_sdk_metrics_port),
+        )
+    ]
+    return ", ".join([f"API {settings.api_base_url}/metrics", *worker])
 
 
 def _report_exit(exited: ChildExited, console: Console) -> None:

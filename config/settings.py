@@ -74,6 +74,28 @@ class Settings:
     retention_years: int = 5
     # How long Temporal keeps a closed workflow's history (`up` sets it on the namespace).
     closed_workflow_retention_days: int = 30
+    # The worker's Prometheus endpoints (0: off): the project's `collections_*` counters,
+    # and the Temporal SDK's runtime metrics (its exporter serves only its own). Both listen
+    # on `metrics_host`; the API serves its metrics at `/metrics` on its own port.
+    worker_metrics_port: int = 9464
+    worker_sdk_metrics_port: int = 9465
+    metrics_host: str = "127.0.0.1"
+    # The daily intake (`workflows.daily_intake`): where the bank drops its overdue file, the
+    # hour (UTC) by which the day's file should be in, and how long without any file is late.
+    intake_drop_dir: Path = PROJECT_ROOT / "var" / "intake" / "incoming"
+    intake_due_hour_utc: int = 1
+    intake_late_after_hours: int = 26
+    # At SIGTERM the worker stops polling and gives activities in flight this long to finish
+    # (a send under way completes) before cancelling them; `up` waits longer than this.
+    worker_grace_seconds: float = 20.0
+    # Traces go by OTLP over HTTP to this collector (its base URL, `http://host:4318`); blank:
+    # no tracing (config/tracing.py).
+    otel_exporter_otlp_endpoint: str = ""
+    otel_service_name: str = "collections"
+
+    @property
+    def tracing(self) -> bool:
+        return bool(self.otel_exporter_otlp_endpoint)
 
     @property
     def twilio_configured(self) -> bool:
@@ -86,6 +108,16 @@ class Settings:
     @property
     def api_base_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def intake_errors_dir(self) -> Path:
+        """Where the daily intake writes each file's rejected rows (`<name>-<sum>.errors.csv`)."""
+        return self.var_dir / "intake" / "errors"
+
+    @property
+    def intake_processed_dir(self) -> Path:
+        """Where the daily intake moves a file once it is loaded."""
+        return self.var_dir / "intake" / "processed"
 
 
 def _pairs(raw: str, where: str) -> list[tuple[str, str]]:
@@ -101,6 +133,13 @@ def _pairs(raw: str, where: str) -> list[tuple[str, str]]:
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _hour(value: str) -> int:
+    hour = int(value)
+    if not 0 <= hour <= 23:
+        raise ValueError(f"INTAKE_DUE_HOUR_UTC is an hour from 0 to 23, not {hour}")
+    return hour
 
 
 def _log_format(value: str) -> LogFormat:
@@ -177,4 +216,13 @@ def load_settings(
         plaintext_payloads=_flag(get("COLLECTIONS_PLAINTEXT_PAYLOADS")),
         retention_years=int(get("RETENTION_YEARS", "5")),
         closed_workflow_retention_days=int(get("CLOSED_WORKFLOW_RETENTION_DAYS", "30")),
+        worker_metrics_port=int(get("WORKER_METRICS_PORT", "9464")),
+        worker_sdk_metrics_port=int(get("WORKER_SDK_METRICS_PORT", "9465")),
+        metrics_host=get("METRICS_HOST", "127.0.0.1"),
+        intake_drop_dir=Path(get("INTAKE_DROP_DIR") or var_dir / "intake" / "incoming"),
+        intake_due_hour_utc=_hour(get("INTAKE_DUE_HOUR_UTC", "1")),
+        intake_late_after_hours=int(get("INTAKE_LATE_AFTER_HOURS", "26")),
+        worker_grace_seconds=float(get("WORKER_GRACE_SECONDS", "20")),
+        otel_exporter_otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        otel_service_name=get("OTEL_SERVICE_NAME") or "collections",
     )

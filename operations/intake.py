@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from models.contracts import CaseInput, case_id
+from operations import metrics
 from operations.answers import Outcome as Answered
 from operations.gateway import Gateway
 from workflows.case import CollectionCaseWorkflow as Case
@@ -87,6 +88,7 @@ async def run_intake(
         # The iterator is shared: the loop is single-threaded, so each row goes to one worker.
         for row, case in pending:
             outcome = await starter.start(row, case)
+            metrics.intake_row(outcome.outcome.value)
             outcomes.append(outcome)
             if on_progress is not None:
                 on_progress(outcome)

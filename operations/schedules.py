@@ -2,10 +2,11 @@
 workflows: how long Temporal keeps a finished case's history (with its encrypted payloads).
 
 `collections-retention` starts the retention workflow (`workflows.retention`) daily at 02:00
-UTC on the collections queue; a run still going at the next tick is left to finish (overlap:
-skip). `ensure_retention` creates it, or brings an existing one up to date with the settings
-while keeping whether an operator paused it. `collections up` calls it; on a cluster, run
-`collections schedule ensure` once after deploying.
+UTC, and `collections-daily-intake` the daily intake (`workflows.daily_intake`) hourly at :05,
+both on the collections queue; a run still going at the next tick is left to finish (overlap:
+skip). `ensure_retention` and `ensure_intake` create them, or bring existing ones up to date
+with the settings while keeping whether an operator paused them. `collections up` calls both;
+on a cluster, run `collections schedule ensure` once after deploying.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     ScheduleListActionStartWorkflow,
     ScheduleOverlapPolicy,
     SchedulePolicy,
@@ -35,9 +37,14 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
+from models.daily_intake import DAILY_INTAKE_SCHEDULE, DAILY_INTAKE_WORKFLOW, DailyIntakeInput
 from models.retention import RETENTION_SCHEDULE, RETENTION_WORKFLOW, RetentionInput
 
 RUN_AT_HOUR_UTC = 2
+# The intake looks into its drop folder every hour, a few minutes past it: a file due by the
+# hour is late at the first look after it.
+INTAKE_EVERY = timedelta(hours=1)
+INTAKE_OFFSET = timedelta(minutes=5)
 
 
 class ScheduleNotFound(LookupError):
@@ -78,12 +85,42 @@ def retention_schedule(settings: Settings) -> Schedule:
     )
 
 
+def intake_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            DAILY_INTAKE_WORKFLOW,
+            DailyIntakeInput(
+                due_hour_utc=settings.intake_due_hour_utc,
+                late_after_hours=settings.intake_late_after_hours,
+            ),
+            id=DAILY_INTAKE_SCHEDULE,  # Temporal appends each run's scheduled time
+            task_queue=settings.task_queues.collections,
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=INTAKE_EVERY, offset=INTAKE_OFFSET)],
+            time_zone_name="UTC",
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
 async def ensure_retention(
     client: Client, settings: Settings, *, schedule_id: str = RETENTION_SCHEDULE
 ) -> str:
     """Creates the retention schedule, or updates it to the settings; "created" or
     "updated". A paused schedule stays paused."""
-    wanted = retention_schedule(settings)
+    return await _ensure(client, schedule_id, retention_schedule(settings))
+
+
+async def ensure_intake(
+    client: Client, settings: Settings, *, schedule_id: str = DAILY_INTAKE_SCHEDULE
+) -> str:
+    """Creates the daily intake's schedule, or updates it to the settings; "created" or
+    "updated". A paused schedule stays paused."""
+    return await _ensure(client, schedule_id, intake_schedule(settings))
+
+
+async def _ensure(client: Client, schedule_id: str, wanted: Schedule) -> str:
     try:
         await client.create_schedule(schedule_id, wanted)
         return "created"

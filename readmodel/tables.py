@@ -351,3 +351,25 @@ class ApprovalRow(SQLModel, table=True):
     decided_by: str | None = None
     decided_at: datetime | None = None
     result: str = ""  # the workflow's answer to the approved action, or why it was rejected
+
+
+class IntakeFileRow(SQLModel, table=True):
+    """A file the daily intake loaded (`workflows.daily_intake`), by the SHA-256 of its
+    content: unique, so the same file under another name is never loaded twice. Counts and
+    paths only: no row's content."""
+
+    __tablename__ = "intake_files"
+    __table_args__ = (UniqueConstraint("checksum"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    checksum: str
+    name: str
+    received_at: datetime
+    processed_at: datetime = Field(index=True)
+    rows: int
+    started: int
+    refreshed: int
+    rejected: int
+    failed: int
+    errors_file: str | None = None  # None when every row went through
+    stored_as: str

@@ -6,7 +6,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -15,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.assessment import AssessmentActivities
 from activities.case_store import CaseStoreActivities
+from activities.daily_intake import DailyIntakeActivities, IntakeFolders
 from activities.dossier import DossierActivities
 from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import OutboxSender, Sender, TwilioSender
@@ -23,8 +25,10 @@ from config.settings import Settings
 from readmodel.engine import Database, open_database
 from temporal.client import connect
 from temporal.codec import codec_from_settings
+from workers.metrics import sdk_runtime, serve_metrics
 from workflows.acting import ActorInterceptor
 from workflows.case import CollectionCaseWorkflow
+from workflows.daily_intake import DailyIntakeWorkflow
 from workflows.legal_referral import LegalReferralWorkflow
 from workflows.retention import RetentionWorkflow
 from workflows.risk_review import RiskReviewWorkflow
@@ -49,6 +53,8 @@ class Services:
 
     db: Database
     sender: Sender
+    # Starts the daily intake's cases; `build_worker` gives the worker's own client.
+    temporal: Client | None = None
 
 
 def make_sender(settings: Settings) -> Sender:
@@ -67,7 +73,7 @@ def make_sender(settings: Settings) -> Sender:
 def workflows_for(settings: Settings, queue: str) -> list[type]:
     queues = settings.task_queues
     hosted: dict[str, list[type]] = {
-        queues.collections: [CollectionCaseWorkflow, RetentionWorkflow],
+        queues.collections: [CollectionCaseWorkflow, RetentionWorkflow, DailyIntakeWorkflow],
         queues.risk: [RiskReviewWorkflow],
         queues.legal: [LegalReferralWorkflow],
     }
@@ -89,6 +95,7 @@ def activities_for(settings: Settings, queue: str, services: Services) -> list[C
             messaging.apply_delivery_status,
             retention.find_due_for_erasure,
             retention.erase_cases,
+            *_daily_intake(settings, services),
         ]
     if queue == queues.risk:
         return [store.write_handoff]
@@ -97,9 +104,24 @@ def activities_for(settings: Settings, queue: str, services: Services) -> list[C
     return []
 
 
+def _daily_intake(settings: Settings, services: Services) -> list[Callable[..., Any]]:
+    if services.temporal is None:
+        return []
+    intake = DailyIntakeActivities(
+        services.temporal,
+        services.db,
+        IntakeFolders.from_settings(settings),
+        task_queue=settings.task_queues.collections,
+        answer_within=settings.answer_timeout_seconds,
+    )
+    return [intake.scan_drop_folder, intake.load_intake_file]
+
+
 def build_worker(
     client: Client, settings: Settings, queue: str, services: Services, **options: Any
 ) -> Worker:
+    if services.temporal is None:
+        services = replace(services, temporal=client)
     return Worker(
         client,
         task_queue=queue,
@@ -107,14 +129,23 @@ def build_worker(
         activities=activities_for(settings, queue, services),
         workflow_runner=SANDBOX,
         activity_executor=ThreadPoolExecutor(max_workers=8),
+        # With tracing on, the client's interceptor (`temporal.tracing`) comes before these.
         interceptors=[ActorInterceptor()],
+        # At shutdown, activities in flight get this long before they are cancelled: a send
+        # under way completes and is recorded, instead of being left in doubt for a retry.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_grace_seconds),
         **options,
     )
 
 
-async def run_worker(settings: Settings, queues: Sequence[str]) -> None:
-    """Hosts `queues` until cancelled."""
-    client = await connect(settings, codec_from_settings(settings))
+async def run_worker(
+    settings: Settings, queues: Sequence[str], stop: asyncio.Event | None = None
+) -> None:
+    """Hosts `queues` until `stop` is set, then shuts down gracefully: no more polling, and
+    activities in flight have `worker_grace_seconds` to finish before they are cancelled.
+    Cancelling it instead leaves at once."""
+    serve_metrics(settings)
+    client = await connect(settings, codec_from_settings(settings), runtime=sdk_runtime(settings))
     services = Services(db=open_database(settings), sender=make_sender(settings))
     # A queue whose department has no workflows here yet is skipped, not an error.
     hosted = [
@@ -122,7 +153,18 @@ async def run_worker(settings: Settings, queues: Sequence[str]) -> None:
     ]
     workers = [build_worker(client, settings, q, services) for q in hosted]
     log.info("worker polling %s", ", ".join(queues))
+    running: asyncio.Future[Any] = asyncio.gather(*(w.run() for w in workers))
+    stopping: asyncio.Future[Any] = asyncio.ensure_future((stop or asyncio.Event()).wait())
     try:
-        await asyncio.gather(*(w.run() for w in workers))
+        await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if stopping.done():
+            log.info(
+                "worker stopping: no more polling; activities in flight have %g s to finish",
+                settings.worker_grace_seconds,
+            )
+            await asyncio.gather(*(w.shutdown() for w in workers))
+        await running
     finally:
+        stopping.cancel()
+        running.cancel()
         await services.db.dispose()
