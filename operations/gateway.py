@@ -4,6 +4,7 @@ by an `Answer` the front end translates (a status, a form message, an exit code)
 more. What Temporal says is classified here, once:
 
 - the workflow's validator or handler refused (`Refusal.INVALID_ACTION`): REFUSED, its message;
+- an input too large for Temporal to record (`MAX_INPUT_BYTES`): REFUSED before any call;
 - the person may not take the action (`Refusal.NOT_PERMITTED`): FORBIDDEN, its message;
 - the case is closed (`Refusal.CASE_CLOSED`), or the workflow has finished: CLOSED;
 - Temporal knows no such workflow: NOT_FOUND;
@@ -62,6 +63,12 @@ _NOT_NOW = {
 }
 
 
+# The largest input a front end may send a workflow, once encoded. Temporal refuses a payload
+# past its blob limit (2 MiB by default) by failing the workflow task that would record it,
+# again and again; far below that, an input is refused here, with its size, before any call.
+MAX_INPUT_BYTES = 512 * 1024
+
+
 class Gateway:
     """Holds the Temporal client; `answer_within` seconds is how long any call waits.
     `acting(actor)` is the same gateway for one person: every start, update and signal it
@@ -98,6 +105,8 @@ class Gateway:
         reuse_closed: bool = True,
     ) -> Answer[str]:
         """Starts a workflow; ACCEPTED with its run id, ALREADY_RUNNING when it runs."""
+        if too_big := self._too_big(arg):
+            return too_big
         policy = (
             WorkflowIDReusePolicy.ALLOW_DUPLICATE
             if reuse_closed
@@ -136,6 +145,8 @@ class Gateway:
     async def _update(
         self, workflow_id: str, update: UpdateMethodMultiParam[[Any, A], R], arg: A
     ) -> Answer[R]:
+        if too_big := self._too_big(arg):
+            return too_big
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             async with asyncio.timeout(self.answer_within):
@@ -153,6 +164,8 @@ class Gateway:
     async def signal(
         self, workflow_id: str, signal: Callable[[Any, A], Awaitable[None] | None], arg: A
     ) -> Answer[None]:
+        if too_big := self._too_big(arg):
+            return too_big
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             async with asyncio.timeout(self.answer_within):
@@ -253,6 +266,18 @@ class Gateway:
             _reraise_cancellation()
             return Answer(Outcome.NO_ANSWER, message="Temporal did not answer in time")
         return Answer(Outcome.ACCEPTED, len(described.pollers))
+
+    def _too_big(self, arg: object) -> Answer[Any] | None:
+        """REFUSED, with the input's size (never its content), past `MAX_INPUT_BYTES`."""
+        payloads = self._client.data_converter.payload_converter.to_payloads([arg])
+        size = sum(payload.ByteSize() for payload in payloads)
+        if size <= MAX_INPUT_BYTES:
+            return None
+        return Answer(
+            Outcome.REFUSED,
+            message=f"the input is {size:,} bytes once encoded; a workflow takes at most "
+            f"{MAX_INPUT_BYTES:,}",
+        )
 
     # --- classifying Temporal's answers ----------------------------------------------------
 

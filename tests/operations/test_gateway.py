@@ -15,9 +15,9 @@ from models.contracts import (
     Stage,
 )
 from operations.answers import Outcome
-from operations.gateway import Gateway
+from operations.gateway import MAX_INPUT_BYTES, Gateway
 from temporal.client import data_converter
-from tests.fakes.temporal_service import RefusingService
+from tests.fakes.temporal_service import RefusingService, unreached_client
 from tests.workflows.harness import CaseHarness
 from workflows.case import CollectionCaseWorkflow as Case
 
@@ -121,3 +121,20 @@ async def test_what_temporal_cannot_do_now_is_told_apart_from_a_failure(
     assert answer.outcome is outcome
     assert (answer.retry_after is not None) == (outcome is Outcome.UNREACHABLE)
     assert (await gateway.query("case-1", Case.status)).outcome is outcome
+
+
+async def test_an_input_too_large_for_temporal_is_refused_before_any_call() -> None:
+    """A reason of 600 KiB would pass an API's body limit on another front end and fail the
+    case's workflow task at the server; the gateway refuses it with its size, and never calls
+    (the client here reaches nothing: a call would answer UNREACHABLE)."""
+    gateway = Gateway(unreached_client(), answer_within=2)
+    huge = ReasonInput(reason="x" * (MAX_INPUT_BYTES + 1))
+    for answer in (
+        await gateway.update("case-6222000000000001", Case.pause, huge),
+        await gateway.signal("case-6222000000000001", Case.contact_outcome, huge),  # type: ignore[arg-type]
+    ):
+        assert answer.outcome is Outcome.REFUSED
+        assert "bytes once encoded; a workflow takes at most 524,288" in answer.message
+        assert "xxxx" not in answer.message
+    fits = await gateway.update("case-6222000000000001", Case.pause, ReasonInput(reason="x" * 1000))
+    assert fits.outcome is Outcome.UNREACHABLE  # a normal input goes to Temporal
