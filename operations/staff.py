@@ -187,10 +187,25 @@ async def _existing(db: Database, person_id: str) -> StaffRow:
     return row
 
 
+async def _keep_an_admin(db: Database, row: StaffRow, why: str) -> None:
+    """Refuses to leave the directory with no active admin: nobody could manage it then."""
+    if not row.active or Role.ADMIN not in roles_from(row.roles):
+        return
+    others = [
+        other
+        for other in await directory(db, include_inactive=False)
+        if other.person_id != row.person_id and Role.ADMIN in roles_from(other.roles)
+    ]
+    if not others:
+        raise StaffError(f"{row.person_id} is the last active admin: {why}")
+
+
 async def set_roles(db: Database, person_id: str, roles: Iterable[str]) -> frozenset[Role]:
     """Replaces the person's roles; their sessions end, so the new roles apply at once."""
     chosen = parse_roles(roles)
-    await _existing(db, person_id)
+    row = await _existing(db, person_id)
+    if Role.ADMIN not in chosen:
+        await _keep_an_admin(db, row, "make another person admin first")
     async with db.session() as session:
         await session.exec(
             update(StaffRow)
@@ -205,7 +220,9 @@ async def set_roles(db: Database, person_id: str, roles: Iterable[str]) -> froze
 
 async def set_active(db: Database, person_id: str, active: bool) -> None:
     """Disabling ends every session and revokes every token of the person at once."""
-    await _existing(db, person_id)
+    row = await _existing(db, person_id)
+    if not active:
+        await _keep_an_admin(db, row, "make another person admin before disabling them")
     now = _now()
     async with db.session() as session:
         await session.exec(

@@ -192,3 +192,17 @@ async def test_a_service_account_signs_in_by_token_only(database: Database) -> N
     assert await sign_in(database, "svc-intake", "") is None
     with pytest.raises(staff.StaffError, match="service account"):
         await staff.reset_password(database, "svc-intake")
+
+
+async def test_the_last_active_admin_can_be_neither_disabled_nor_demoted(
+    database: Database,
+) -> None:
+    await add_person(database, "ada.admin", ["admin"])
+    with pytest.raises(staff.StaffError, match="last active admin"):
+        await staff.set_active(database, "ada.admin", False)
+    with pytest.raises(staff.StaffError, match="last active admin"):
+        await staff.set_roles(database, "ada.admin", ["supervisor"])
+    assert await staff.has_admin(database)
+    await add_person(database, "bo.admin", ["admin"])
+    await staff.set_active(database, "ada.admin", False)  # another admin remains
+    assert await staff.has_admin(database)
