@@ -14,10 +14,10 @@ Exit codes: 0 done; 2 Temporal unreachable (or no payload keys); 3 no such sched
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -31,14 +31,8 @@ from cli.actions import (
     at_minute,
     launch,
 )
-from config.settings import Settings
 from models.daily_intake import DAILY_INTAKE_SCHEDULE
 from models.retention import RETENTION_SCHEDULE
-
-if TYPE_CHECKING:
-    from temporalio.client import Client
-
-ClientConnect = Callable[[Settings], Awaitable["Client"]]
 
 schedule_app = typer.Typer(
     name="schedule",
@@ -81,12 +75,12 @@ def ensure() -> None:
     launch(ensure_schedules, json_output=False)
 
 
-async def list_schedules(env: CommandEnv, connect: ClientConnect | None = None) -> int:
+async def list_schedules(env: CommandEnv) -> int:
     from operations import schedules
 
-    client = await _client(env, connect)
+    gateway = await env.gateway()  # exit 2 when Temporal is unreachable, as every command
     with _temporal(env):
-        views = await schedules.list_schedules(client)
+        views = await schedules.list_schedules(gateway)
     if env.json_output:
         return env.print_json({"schedules": [asdict(v) for v in views]})
     if not views:
@@ -107,21 +101,19 @@ async def list_schedules(env: CommandEnv, connect: ClientConnect | None = None) 
     return EXIT_OK
 
 
-async def change(
-    env: CommandEnv, action: str, name: str, note: str = "", connect: ClientConnect | None = None
-) -> int:
+async def change(env: CommandEnv, action: str, name: str, note: str = "") -> int:
     """`pause`, `unpause` or `trigger` the schedule `name`."""
     from operations import schedules
 
-    client = await _client(env, connect)
+    gateway = await env.gateway()  # exit 2 when Temporal is unreachable, as every command
     with _temporal(env):
         try:
             if action == "pause":
-                await schedules.pause(client, name, note)
+                await schedules.pause(gateway, name, note)
             elif action == "unpause":
-                await schedules.unpause(client, name, note)
+                await schedules.unpause(gateway, name, note)
             elif action == "trigger":
-                await schedules.trigger(client, name)
+                await schedules.trigger(gateway, name)
             else:
                 raise CommandError(EXIT_USAGE, f"unknown action {action}")
         except schedules.ScheduleNotFound as error:
@@ -133,44 +125,23 @@ async def change(
     return EXIT_OK
 
 
-async def ensure_schedules(env: CommandEnv, connect: ClientConnect | None = None) -> int:
+async def ensure_schedules(env: CommandEnv) -> int:
     from operations import schedules
 
-    client = await _client(env, connect)
+    gateway = await env.gateway()  # exit 2 when Temporal is unreachable, as every command
     settings = env.settings
     with _temporal(env):
-        done = await schedules.ensure_retention(client, settings)
+        done = await schedules.ensure_retention(gateway, settings)
         env.say(
             f"{done} {RETENTION_SCHEDULE}: daily at 02:00 UTC, erasing personal data "
             f"{settings.retention_years} years after a case closes"
         )
-        done = await schedules.ensure_intake(client, settings)
+        done = await schedules.ensure_intake(gateway, settings)
         env.say(
             f"{done} {DAILY_INTAKE_SCHEDULE}: hourly at :05, loading new files from "
             f"{settings.intake_drop_dir} (due by {settings.intake_due_hour_utc:02d}:00 UTC)"
         )
     return EXIT_OK
-
-
-async def _client(env: CommandEnv, connect: ClientConnect | None) -> Client:
-    try:
-        return await (connect or _connect)(env.settings)
-    except Exception as exc:
-        message = (
-            f"cannot connect to Temporal: {exc}"  # settings or keys: names the variable only
-            if isinstance(exc, ValueError)
-            else f"Temporal is unreachable at {env.settings.temporal_address} "
-            f"({type(exc).__name__})"
-        )
-        raise CommandError(EXIT_USAGE, message) from None
-
-
-async def _connect(settings: Settings) -> Client:
-    """With the payload codec: a schedule's action carries the workflow's input."""
-    from temporal.client import connect
-    from temporal.codec import codec_from_settings
-
-    return await connect(settings, codec_from_settings(settings))
 
 
 @contextmanager

@@ -164,24 +164,23 @@ async def _start(stack: Stack, settings: Settings, console: Console) -> None:
 async def _retention(settings: Settings, console: Console) -> None:
     """How long Temporal keeps closed workflows, the daily retention schedule and the daily
     intake's. A failure is reported and the stack runs on: none is needed to work cases today."""
+    from cli.actions import connect_gateway
     from operations import schedules
-    from temporal.client import connect
-    from temporal.codec import codec_from_settings
 
     try:
-        client = await connect(settings, codec_from_settings(settings))
+        gateway = await connect_gateway(settings)
     except Exception as error:
         _not_set_up("Retention", error, console)
         return
     try:
         kept = await schedules.set_closed_workflow_retention(
-            client, settings.closed_workflow_retention_days
+            gateway, settings.closed_workflow_retention_days
         )
         console.print(f"Closed workflows are kept {kept.days} days in Temporal.")
     except Exception as error:
         _not_set_up("The retention of closed workflows", error, console)
     try:
-        done = await schedules.ensure_retention(client, settings)
+        done = await schedules.ensure_retention(gateway, settings)
         console.print(
             f"Retention schedule {done}: daily at 02:00 UTC, personal data erased "
             f"{settings.retention_years} years after a case closes."
@@ -190,7 +189,7 @@ async def _retention(settings: Settings, console: Console) -> None:
         _not_set_up("The retention schedule", error, console)
     try:
         settings.intake_drop_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        done = await schedules.ensure_intake(client, settings)
+        done = await schedules.ensure_intake(gateway, settings)
         console.print(
             f"Daily intake schedule {done}: hourly, new files from {settings.intake_drop_dir} "
             f"(due by {settings.intake_due_hour_utc:02d}:00 UTC; `collections intake-files`).",

@@ -95,6 +95,12 @@ class Gateway:
     def namespace(self) -> str:
         return self._client.namespace
 
+    @property
+    def client(self) -> Client:
+        """The client itself, for the application layer's own modules that need what the
+        gateway's calls do not cover (`operations.schedules`); front ends use the calls."""
+        return self._client
+
     async def start(
         self,
         run: Callable[[Any, A], Awaitable[Any]],

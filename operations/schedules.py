@@ -39,6 +39,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from config.settings import Settings
 from models.daily_intake import DAILY_INTAKE_SCHEDULE, DAILY_INTAKE_WORKFLOW, DailyIntakeInput
 from models.retention import RETENTION_SCHEDULE, RETENTION_WORKFLOW, RetentionInput
+from operations.gateway import Gateway
 
 RUN_AT_HOUR_UTC = 2
 # The intake looks into its drop folder every hour, a few minutes past it: a file due by the
@@ -105,19 +106,19 @@ def intake_schedule(settings: Settings) -> Schedule:
 
 
 async def ensure_retention(
-    client: Client, settings: Settings, *, schedule_id: str = RETENTION_SCHEDULE
+    gateway: Gateway, settings: Settings, *, schedule_id: str = RETENTION_SCHEDULE
 ) -> str:
     """Creates the retention schedule, or updates it to the settings; "created" or
     "updated". A paused schedule stays paused."""
-    return await _ensure(client, schedule_id, retention_schedule(settings))
+    return await _ensure(gateway.client, schedule_id, retention_schedule(settings))
 
 
 async def ensure_intake(
-    client: Client, settings: Settings, *, schedule_id: str = DAILY_INTAKE_SCHEDULE
+    gateway: Gateway, settings: Settings, *, schedule_id: str = DAILY_INTAKE_SCHEDULE
 ) -> str:
     """Creates the daily intake's schedule, or updates it to the settings; "created" or
     "updated". A paused schedule stays paused."""
-    return await _ensure(client, schedule_id, intake_schedule(settings))
+    return await _ensure(gateway.client, schedule_id, intake_schedule(settings))
 
 
 async def _ensure(client: Client, schedule_id: str, wanted: Schedule) -> str:
@@ -134,9 +135,9 @@ async def _ensure(client: Client, schedule_id: str, wanted: Schedule) -> str:
     return "updated"
 
 
-async def list_schedules(client: Client) -> list[ScheduleView]:
+async def list_schedules(gateway: Gateway) -> list[ScheduleView]:
     views = []
-    async for listed in await client.list_schedules():
+    async for listed in await gateway.client.list_schedules():
         action = listed.schedule.action if listed.schedule else None
         state = listed.schedule.state if listed.schedule else None
         recent = listed.info.recent_actions if listed.info else []
@@ -158,24 +159,25 @@ async def list_schedules(client: Client) -> list[ScheduleView]:
     return sorted(views, key=lambda v: v.id)
 
 
-async def pause(client: Client, schedule_id: str, note: str = "") -> None:
+async def pause(gateway: Gateway, schedule_id: str, note: str = "") -> None:
     with _known(schedule_id):
-        await client.get_schedule_handle(schedule_id).pause(note=note or "paused")
+        await gateway.client.get_schedule_handle(schedule_id).pause(note=note or "paused")
 
 
-async def unpause(client: Client, schedule_id: str, note: str = "") -> None:
+async def unpause(gateway: Gateway, schedule_id: str, note: str = "") -> None:
     with _known(schedule_id):
-        await client.get_schedule_handle(schedule_id).unpause(note=note or "unpaused")
+        await gateway.client.get_schedule_handle(schedule_id).unpause(note=note or "unpaused")
 
 
-async def trigger(client: Client, schedule_id: str) -> None:
+async def trigger(gateway: Gateway, schedule_id: str) -> None:
     """Runs the schedule's action now (skipped, as at a tick, while its last run goes on)."""
     with _known(schedule_id):
-        await client.get_schedule_handle(schedule_id).trigger()
+        await gateway.client.get_schedule_handle(schedule_id).trigger()
 
 
-async def set_closed_workflow_retention(client: Client, days: int) -> timedelta:
+async def set_closed_workflow_retention(gateway: Gateway, days: int) -> timedelta:
     """How long the namespace keeps closed workflows' histories; returns what it now says."""
+    client = gateway.client
     await client.workflow_service.update_namespace(
         UpdateNamespaceRequest(
             namespace=client.namespace,
@@ -184,10 +186,11 @@ async def set_closed_workflow_retention(client: Client, days: int) -> timedelta:
             ),
         )
     )
-    return await closed_workflow_retention(client)
+    return await closed_workflow_retention(gateway)
 
 
-async def closed_workflow_retention(client: Client) -> timedelta:
+async def closed_workflow_retention(gateway: Gateway) -> timedelta:
+    client = gateway.client
     described = await client.workflow_service.describe_namespace(
         DescribeNamespaceRequest(namespace=client.namespace)
     )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from rich.console import Console
+from temporalio.client import Client
 from typer.testing import CliRunner
 
 from cli import staff as staff_cli
@@ -34,15 +35,18 @@ ONE_TIME = re.compile(r"one-time password for ([a-z0-9._-]+): (\S+) \(to be chan
 @dataclass(frozen=True)
 class Local:
     """Runs a command's core as the CLI would, as `actor`, for commands that need only the
-    database: one that reached for Temporal would exit 2."""
+    database (one that reached for Temporal would exit 2), or the `temporal` client given."""
 
     db: Database
     actor: str = "host.admin"
+    temporal: Client | None = None  # for the commands that reach Temporal (schedules)
 
     async def __call__(self, core: Core, *, json_output: bool = False) -> Ran:
         out, err = io.StringIO(), io.StringIO()
 
         async def no_temporal(_: Settings) -> Gateway:
+            if self.temporal is not None:
+                return Gateway(self.temporal)
             raise RuntimeError("this command needs no Temporal")
 
         env = CommandEnv(

@@ -26,10 +26,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.messaging.senders import OutboxSender
 from cli import schedule as schedule_cli
-from config.settings import Settings
 from models.daily_intake import DAILY_INTAKE_SCHEDULE, DailyIntakeResult
 from models.retention import RETENTION_SCHEDULE
 from operations import schedules
+from operations.gateway import Gateway
 from readmodel.engine import Database
 from readmodel.intake_files import list_intake_files
 from tests.cli.test_staff_cli import Local
@@ -81,9 +81,10 @@ async def test_the_schedule_loads_a_dropped_file_once(
     tmp_path: Path,
 ) -> None:
     client = dev_env.client
+    gateway = Gateway(client)
     settings = intake_settings(task_queue, tmp_path)
 
-    assert await schedules.ensure_intake(client, settings, schedule_id=schedule) == "created"
+    assert await schedules.ensure_intake(gateway, settings, schedule_id=schedule) == "created"
     handle = client.get_schedule_handle(schedule)
     described = await handle.describe()
     [interval] = described.schedule.spec.intervals
@@ -93,18 +94,15 @@ async def test_the_schedule_loads_a_dropped_file_once(
     accounts, text = overdue_file()
     drop(settings.intake_drop_dir / "overdue.csv", text)
 
-    async def connect(_: Settings) -> Client:
-        return client
-
-    cli = Local(sqlite_db)
+    cli = Local(sqlite_db, temporal=client)
     services = Services(db=sqlite_db, sender=OutboxSender())
     async with build_worker(client, settings, task_queue, services):
-        ran = await cli(lambda env: schedule_cli.change(env, "trigger", schedule, "", connect))
+        ran = await cli(lambda env: schedule_cli.change(env, "trigger", schedule, ""))
         assert ran.code == 0, ran.err
         first = await run_after(handle)
         loaded = await result_of(client, first)
 
-        ran = await cli(lambda env: schedule_cli.change(env, "trigger", schedule, "", connect))
+        ran = await cli(lambda env: schedule_cli.change(env, "trigger", schedule, ""))
         assert ran.code == 0, ran.err
         second = await run_after(handle, previous=first.first_execution_run_id)
         again = await result_of(client, second)
@@ -125,14 +123,9 @@ async def test_schedule_ensure_makes_both_schedules(
     client = dev_env.client
     settings = intake_settings(task_queue, tmp_path)
 
-    async def connect(_: Settings) -> Client:
-        return client
-
     try:
-        ran = await Local(sqlite_db)(
-            lambda env: schedule_cli.ensure_schedules(
-                dataclasses.replace(env, settings=settings), connect=connect
-            )
+        ran = await Local(sqlite_db, temporal=client)(
+            lambda env: schedule_cli.ensure_schedules(dataclasses.replace(env, settings=settings))
         )
         assert ran.code == 0, ran.err
         assert ran.out.splitlines()[0].startswith(f"created {RETENTION_SCHEDULE}: daily")

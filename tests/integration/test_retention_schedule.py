@@ -13,14 +13,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, ScheduleHandle
+from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.messaging.senders import OutboxSender
 from cli import schedule as schedule_cli
-from config.settings import Settings
 from models.retention import RetentionResult
 from operations import schedules
+from operations.gateway import Gateway
 from readmodel.engine import Database
 from readmodel.retention import is_erased
 from tests.cli.test_staff_cli import Local
@@ -57,6 +57,7 @@ async def test_the_retention_schedule_runs_the_retention_workflow(
     dev_env: WorkflowEnvironment, task_queue: str, sqlite_db: Database, schedule: str
 ) -> None:
     client = dev_env.client
+    gateway = Gateway(client)
     settings = settings_for(task_queue)
     old = await seed_case(
         sqlite_db, 1, customer_ref="C-1", opened_at=LONG_AGO, closed_at=LONG_AGO + timedelta(30)
@@ -69,7 +70,7 @@ async def test_the_retention_schedule_runs_the_retention_workflow(
         closed_at=datetime.now(UTC) - timedelta(days=1),
     )
 
-    assert await schedules.ensure_retention(client, settings, schedule_id=schedule) == "created"
+    assert await schedules.ensure_retention(gateway, settings, schedule_id=schedule) == "created"
     handle = client.get_schedule_handle(schedule)
     described = await handle.describe()
     spec = described.schedule.spec
@@ -78,30 +79,27 @@ async def test_the_retention_schedule_runs_the_retention_workflow(
     next_run = described.info.next_action_times[0]
     assert (next_run.hour, next_run.minute) == (2, 0)
 
-    async def connect(_: Settings) -> Client:
-        return client
-
-    cli = Local(sqlite_db)
-    ran = await cli(lambda env: schedule_cli.change(env, "pause", schedule, "audit", connect))
+    cli = Local(sqlite_db, temporal=client)
+    ran = await cli(lambda env: schedule_cli.change(env, "pause", schedule, "audit"))
     assert ran.code == 0, ran.err
     # The list comes from the server's visibility store, which catches up within moments.
     for _ in range(50):
-        ran = await cli(lambda env: schedule_cli.list_schedules(env, connect), json_output=True)
+        ran = await cli(lambda env: schedule_cli.list_schedules(env), json_output=True)
         listed = [s for s in ran.json()["schedules"] if s["id"] == schedule and s["paused"]]
         if listed:
             break
         await asyncio.sleep(0.1)
     assert [(s["workflow"], s["note"]) for s in listed] == [("Retention", "audit")]
     # Brought up to date again (as every `up` does), a paused schedule stays paused.
-    assert await schedules.ensure_retention(client, settings, schedule_id=schedule) == "updated"
+    assert await schedules.ensure_retention(gateway, settings, schedule_id=schedule) == "updated"
     assert (await handle.describe()).schedule.state.paused
-    ran = await cli(lambda env: schedule_cli.change(env, "unpause", schedule, "", connect))
+    ran = await cli(lambda env: schedule_cli.change(env, "unpause", schedule, ""))
     assert ran.code == 0, ran.err
     assert not (await handle.describe()).schedule.state.paused
 
     services = Services(db=sqlite_db, sender=OutboxSender())
     async with build_worker(client, settings, task_queue, services):
-        ran = await cli(lambda env: schedule_cli.change(env, "trigger", schedule, "", connect))
+        ran = await cli(lambda env: schedule_cli.change(env, "trigger", schedule, ""))
         assert ran.code == 0, ran.err
         run = client.get_workflow_handle(await last_run(handle), result_type=RetentionResult)
         result = await asyncio.wait_for(run.result(), 20)
@@ -109,7 +107,7 @@ async def test_the_retention_schedule_runs_the_retention_workflow(
     assert result.erased.cases == 1 and result.erased.customers == 1
     assert await is_erased(sqlite_db, old.case_id)
     assert not await is_erased(sqlite_db, recent.case_id)
-    ran = await cli(lambda env: schedule_cli.change(env, "trigger", "no-such", "", connect))
+    ran = await cli(lambda env: schedule_cli.change(env, "trigger", "no-such", ""))
     assert ran.code == 3 and "no schedule no-such" in ran.err
 
 
@@ -117,12 +115,13 @@ async def test_the_namespace_keeps_closed_workflows_as_long_as_the_settings_say(
     dev_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     client = dev_env.client
-    before = await schedules.closed_workflow_retention(client)
+    gateway = Gateway(client)
+    before = await schedules.closed_workflow_retention(gateway)
     settings = dataclasses.replace(settings_for(task_queue), closed_workflow_retention_days=30)
     try:
         kept = await schedules.set_closed_workflow_retention(
-            client, settings.closed_workflow_retention_days
+            gateway, settings.closed_workflow_retention_days
         )
         assert kept == timedelta(days=30)
     finally:
-        await schedules.set_closed_workflow_retention(client, before.days or 1)
+        await schedules.set_closed_workflow_retention(gateway, before.days or 1)
