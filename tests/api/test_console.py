@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from api import app as api_app
-from api.console.i18n import GROUPS, LABELS, NEXT_ACTIONS, STAGES, TERMS
+from api.console.i18n import LABELS, STAGES, TERMS
+from api.console.values import GROUPS, NEXT_ACTIONS
 from models.contracts import (
     AttemptStatus,
     ClosureReason,
