@@ -9,7 +9,13 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.metrics import CONTACTS, ContactMetrics
-from models.contracts import CaseWrite, RefusedAttempt, WriteReceipt
+from models.case_writes import (
+    CaseWrite,
+    WriteReceipt,
+)
+from models.contracts import (
+    RefusedAttempt,
+)
 from models.departments import HandoffWrite
 from readmodel import writes
 from readmodel.engine import Database

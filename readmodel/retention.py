@@ -23,7 +23,9 @@ from sqlalchemy import Exists, exists, null
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.contracts import AuditEntry
+from models.case_writes import (
+    AuditEntry,
+)
 from models.retention import ErasureCounts
 from readmodel import writes
 from readmodel.engine import Database

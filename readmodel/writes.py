@@ -21,16 +21,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel, col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.contracts import (
-    AttemptStatus,
+from models.case_writes import (
     AuditEntry,
-    CaseInput,
     CaseSnapshot,
     CaseWrite,
     PaymentRow,
     PromiseRow,
-    RefusedAttempt,
     WriteReceipt,
+)
+from models.contracts import (
+    AttemptStatus,
+    CaseInput,
+    RefusedAttempt,
 )
 from models.departments import HandoffWrite, TaskRecord
 from readmodel import sealing

@@ -23,14 +23,16 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from models.case_writes import (
+        CaseSnapshot,
+        CaseWrite,
+    )
     from models.contracts import (
         AssessInput,
         Assessment,
         CaseInput,
-        CaseSnapshot,
         CaseState,
         CaseStatus,
-        CaseWrite,
         NextAction,
         PlanInstalmentView,
         Stage,

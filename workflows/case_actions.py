@@ -10,6 +10,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from models.case_writes import (
+        PaymentRow,
+    )
     from models.contracts import (
         MAX_MINOR,
         Account,
@@ -20,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
         ClosureReason,
         ContactOutcome,
         PastContact,
-        PaymentRow,
         PromiseToPayInput,
         ReasonInput,
         RecordPaymentInput,

@@ -16,16 +16,18 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.case_writes import (
+        AuditEntry,
+        PaymentRow,
+        PromiseRow,
+    )
     from models.contracts import (
         NOT_READY_MESSAGE,
         ActionResult,
-        AuditEntry,
         CaseInput,
         CaseState,
         ClosureReason,
-        PaymentRow,
         Promise,
-        PromiseRow,
         Refusal,
         Stage,
         TimelineEvent,

@@ -6,7 +6,10 @@ from __future__ import annotations
 from temporalio.testing import ActivityEnvironment
 
 from activities.case_store import CaseStoreActivities
-from models.contracts import CaseWrite, WriteReceipt
+from models.case_writes import (
+    CaseWrite,
+    WriteReceipt,
+)
 from models.departments import HandoffWrite
 from readmodel.engine import Database
 from readmodel.queries import get_case, get_handoff, list_attempts

@@ -13,15 +13,17 @@ from temporalio.exceptions import ApplicationError
 
 from activities.case_store import CaseStoreActivities
 from activities.dossier import DossierActivities
-from models.contracts import (
-    Account,
+from models.case_writes import (
     AuditEntry,
-    CaseInput,
     CaseSnapshot,
     CaseWrite,
-    ContactPoints,
     PaymentRow,
     PromiseRow,
+)
+from models.contracts import (
+    Account,
+    CaseInput,
+    ContactPoints,
     RefusalReason,
     RefusedAttempt,
     Stage,

@@ -19,7 +19,14 @@ from cli import customer as customer_cli
 from cli import schedule as schedule_cli
 from cli.actions import CommandEnv, run_command
 from cli.main import app
-from models.contracts import CaseSnapshot, CaseWrite, ClosureReason, Stage
+from models.case_writes import (
+    CaseSnapshot,
+    CaseWrite,
+)
+from models.contracts import (
+    ClosureReason,
+    Stage,
+)
 from models.strategy import Segment
 from operations import access, staff
 from readmodel import writes

@@ -9,10 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from models.contracts import (
-    AttemptStatus,
+from models.case_writes import (
     CaseSnapshot,
     CaseWrite,
+)
+from models.contracts import (
+    AttemptStatus,
     ClosureReason,
     Stage,
 )

@@ -7,7 +7,14 @@ from datetime import timedelta
 
 from sqlalchemy import inspect
 
-from models.contracts import CaseWrite, ClosureReason, PaymentRow, Stage
+from models.case_writes import (
+    CaseWrite,
+    PaymentRow,
+)
+from models.contracts import (
+    ClosureReason,
+    Stage,
+)
 from models.departments import HandoffWrite, TaskKind, TaskRecord, TaskStatus
 from readmodel import queries, writes
 from readmodel.engine import Database

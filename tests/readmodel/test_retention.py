@@ -10,16 +10,18 @@ from typing import Any, TypeVar
 
 from sqlmodel import SQLModel, col, select
 
-from models.contracts import (
-    Account,
+from models.case_writes import (
     AuditEntry,
-    CaseInput,
     CaseSnapshot,
     CaseWrite,
-    ClosureReason,
-    ContactPoints,
     PaymentRow,
     PromiseRow,
+)
+from models.contracts import (
+    Account,
+    CaseInput,
+    ClosureReason,
+    ContactPoints,
     RefusalReason,
     RefusedAttempt,
     Stage,

@@ -13,7 +13,10 @@ import pytest
 from sqlalchemy import Text, text, type_coerce
 from sqlmodel import select
 
-from models.contracts import AuditEntry, CaseWrite
+from models.case_writes import (
+    AuditEntry,
+    CaseWrite,
+)
 from readmodel import sealing, writes
 from readmodel.engine import Database
 from readmodel.queries import open_cases_for_mobile

@@ -22,7 +22,16 @@ from temporalio.workflow import ParentClosePolicy
 
 from activities.case_store import CaseStoreActivities
 from activities.dossier import DossierActivities
-from models.contracts import Account, CaseInput, CaseSnapshot, CaseWrite, ContactPoints, Stage
+from models.case_writes import (
+    CaseSnapshot,
+    CaseWrite,
+)
+from models.contracts import (
+    Account,
+    CaseInput,
+    ContactPoints,
+    Stage,
+)
 from models.departments import (
     AcceptReferralInput,
     CaseSummary,
