@@ -38,7 +38,7 @@ from models.people import role_named
 from operations import staff
 from operations.staff import Person
 from readmodel.engine import Database
-from readmodel.tables import SignInFlowRow, StaffRow, StaffSessionRow
+from readmodel.tables import SignInFlowRow, StaffRow
 
 with warnings.catch_warnings():  # authlib 1.9 asks for `httpx2`, and works on httpx meanwhile
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -331,9 +331,7 @@ async def _person(db: Database, claims: Mapping[str, Any], roles_claim: str) -> 
                 raise SsoError("the person is disabled in the staff directory")
             if row.roles != roles:
                 # As when an admin changes roles: sessions under the old ones end.
-                await session.exec(
-                    delete(StaffSessionRow).where(col(StaffSessionRow.person_id) == person_id)
-                )
+                await staff.end_sessions(session, person_id)
                 row.roles = roles
             row.oidc_subject = subject
             row.updated_at = now

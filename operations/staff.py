@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.people import Actor, Role, role_named
 from readmodel.engine import Database
@@ -137,6 +138,12 @@ async def has_admin(db: Database) -> bool:
     )
 
 
+async def end_sessions(session: AsyncSession, person_id: str) -> None:
+    """Ends every session of the person, within the caller's transaction: when they are
+    disabled, their roles change or their password does."""
+    await session.exec(delete(StaffSessionRow).where(col(StaffSessionRow.person_id) == person_id))
+
+
 # --- changing ----------------------------------------------------------------------------------
 
 
@@ -212,9 +219,7 @@ async def set_roles(db: Database, person_id: str, roles: Iterable[str]) -> froze
             .where(col(StaffRow.person_id) == person_id)
             .values(roles=",".join(sorted(chosen)), updated_at=_now())
         )
-        await session.exec(
-            delete(StaffSessionRow).where(col(StaffSessionRow.person_id) == person_id)
-        )
+        await end_sessions(session, person_id)
     return chosen
 
 
@@ -231,9 +236,7 @@ async def set_active(db: Database, person_id: str, active: bool) -> None:
             .values(active=active, updated_at=now)
         )
         if not active:
-            await session.exec(
-                delete(StaffSessionRow).where(col(StaffSessionRow.person_id) == person_id)
-            )
+            await end_sessions(session, person_id)
             await session.exec(
                 update(ApiTokenRow)
                 .where(col(ApiTokenRow.person_id) == person_id)
@@ -271,6 +274,4 @@ async def _store_password(db: Database, person_id: str, hashed: str, *, must_cha
             .where(col(StaffRow.person_id) == person_id)
             .values(password_hash=hashed, must_change_password=must_change, updated_at=_now())
         )
-        await session.exec(
-            delete(StaffSessionRow).where(col(StaffSessionRow.person_id) == person_id)
-        )
+        await end_sessions(session, person_id)
