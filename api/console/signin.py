@@ -11,11 +11,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import end_session, set_session_cookie
+from api.auth import SESSION_COOKIE, end_session, set_session_cookie
 from api.console.i18n import LANGUAGES
 from api.console.pages import LANGUAGE_COOKIE, PAGES, render, signed_in
 from api.deps import DatabaseDep, SettingsDep
 from operations import signin, staff
+from operations.staff import Person
+from readmodel.engine import Database
 
 router = APIRouter()
 
@@ -64,10 +66,20 @@ async def sign_in(request: Request, db: DatabaseDep, settings: SettingsDep) -> R
             sso=sso,
             error="signin_failed",
         )
-    await end_session(Response(), request, db)  # a session from before is not carried over
-    session_id = await signin.open_session(db, person)
+    return await signed_in_answer(request, db, person, target)
+
+
+async def signed_in_answer(
+    request: Request, db: Database, person: Person, target: str, *, method: str = "password"
+) -> Response:
+    """A sign-in that succeeded (by password or single sign-on): a new session, and the page
+    set out for; the password page first while the person's password is a one-time one, and
+    the staff page for an admin, who opens no case."""
+    if earlier := request.cookies.get(SESSION_COOKIE):
+        await signin.close_session(db, earlier)  # a session from before is not carried over
+    session_id = await signin.open_session(db, person, method=method)
     if target == "/console/cases" and not person.may(PAGES["cases"]):
-        target = "/console/staff"  # an admin's first page: they open no case
+        target = "/console/staff"
     page = "/console/password?next=" + target if person.must_change_password else target
     response = RedirectResponse(page, status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, request, session_id)

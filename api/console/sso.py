@@ -15,12 +15,11 @@ import logging
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import end_session, set_session_cookie
 from api.console.pages import render
-from api.console.signin import local
+from api.console.signin import local, signed_in_answer
 from api.deps import DatabaseDep, SettingsDep
 from config.settings import Settings
-from operations import signin, sso
+from operations import sso
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -76,11 +75,4 @@ async def sso_callback(
     except sso.SsoError as refused:
         log.info("single sign-on refused: %s", refused)
         return _refused(request, settings, status.HTTP_403_FORBIDDEN)
-    await end_session(Response(), request, db)  # a session from before is not carried over
-    session_id = await signin.open_session(db, done.person, method="oidc")
-    target = local(done.next_path)
-    if done.person.must_change_password:
-        target = "/console/password?next=" + target
-    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
-    set_session_cookie(response, request, session_id)
-    return response
+    return await signed_in_answer(request, db, done.person, local(done.next_path), method="oidc")
