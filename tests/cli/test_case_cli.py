@@ -318,16 +318,24 @@ async def test_status_shows_the_case_with_the_customer_masked(harness: CaseHarne
 
 
 async def test_an_action_from_the_command_line_names_who_took_it(harness: CaseHarness) -> None:
-    settings = dataclasses.replace(settings_for(harness.queue), cli_actor="zhao.min")
-    cli = Cli(harness.client, harness.db, settings)
+    def as_(actor: str) -> Cli:
+        settings = dataclasses.replace(settings_for(harness.queue), cli_actor=actor)
+        return Cli(harness.client, harness.db, settings)
+
+    zhao, qian = as_("zhao.min"), as_("qian.li")  # two collectors at their own shells
     account = await started(harness)
-    paused = await cli(
+    paused = await zhao(
         lambda env: case_cli.act(env, account, Case.pause, ReasonInput(reason="asked"))
     )
     assert paused.code == 0, paused.err
-    ran = await cli(lambda env: case_cli.show_timeline(env, account), json_output=True)
+    resumed = await qian(
+        lambda env: case_cli.act(env, account, Case.resume, ReasonInput(reason="called back"))
+    )
+    assert resumed.code == 0, resumed.err
+    ran = await zhao(lambda env: case_cli.show_timeline(env, account), json_output=True)
     by = {(e["kind"], e["by"]) for e in ran.json()["events"]}
-    assert ("paused", "zhao.min (cli)") in by and ("opened", "workflow") in by
+    assert ("paused", "zhao.min (cli)") in by and ("resumed", "qian.li (cli)") in by
+    assert ("opened", "workflow") in by
 
 
 async def test_an_action_is_taken_and_a_bad_one_is_refused_with_the_cases_message(
