@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
+import phonenumbers
+
 from models.contracts import MAX_MINOR, Account, CaseInput, ContactPoints, Language, text_problem
 
 
@@ -34,7 +36,12 @@ COLUMNS = (
     Column("account_no", True, "the bank's account number: 6 to 34 letters and digits; unique"),
     Column("customer_ref", True, "the bank's customer number"),
     Column("customer_name", True, "as messages and collectors address the customer"),
-    Column("mobile", True, "E.164: `+`, then 8 to 15 digits, no spaces (`+8613800138000`)"),
+    Column(
+        "mobile",
+        True,
+        "E.164: `+`, then 8 to 15 digits, no spaces (`+8613800138000`); a number its country"
+        " can assign",
+    ),
     Column("language", True, "`zh-CN` or `en`"),
     Column("time_zone", True, "IANA name, e.g. `Asia/Shanghai`; contact windows use it"),
     Column("product", True, "e.g. `card`, `personal_loan`, `auto_loan`"),
@@ -63,7 +70,12 @@ _ISO_4217 = """
 CURRENCIES = frozenset(_ISO_4217.split())
 LANGUAGES = {language.value.lower(): language for language in Language}
 
-_MOBILE = re.compile(r"\+[1-9][0-9]{7,14}")
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+# Ofcom keeps 07700 900000 to 900999 for drama, so no one can be texted on them: the examples,
+# the demo and the tests use them, though libphonenumber rightly calls them unassigned.
+_FICTION = re.compile(r"\+447700900[0-9]{3}")
+NOT_E164 = "mobile is not E.164 (+ and 8 to 15 digits, no spaces)"
+NOT_IN_PLAN = "mobile is E.164 in form but not a number its country code can assign"
 _ACCOUNT_NO = re.compile(r"[A-Za-z0-9]{6,34}")
 _INTEGER = re.compile(r"-?[0-9]+")
 MAX_CELL = 200  # characters in one cell: names and references, never prose
@@ -136,11 +148,11 @@ def _header(cells: list[str] | None) -> tuple[dict[str, int], list[RowError]]:
     if not any(names):
         return {}, [RowError(HEADER_ROW, "header", "the first row must be the header")]
     index: dict[str, int] = {}
-    repeated: list[str] = []
+    repeated: set[str] = set()  # a column three times is named once
     for i, name in enumerate(names):
         if name in KNOWN:
             if name in index:
-                repeated.append(name)
+                repeated.add(name)
             index.setdefault(name, i)
     errors = []
     missing = [name for name in REQUIRED if name not in index]
@@ -153,6 +165,24 @@ def _header(cells: list[str] | None) -> tuple[dict[str, int], list[RowError]]:
     if errors:
         return {}, errors
     return index, []
+
+
+def mobile_problem(mobile: str) -> str | None:
+    """Why `mobile` cannot be texted or called, or None; never the number itself."""
+    if not _E164.fullmatch(mobile):
+        return NOT_E164
+    if _FICTION.fullmatch(mobile):
+        return None
+    try:
+        number = phonenumbers.parse(mobile)
+    except phonenumbers.NumberParseException:  # no such country code: +999 ...
+        return NOT_IN_PLAN
+    # The canonical form must be the text itself: "+44 0 7911 ..." with its trunk zero is
+    # valid to the library but not a number a provider dials as written.
+    canonical = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not phonenumbers.is_valid_number(number) or canonical != mobile:
+        return NOT_IN_PLAN
+    return None
 
 
 @functools.cache
@@ -210,8 +240,9 @@ class _RowChecker:
                 self._first_seen[account_no] = row
 
         mobile = values["mobile"]
-        if mobile and not _MOBILE.fullmatch(mobile):
-            fail("mobile", "mobile is not E.164 (+ and 8 to 15 digits, no spaces)")
+        bad_mobile = mobile_problem(mobile) if mobile else None
+        if bad_mobile is not None:
+            fail("mobile", bad_mobile)
 
         language = LANGUAGES.get(values["language"].lower())
         if values["language"] and language is None:

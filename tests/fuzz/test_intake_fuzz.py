@@ -84,8 +84,14 @@ GOOD: dict[str, st.SearchStrategy[str]] = {
     ),
     "customer_ref": st.one_of(st.just("CUST0001"), text.filter(str.strip)),
     "customer_name": st.one_of(st.sampled_from(["张伟", "O'Brien, Ann"]), text.filter(str.strip)),
-    "mobile": st.builds(
-        "+{}{}".format, st.integers(1, 9), st.text("0123456789", min_size=7, max_size=14)
+    "mobile": st.one_of(
+        st.builds(
+            "+86{}{:08d}".format,
+            st.sampled_from(["138", "139", "150", "186"]),
+            st.integers(0, 10**8 - 1),
+        ),
+        st.integers(0, 999).map("+447700900{:03d}".format),  # Ofcom's drama range
+        st.integers(100, 199).map("+1212555{:04d}".format),  # New York's 555-01XX
     ),
     "language": st.sampled_from(["en", "zh-CN", "ZH-cn", "EN", "zh-cn"]),
     "time_zone": st.sampled_from(["Asia/Shanghai", "America/New_York", "UTC", "Etc/GMT+5"]),
@@ -99,7 +105,11 @@ BAD: dict[str, st.SearchStrategy[str]] = {
     "customer_name": st.sampled_from(["", " ", "\u3000"]),
     "mobile": st.one_of(
         st.sampled_from(
-            ["+86 138 0013 8000", "8613800138000", "+0123456789", "+12345678901234567"]
+            [
+                *("+86 138 0013 8000", "8613800138000", "+0123456789", "+12345678901234567"),
+                # E.164 in form, but no number its country can assign
+                *("+8612345678901", "+15551234567", "+4407911123456", "+99912345678"),
+            ]
         ),
         st.just("+８６１３８００１３８０００"),
         junk,
@@ -355,10 +365,12 @@ def is_text(value: str) -> bool:
     return True
 
 
-def masked(file: IntakeFile) -> str:
+def masked(file: IntakeFile, parsed: ParsedIntake) -> str:
     """The same file with every name and mobile replaced by another of the same kind (blank,
-    a valid number, not text, something else): the reasons must not change."""
+    a valid number, one of E.164's form its country cannot assign, not text, something else):
+    the reasons must not change."""
     index = first_index(file.records[0])
+    mobile_reasons = {e.row: e.reason for e in parsed.errors if e.field == "mobile"}
     records = [list(cells) for cells in file.records]
     for n, cells in enumerate(records[1:], start=2):
         for name, i in [
@@ -374,8 +386,10 @@ def masked(file: IntakeFile) -> str:
                 cells[i] = f"\x00 {n}"
             elif len(value) > MAX_CELL:
                 cells[i] = "N" * (MAX_CELL + 1)
+            elif name == "mobile" and n not in mobile_reasons:
+                cells[i] = f"+447700900{n % 1000:03d}"
             elif name == "mobile":
-                cells[i] = f"+1555{n:07d}" if E164.fullmatch(cells[i].strip()) else f"no. {n}"
+                cells[i] = f"+1555{n:07d}" if E164.fullmatch(value) else f"no. {n}"
             else:
                 cells[i] = f"Name {n}"
     return write_records(records)
@@ -384,7 +398,7 @@ def masked(file: IntakeFile) -> str:
 def check_privacy(file: IntakeFile, parsed: ParsedIntake) -> None:
     if not file.records or parsed.file_error:
         return
-    other = parse(file, masked(file))
+    other = parse(file, masked(file, parsed))
     assert other.errors == parsed.errors
     assert [row for row, _ in other.valid] == [row for row, _ in parsed.valid]
 

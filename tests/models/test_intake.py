@@ -265,3 +265,42 @@ def test_a_header_with_an_error_rejects_the_file_and_names_row_one() -> None:
     assert parsed.valid == [] and parsed.file_error
     assert [(e.row, e.field) for e in parsed.errors] == [(1, "header")]
     assert "missing column(s): mobile" in parsed.errors[0].reason
+
+
+NOT_IN_PLAN = "mobile is E.164 in form but not a number its country code can assign"
+NOT_E164 = "mobile is not E.164 (+ and 8 to 15 digits, no spaces)"
+
+
+@pytest.mark.parametrize(
+    ("mobile", "reason"),
+    [
+        ("+8612345678901", NOT_IN_PLAN),  # China has no numbers beginning 12
+        ("+861380013800", NOT_IN_PLAN),  # a mainland mobile one digit short
+        ("+15551234567", NOT_IN_PLAN),  # North America has no area code 555
+        ("+99912345678", NOT_IN_PLAN),  # no country has the code 999
+        ("+4407911123456", NOT_IN_PLAN),  # the trunk zero written after the country code
+        ("+4702000", NOT_E164),  # a Norwegian service number, but shorter than 8 digits
+        ("+4980012345678901", NOT_E164),  # 16 digits
+    ],
+)
+def test_a_mobile_must_be_a_number_its_country_can_assign(mobile: str, reason: str) -> None:
+    parsed = parse_intake(csv_text(line(mobile=mobile)), as_of=AS_OF)
+    assert parsed.valid == []
+    assert [(e.row, e.field, e.reason) for e in parsed.errors] == [(2, "mobile", reason)]
+    assert mobile.removeprefix("+") not in parsed.errors[0].reason
+
+
+@pytest.mark.parametrize(
+    "mobile",
+    [
+        "+29051234",  # St Helena: 8 digits, the shortest form taken
+        "+498001234567890",  # a German freephone number: 15 digits, the longest
+        "+12125550123",  # New York's 555-01XX, kept for fiction, is a valid number
+        "+447700900000",  # Ofcom's drama range, used by the examples: first ...
+        "+447700900999",  # ... and last
+    ],
+)
+def test_a_mobile_at_the_edges_of_the_form_or_of_fiction_is_taken(mobile: str) -> None:
+    parsed = parse_intake(csv_text(line(mobile=mobile)), as_of=AS_OF)
+    assert parsed.errors == []
+    assert [case.contact.mobile for _, case in parsed.valid] == [mobile]
