@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from config.settings import POLICY_DIR, Settings
@@ -101,23 +100,22 @@ class _Progress:
 
 
 class DailyIntakeActivities:
-    """`client` starts the cases (the worker's own; `INTAKE_ACTOR` acts), on `task_queue`,
-    each call waiting `answer_within` seconds at most; `strategies` are the policy names a row
-    may ask for (default: those configured)."""
+    """`gateway` starts the cases (`intake_gateway`: the worker's client, acting as
+    `INTAKE_ACTOR`), on `task_queue`; `strategies` are the policy names a row may ask for
+    (default: those configured)."""
 
     def __init__(
         self,
-        client: Client,
+        gateway: Gateway,
         db: Database,
         folders: IntakeFolders,
         *,
         task_queue: str,
-        answer_within: float = 20.0,
         strategies: Collection[str] | None = None,
         quiet_for: timedelta = QUIET_FOR,
         concurrency: int = 50,
     ) -> None:
-        self._gateway = Gateway(client, answer_within=answer_within, actor=INTAKE_ACTOR)
+        self._gateway = gateway
         self._db = db
         self._folders = folders
         self._task_queue = task_queue

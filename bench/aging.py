@@ -34,6 +34,7 @@ from config.settings import POLICY_DIR, TaskQueues, load_settings
 from config.strategy import load_strategy
 from models.contracts import Account, CaseInput, ContactPoints, case_id
 from models.visibility import ALL_KEYS
+from readmodel import sealing
 from readmodel.engine import Database, migrate
 from temporal.client import data_converter
 from tests.temporal_env import installed_binary
@@ -144,6 +145,8 @@ async def _run(
     )
     url = f"sqlite+aiosqlite:///{tmp / 'aging.db'}"
     migrate(url)
+    # The read model seals personal fields, as every process does: a throwaway key.
+    sealing.configure(sealing.DataKeys([("bench-aging", bytes(32))]))
     queues = TaskQueues(collections="age-cases", risk="age-risk", legal="age-legal")
     base = load_settings(environ={}, env_file=Path("/nonexistent"))
     settings = dataclasses.replace(

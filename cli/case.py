@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -54,7 +54,8 @@ from cli.case_actions import (
     workflow_id_for,
 )
 from config.settings import load_settings
-from models.contracts import CaseInput, Stage
+from models.case_events import entry_text
+from models.contracts import CaseInput, Stage, TimelineEvent
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
 from models.money import money
 from models.strategy import Segment
@@ -167,7 +168,8 @@ def status(account: AccountArg, json_output: JsonOption = False) -> None:
 async def show_status(env: CommandEnv, account: str) -> int:
     workflow_id = workflow_id_for(account)
     answer = await (await env.gateway()).query(workflow_id, Case.status)
-    live = await settled(env, answer, case_label(workflow_id))
+    # A quiet case does not wake to count its days past due: counted here, now.
+    live = (await settled(env, answer, case_label(workflow_id))).as_of(datetime.now(UTC))
     customer = await _customer(env, workflow_id)
     if env.json_output:
         return env.print_json({"status": live, "customer": customer})
@@ -253,6 +255,10 @@ def timeline(
     launch(lambda env: show_timeline(env, account, last=last), json_output=json_output)
 
 
+def _text(event: TimelineEvent) -> str:
+    return entry_text(event.kind, event.detail, event.data)
+
+
 async def show_timeline(env: CommandEnv, account: str, *, last: int = 0) -> int:
     workflow_id = workflow_id_for(account)
     answer = await (await env.gateway()).query(workflow_id, Case.timeline)
@@ -260,10 +266,10 @@ async def show_timeline(env: CommandEnv, account: str, *, last: int = 0) -> int:
     events = events[-last:] if last else events
     if env.json_output:
         shown = [
-            {"at": e.at, "kind": e.kind, "detail": masked(e.detail), "by": e.actor} for e in events
+            {"at": e.at, "kind": e.kind, "detail": masked(_text(e)), "by": e.actor} for e in events
         ]
         return env.print_json({"case_id": workflow_id, "events": shown})
-    rows = [(at_minute(e.at), e.kind, masked(e.detail), e.actor or "-") for e in events]
+    rows = [(at_minute(e.at), e.kind, masked(_text(e)), e.actor or "-") for e in events]
     env.table(("at", "kind", "detail", "by"), rows, title=f"{workflow_id} timeline")
     return EXIT_OK
 
@@ -275,22 +281,38 @@ def list_command(
     min_dpd: Annotated[
         int | None, typer.Option(min=0, help="Only cases at least this many days past due.")
     ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            help="A visibility query over the search attributes, e.g. "
+            "'CaseStage = \"collector\" AND DaysPastDue > 60'."
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
     json_output: JsonOption = False,
 ) -> None:
     """Cases by stage, segment and days past due, from Temporal's visibility (newest first)."""
     launch(
-        lambda env: list_cases(env, stage=stage, segment=segment, min_dpd=min_dpd, limit=limit),
+        lambda env: list_cases(
+            env, stage=stage, segment=segment, min_dpd=min_dpd, query=query, limit=limit
+        ),
         json_output=json_output,
     )
 
 
 def visibility_query(
-    stage: Stage | None = None, segment: Segment | None = None, min_dpd: int | None = None
+    stage: Stage | None = None,
+    segment: Segment | None = None,
+    min_dpd: int | None = None,
+    query: str | None = None,
 ) -> str:
+    """The search as people write it (`DaysPastDue` included); `operations.case_search` asks
+    it of what the cases hold."""
     from models.visibility import case_query
 
-    return case_query(stage.value if stage else None, segment.value if segment else None, min_dpd)
+    return case_query(
+        stage.value if stage else None, segment.value if segment else None, min_dpd, query
+    )
 
 
 async def list_cases(
@@ -299,33 +321,38 @@ async def list_cases(
     stage: Stage | None = None,
     segment: Segment | None = None,
     min_dpd: int | None = None,
+    query: str | None = None,
     limit: int = 100,
 ) -> int:
-    from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT
+    from operations.case_search import search_day
+    from operations.cases import search
 
-    answer = await (await env.gateway()).search(
-        visibility_query(stage, segment, min_dpd), limit=limit
+    answer = await search(
+        await env.gateway(),
+        stage=stage.value if stage else None,
+        segment=segment.value if segment else None,
+        min_dpd=min_dpd,
+        typed=query,
+        limit=limit,
+        day=search_day(env.settings),
     )
     if not answer.ok:
         raise CommandError(EXIT_USAGE, answer.message)
-    newest = {}
-    for execution in sorted(answer.unwrap(), key=lambda e: e.start_time):
-        # A closed case opened again has two executions under one id: show the newest.
-        newest[execution.id] = execution
     cases: list[dict[str, str | int | None]] = [
         {
-            "case_id": e.id,
-            "stage": e.typed_search_attributes.get(CASE_STAGE),
-            "segment": e.typed_search_attributes.get(SEGMENT),
-            "days_past_due": e.typed_search_attributes.get(DAYS_PAST_DUE),
-            "balance_band": e.typed_search_attributes.get(BALANCE_BAND),
-            "workflow": e.status.name.lower() if e.status else None,
-            "started": at_minute(e.start_time),
+            "case_id": c.case_id,
+            "stage": c.stage,
+            "segment": c.segment,
+            "days_past_due": c.days_past_due,
+            "balance_band": c.balance_band,
+            "workflow": c.status,
+            "started": at_minute(c.started_at),
         }
-        for e in sorted(newest.values(), key=lambda e: e.start_time, reverse=True)
+        for c in answer.unwrap()
     ]
     if env.json_output:
-        return env.print_json({"query": visibility_query(stage, segment, min_dpd), "cases": cases})
+        shown = visibility_query(stage, segment, min_dpd, query)
+        return env.print_json({"query": shown, "cases": cases})
     if not cases:
         env.say("no cases match")
         return EXIT_OK

@@ -21,6 +21,19 @@ from cli.actions import (
     launch,
     settled,
 )
+from models.complaints import (
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintInput,
+    ComplaintOutcome,
+    ResolveComplaintInput,
+)
+from models.contact_details import (
+    ChangeAddressInput,
+    ChangeMobileInput,
+    ContactSource,
+    WrongNumberInput,
+)
 from models.contracts import (
     ActionResult,
     ChannelInput,
@@ -193,6 +206,63 @@ def close(
     _act(account, Case.close, CloseInput(ClosureReason(reason.value), note), json_output)
 
 
+def raise_complaint(
+    account: AccountArg,
+    category: Annotated[ComplaintCategory, typer.Option(help="What it is about.")],
+    channel: Annotated[ComplaintChannel, typer.Option(help="How it came in.")],
+    asks: Annotated[str, typer.Option(help="What the customer asks for.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Record a customer's complaint: a supervisor answers it by its deadline."""
+    _act(account, Case.raise_complaint, ComplaintInput(category, channel, asks), json_output)
+
+
+def resolve_complaint(
+    account: AccountArg,
+    key: Annotated[str, typer.Option(help="The complaint, as `case status` lists it.")],
+    outcome: Annotated[ComplaintOutcome, typer.Option(help="The complaint's outcome.")],
+    response: Annotated[str, typer.Option(help="What the bank answers the customer.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Answer an open complaint; collection resumes once none holds it."""
+    answer = ResolveComplaintInput(key, outcome, response)
+    _act(account, Case.resolve_complaint, answer, json_output)
+
+
+SourceOpt = Annotated[ContactSource, typer.Option(help="Where it came from.")]
+VerifiedOpt = Annotated[
+    bool, typer.Option("--verified/--unverified", help="Confirmed with the customer.")
+]
+
+
+def change_mobile(
+    account: AccountArg,
+    mobile: Annotated[str, typer.Option(help="E.164, e.g. +8613800138000.")],
+    source: SourceOpt,
+    verified: VerifiedOpt = False,
+    json_output: JsonOption = False,
+) -> None:
+    """A new mobile number: texts and calls go to it from now on."""
+    _act(account, Case.change_mobile, ChangeMobileInput(mobile, source, verified), json_output)
+
+
+def change_address(
+    account: AccountArg,
+    address: Annotated[str, typer.Option(help="Where a field visit goes.")],
+    source: SourceOpt,
+    verified: VerifiedOpt = False,
+    json_output: JsonOption = False,
+) -> None:
+    """An address for a field visit."""
+    change = ChangeAddressInput(address, source, verified)
+    _act(account, Case.change_address, change, json_output)
+
+
+def mark_number_wrong(account: AccountArg, reason: Reason, json_output: JsonOption = False) -> None:
+    """The number reaches someone else: no text or call goes to it; a visit is planned."""
+    _act(account, Case.mark_number_wrong, WrongNumberInput(reason), json_output)
+
+
 # The command of each catalogue action, by the case's update.
 _COMMANDS: dict[object, Callable[..., None]] = {
     Case.record_payment: record_payment,
@@ -205,6 +275,11 @@ _COMMANDS: dict[object, Callable[..., None]] = {
     Case.pause: pause,
     Case.resume: resume,
     Case.close: close,
+    Case.change_mobile: change_mobile,
+    Case.change_address: change_address,
+    Case.mark_number_wrong: mark_number_wrong,
+    Case.raise_complaint: raise_complaint,
+    Case.resolve_complaint: resolve_complaint,
 }
 
 

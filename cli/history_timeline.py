@@ -227,7 +227,7 @@ class _RunReader:
                 self._timeline.rows.remove(self._opened_row)  # the entry itself says it better
                 self._opened_row = None
             when = datetime.fromisoformat(entry["at"]) if entry.get("at") else at
-            words = audit_words(kind, entry.get("detail", ""))
+            words = audit_words(kind, entry.get("detail", ""), entry.get("data"))
             actor = str(entry.get("actor", ""))
             self._add(when, kind, words if actor in ("", SYSTEM) else f"{words}, by {actor}")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from temporalio.api.failure.v1 import Failure
 
-from models.money import amounts_in_words, money
+from models.case_events import entry_text
+from models.money import money
 from models.privacy import mask_numbers
 
 MAX_SUMMARY = 160
@@ -84,11 +85,12 @@ _PHRASES: dict[str, Callable[[str], str]] = {
 }
 
 
-def audit_words(kind: str, detail: str) -> str:
-    """One audit entry of the case as a line of the timeline."""
+def audit_words(kind: str, detail: str, data: dict[str, Any] | None = None) -> str:
+    """One audit entry of the case as a line of the timeline; `data`, the entry's typed
+    fields, is absent from entries recorded before events were typed."""
     phrase = _PHRASES.get(kind)
     words = phrase(detail) if phrase else f"{kind.replace('_', ' ')} ({detail})"
-    return safe(amounts_in_words(words))
+    return safe(entry_text(kind, words, data))
 
 
 def _private(key: str) -> bool:

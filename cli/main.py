@@ -13,6 +13,7 @@ from cli.actions import JsonOption, launch
 from cli.approvals import approvals_app
 from cli.audit import audit_app
 from cli.case import case_app
+from cli.complaints import complaints_app
 from cli.customer import customer_app
 from cli.history import history_app
 from cli.inbox import inbox_app
@@ -141,6 +142,7 @@ app.command("intake")(intake)
 app.command("intake-files")(intake_files)
 app.add_typer(case_app)
 app.add_typer(tasks_app)
+app.add_typer(complaints_app)
 app.add_typer(inbox_app)
 app.add_typer(history_app)
 app.add_typer(approvals_app)

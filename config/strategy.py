@@ -14,6 +14,7 @@ from typing import Any
 from config.settings import POLICY_DIR
 from models.strategy import (
     Channel,
+    ComplaintRules,
     ContactRules,
     LadderStep,
     PromiseRules,
@@ -80,6 +81,7 @@ def _strategy(raw: dict[str, Any]) -> Strategy:
         contact=_contact(raw.get("contact", {})),
         promise=_section(PromiseRules, "promise", raw.get("promise", {})),
         stages=_stages(raw.get("stages", {})),
+        complaints=_complaints(raw.get("complaints", {})),
         scorecard=tuple(_factor(i, f) for i, f in enumerate(raw.get("scorecard", []), 1)),
         segments=segments,
         ladders=ladders,
@@ -135,6 +137,19 @@ def _stages(raw: dict[str, Any]) -> Stages:
     if not 0 < stages.collector_dpd < stages.legal_dpd:
         raise ValueError("[stages] needs 0 < collector_dpd < legal_dpd")
     return stages
+
+
+def _complaints(raw: dict[str, Any]) -> ComplaintRules:
+    unknown = set(raw) - {"deadline_days", "pause_collection"}
+    if unknown:
+        raise ValueError(f"[complaints] has unknown key(s) {', '.join(sorted(unknown))}")
+    days = raw.get("deadline_days", 15)
+    if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
+        raise ValueError("[complaints] 'deadline_days' must be a positive integer")
+    pause = raw.get("pause_collection", True)
+    if not isinstance(pause, bool):
+        raise ValueError("[complaints] 'pause_collection' must be true or false")
+    return ComplaintRules(deadline_days=days, pause_collection=pause)
 
 
 def _factor(number: int, raw: dict[str, Any]) -> ScoreFactor:

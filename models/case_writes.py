@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from models.complaints import ComplaintRow
+from models.contact_details import ContactChange
 from models.contracts import CaseInput, ClosureReason, Stage
 from models.departments import TaskRecord
 from models.strategy import Segment
@@ -23,12 +26,16 @@ class CaseSnapshot:
     segment: Segment
     score: int
     strategy_version: str
-    days_past_due: int
+    days_past_due: int  # as of `updated_at`
     currency: str
     outstanding_minor: int
     overdue_minor: int
     closed_reason: ClosureReason | None
     updated_at: datetime
+    # What days past due are counted from, in days of `day_seconds`, so that readers count
+    # them at any time (`readmodel.aging`); None: derived from `days_past_due` as of `updated_at`.
+    due_origin: datetime | None = None
+    day_seconds: int = 86_400
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class AuditEntry:
     kind: str
     detail: str
     actor: str = "workflow"
+    data: dict[str, Any] | None = None  # the event's fields (`models.case_events`)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class CaseWrite:
     promises: tuple[PromiseRow, ...] = ()
     opened: CaseInput | None = None  # on the first write: the customer and account rows
     tasks: tuple[TaskRecord, ...] = ()  # human tasks, upserted by key as they change
+    complaints: tuple[ComplaintRow, ...] = ()  # the register's rows, upserted by key
+    contact: ContactChange | None = None  # the customer's new number or address
     # Asks for a receipt of the audit entries: a local activity's marker keeps its result but
     # not its input, and `history show` reads a case's story from these entries.
     receipt: bool = False

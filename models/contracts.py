@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from models.departments import DepartmentState, TaskRecord
+from models.complaints import Complaint
+from models.contact_details import CurrentContact
+from models.departments import DepartmentState
 from models.strategy import Channel, Segment, Strategy
 
 
@@ -291,6 +294,7 @@ class TimelineEvent:
     kind: str
     detail: str
     actor: str = ""  # who acted (`models.people.Actor.label`), `workflow` for the case itself
+    data: dict[str, Any] | None = None  # the event's fields (`models.case_events`); None before
 
 
 @dataclass
@@ -328,75 +332,5 @@ class CaseState:
     timeline: list[TimelineEvent] = field(default_factory=list)
     runs: int = 1
     departments: DepartmentState = field(default_factory=DepartmentState)
-
-
-@dataclass(frozen=True)
-class OpenPromise:
-    amount_minor: int
-    promised_date: date
-    paid_since_minor: int
-
-
-class NextAction(StrEnum):
-    """What a case will do next by itself (or waits for), as a code a front end can translate."""
-
-    CONTACT = "contact"
-    PROMISE = "promise"
-    STAGE = "stage"
-    TASK_DEADLINE = "task_deadline"
-    FORBEARANCE_END = "forbearance_end"
-    INSTALMENT = "instalment"
-    COLLECTOR_CALL = "collector_call"
-    LEGAL_CHECK = "legal_check"
-    RISK_DECISION = "risk_decision"  # waits for the risk department's decision
-    LEGAL_OUTCOME = "legal_outcome"  # waits for the legal department
-    OPEN_TASKS = "open_tasks"  # waits for the open tasks to be worked
-    NONE = "none"  # nothing scheduled; the case is reviewed on its own calendar
-    PAUSED = "paused"
-    DISPUTE = "dispute"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True)
-class PlanInstalmentView:
-    """One instalment of a payment plan, as the case's status shows it."""
-
-    due_date: date
-    amount_minor: int
-    paid_minor: int
-    status: str  # due | paid | missed
-
-
-@dataclass(frozen=True)
-class CaseStatus:
-    case_id: str
-    account_no: str
-    stage: Stage
-    segment: Segment
-    score: int
-    strategy_version: str
-    days_past_due: int
-    currency: str
-    outstanding_minor: int
-    overdue_minor: int
-    paid_minor: int
-    next_action: str
-    next_action_at: datetime | None
-    open_promise: OpenPromise | None
-    promises_kept: int
-    promises_broken: int
-    contacts_sent: int
-    contacts_refused: int
-    opted_out: tuple[Channel, ...]
-    paused: bool
-    dispute_open: bool
-    closed_reason: ClosureReason | None
-    open_tasks: tuple[TaskRecord, ...] = ()
-    risk_review: str | None = None  # the open review's workflow id
-    legal_referral: str | None = None  # the referral's workflow id while legal holds the case
-    legal_accepted_by: str = ""
-    next_action_kind: NextAction | None = None
-    forbearance_until: date | None = None  # the customer's date the forbearance ends
-    plan_status: str = ""  # "" | active | kept | broken
-    plan: tuple[PlanInstalmentView, ...] = ()
-    overpaid_minor: int = 0  # paid above the balance, marked as an overpayment
+    complaints: list[Complaint] = field(default_factory=list)  # open ones; the register has all
+    contact: CurrentContact | None = None  # changed after intake: it replaces the input's

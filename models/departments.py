@@ -21,6 +21,7 @@ class TaskKind(StrEnum):
     SUPERVISOR_APPROVAL = "supervisor_approval"  # a legal referral, a promise beyond limits
     DISPUTE_INVESTIGATION = "dispute_investigation"
     ESCALATION = "escalation"  # a task past its deadline, for a supervisor
+    COMPLAINT = "complaint"  # answer a customer's complaint by its regulatory deadline
 
 
 class TaskOutcome(StrEnum):
@@ -54,6 +55,7 @@ OUTCOMES: dict[TaskKind, frozenset[TaskOutcome]] = {
         {TaskOutcome.DISPUTE_UPHELD, TaskOutcome.DISPUTE_REJECTED}
     ),
     TaskKind.ESCALATION: frozenset({TaskOutcome.REASSIGNED, TaskOutcome.REJECTED}),
+    TaskKind.COMPLAINT: frozenset(),  # answered by `resolve_complaint`, with its outcome
 }
 
 
@@ -62,6 +64,8 @@ def misfit_outcome(kind: TaskKind, outcome: TaskOutcome) -> str:
     allowed = OUTCOMES[kind]
     if outcome in allowed:
         return ""
+    if not allowed:
+        return f"a {kind} task is not completed: it is answered with resolve_{kind}"
     return f"{outcome} is not an outcome of a {kind}; one of: {', '.join(sorted(allowed))}"
 
 

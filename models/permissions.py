@@ -1,5 +1,7 @@
 """Who may take which action, and which actions need a second person: declared once, read by
-the application layer (the first line) and by the workflows' interceptor (the second).
+the application layer (the first line) and by the workflows' interceptor (the second). The
+roles are declared on each update (`taken_by`), so the table fills as the workflow modules are
+imported: by the workers, and by the application layer's catalogue.
 
 Pure: no Temporal, no database. `refusal(actor, update, arg)` is the whole check; the
 workflows run it in their update validators, so a refused action never enters a history.
@@ -7,36 +9,37 @@ workflows run it in their update validators, so a refused action never enters a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from models.contracts import CloseInput, ClosureReason, ResolveDisputeInput
 from models.departments import CompleteTaskInput, TaskOutcome
-from models.people import COLLECTORS, SUPERVISORS, Actor, Role
+from models.people import Actor, Role
 
 RISK_OFFICERS = frozenset({Role.RISK})
 LEGAL_OFFICERS = frozenset({Role.LEGAL})
 
-# Every update a person may send, by its registered name, and the roles that may send it.
-# An update not named here is the system's own (intake's refresh, a case telling legal).
-UPDATE_ROLES: Mapping[str, frozenset[Role]] = {
-    "record_payment": COLLECTORS,
-    "promise_to_pay": COLLECTORS,
-    "raise_dispute": COLLECTORS,
-    "resolve_dispute": SUPERVISORS,
-    "report_hardship": COLLECTORS,
-    "opt_out": COLLECTORS,
-    "opt_in": COLLECTORS,
-    "pause": COLLECTORS,
-    "resume": COLLECTORS,
-    "close": SUPERVISORS,
-    "claim_task": COLLECTORS,
-    "complete_task": COLLECTORS,
-    "decide": RISK_OFFICERS,
-    "accept": LEGAL_OFFICERS,
-    "return_referral": LEGAL_OFFICERS,
-    "record_proceeding": LEGAL_OFFICERS,
-    "set_contact_permission": LEGAL_OFFICERS,
-}
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+# Every update of every workflow, by its registered name, and the roles of the people who may
+# send it: filled by `taken_by` where each update is defined, so that the roles sit beside the
+# update and no name is written twice. An update nobody declared is refused to a person.
+_UPDATE_ROLES: dict[str, frozenset[Role]] = {}
+UPDATE_ROLES: Mapping[str, frozenset[Role]] = MappingProxyType(_UPDATE_ROLES)
+# The system's own updates (intake's refresh): a person who loads a file sends them too.
+EVERYONE = frozenset(Role)
+
+
+def taken_by(roles: frozenset[Role]) -> Callable[[_Handler], _Handler]:
+    """Declares, on a workflow's update handler (under `@workflow.update`), who may send it."""
+
+    def declare(handler: _Handler) -> _Handler:
+        _UPDATE_ROLES[handler.__name__] = roles
+        return handler
+
+    return declare
+
 
 # The fields of an input that name the person acting: they must name the actor.
 PERSON_FIELDS = ("collector", "decided_by", "by")
@@ -61,9 +64,9 @@ def second_person_for(arg: object) -> str:
 
 
 def may(roles: frozenset[Role] | set[str] | tuple[str, ...], update: str) -> bool:
-    """Whether a person holding `roles` may send `update` (always, for the system's own)."""
-    allowed = UPDATE_ROLES.get(update)
-    return allowed is None or any(role in allowed for role in roles)
+    """Whether a person holding `roles` may send `update`: never one nobody declared."""
+    allowed = UPDATE_ROLES.get(update, frozenset())
+    return any(role in allowed for role in roles)
 
 
 def refusal(actor: Actor | None, update: str, arg: object) -> str:
@@ -76,7 +79,7 @@ def refusal(actor: Actor | None, update: str, arg: object) -> str:
     if actor is None or not actor.roles:
         return ""
     if not may(actor.roles, update):
-        allowed = ", ".join(sorted(UPDATE_ROLES[update]))
+        allowed = ", ".join(sorted(UPDATE_ROLES.get(update, ()))) or "nobody's"
         return f"{actor.id} may not {update.replace('_', ' ')}: it needs the role {allowed}"
     for name in PERSON_FIELDS:
         named = getattr(arg, name, None)

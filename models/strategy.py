@@ -53,6 +53,15 @@ class PromiseRules:
 
 
 @dataclass(frozen=True)
+class ComplaintRules:
+    """A complaint is answered within `deadline_days` (15 by default, the common regulatory
+    deadline); while it is open, collection stops if `pause_collection`."""
+
+    deadline_days: int = 15
+    pause_collection: bool = True
+
+
+@dataclass(frozen=True)
 class ScoreFactor:
     """Points when `field` is within [`low`, `high`] (inclusive; None means unbounded)."""
 
@@ -87,6 +96,7 @@ class Strategy:
     contact: ContactRules = field(default_factory=ContactRules)
     promise: PromiseRules = field(default_factory=PromiseRules)
     stages: Stages = field(default_factory=Stages)
+    complaints: ComplaintRules = field(default_factory=ComplaintRules)
     scorecard: tuple[ScoreFactor, ...] = ()
     segments: tuple[SegmentBand, ...] = ()
     ladders: dict[Segment, tuple[LadderStep, ...]] = field(default_factory=dict)

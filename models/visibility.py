@@ -1,15 +1,22 @@
-"""Search attributes a case carries. Never personal data: stage, age, segment, a balance band."""
+"""Search attributes a case carries. Never personal data: stage, age, segment, a balance band.
+
+A case's age is the instant its days past due are counted from (`OldestDueDate`), set once:
+days past due at any moment are whole days of its strategy since then. Runs started before
+patch `quiet-case-2026-12` rewrite `DaysPastDue` every day instead, so it stays registered;
+`operations.case_search` asks both when people search by days past due.
+"""
 
 from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey
 
 CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
-DAYS_PAST_DUE = SearchAttributeKey.for_int("DaysPastDue")
+OLDEST_DUE_DATE = SearchAttributeKey.for_datetime("OldestDueDate")
 SEGMENT = SearchAttributeKey.for_keyword("CaseSegment")
 BALANCE_BAND = SearchAttributeKey.for_keyword("BalanceBand")
+DAYS_PAST_DUE = SearchAttributeKey.for_int("DaysPastDue")  # runs started before the patch
 
-ALL_KEYS = (CASE_STAGE, DAYS_PAST_DUE, SEGMENT, BALANCE_BAND)
+ALL_KEYS = (CASE_STAGE, OLDEST_DUE_DATE, SEGMENT, BALANCE_BAND, DAYS_PAST_DUE)
 
 # Upper bounds in major units; a band names a range, never the exact balance.
 _BANDS = ((1_000, "under-1k"), (10_000, "1k-10k"), (100_000, "10k-100k"))
@@ -36,10 +43,15 @@ def band_range(band: str) -> tuple[int, int | None]:
 
 
 def case_query(
-    stage: str | None = None, segment: str | None = None, min_dpd: int | None = None
+    stage: str | None = None,
+    segment: str | None = None,
+    min_dpd: int | None = None,
+    typed: str | None = None,
 ) -> str:
-    """A visibility query for cases; stage and segment must be known enum values (the callers
-    take them as enums), so nothing needs quoting beyond the literals."""
+    """A visibility query for cases, as people would write it (days past due as
+    `DaysPastDue`: `operations.case_search` asks it of what cases hold). Stage and segment must
+    be known enum values (the callers take them as enums), so nothing needs quoting beyond the
+    literals; `typed` is a search a person wrote, kept inside its parentheses."""
     parts = ["WorkflowType = 'CollectionCase'", "ExecutionStatus != 'ContinuedAsNew'"]
     if stage is not None:
         parts.append(f"{CASE_STAGE.name} = '{stage}'")
@@ -47,4 +59,6 @@ def case_query(
         parts.append(f"{SEGMENT.name} = '{segment}'")
     if min_dpd is not None:
         parts.append(f"{DAYS_PAST_DUE.name} >= {int(min_dpd)}")
+    if typed and typed.strip():
+        parts.append(f"({typed.strip()})")
     return " AND ".join(parts)

@@ -73,6 +73,7 @@ class ContactDetails:
     mobile: str
     language: str
     time_zone: str
+    address: str | None = None  # recorded after intake, for a field visit
 
 
 async def reveal_contact_details(
@@ -96,6 +97,7 @@ async def reveal_contact_details(
         mobile=customer.mobile,
         language=customer.language,
         time_zone=customer.time_zone,
+        address=customer.address,
     )
 
 

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import WorkflowExecution, WorkflowExecutionStatus
 
-from models.contracts import (
-    ActionResult,
-    CaseStatus,
-    ChannelInput,
-    ContactOutcome,
-    TimelineEvent,
-    case_id,
-)
+from models.case_status import CaseStatus
+from models.contracts import ActionResult, ChannelInput, ContactOutcome, TimelineEvent, case_id
 from models.strategy import Channel
-from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT, case_query
+from models.visibility import (
+    BALANCE_BAND,
+    CASE_STAGE,
+    DAYS_PAST_DUE,
+    OLDEST_DUE_DATE,
+    SEGMENT,
+    case_query,
+)
 from operations.answers import Answer, Outcome
 from operations.approvals import act_or_ask
+from operations.case_search import CALENDAR_DAY, SearchError, translate
 from operations.catalogue import CaseAction
 from operations.gateway import Gateway
 from readmodel.engine import Database
@@ -42,10 +45,16 @@ async def act(
     return as_case(workflow_id, await act_or_ask(gateway, db, workflow_id, action.update, arg))
 
 
-async def live_status(gateway: Gateway, account_no: str) -> Answer[CaseStatus]:
-    """The case's status as the workflow holds it now."""
+async def live_status(
+    gateway: Gateway, account_no: str, *, now: datetime | None = None
+) -> Answer[CaseStatus]:
+    """The case's status as the workflow holds it now, its days past due counted at `now`
+    (default: the clock's): a quiet case does not wake to count them."""
     workflow_id = case_id(account_no)
-    return as_case(workflow_id, await gateway.query(workflow_id, Case.status))
+    answer = as_case(workflow_id, await gateway.query(workflow_id, Case.status))
+    if not answer.ok:
+        return answer
+    return dataclasses.replace(answer, value=answer.unwrap().as_of(now or datetime.now(UTC)))
 
 
 async def timeline(gateway: Gateway, account_no: str) -> Answer[list[TimelineEvent]]:
@@ -78,6 +87,8 @@ class ListedCase:
     days_past_due: int | None
     balance_band: str | None
     running: bool
+    started_at: datetime | None = None
+    status: str | None = None  # the workflow's: running, completed, terminated ...
 
 
 async def search(
@@ -86,11 +97,20 @@ async def search(
     stage: str | None = None,
     segment: str | None = None,
     min_dpd: int | None = None,
+    typed: str | None = None,
     limit: int = 100,
+    day: timedelta = CALENDAR_DAY,
+    now: datetime | None = None,
 ) -> Answer[list[ListedCase]]:
     """Cases by Temporal's visibility (search attributes, never personal data), newest first,
-    each case once (its newest run)."""
-    found = await gateway.search(case_query(stage, segment, min_dpd), limit=limit)
+    each case once (its newest run). `typed`: a search a person wrote, `DaysPastDue` in it
+    counted in `day`s at `now` (`operations.case_search`); REFUSED when it cannot be asked."""
+    now = now or datetime.now(UTC)
+    try:
+        query = translate(case_query(stage, segment, min_dpd, typed), now=now, day=day)
+    except SearchError as error:
+        return Answer(Outcome.REFUSED, message=str(error))
+    found = await gateway.search(query, limit=limit)
     if not found.ok:
         return Answer(found.outcome, message=found.message, retry_after=found.retry_after)
     newest: dict[str, WorkflowExecution] = {}
@@ -99,18 +119,27 @@ async def search(
         if known is None or execution.start_time > known.start_time:
             newest[execution.id] = execution
     ordered = sorted(newest.values(), key=lambda e: e.start_time, reverse=True)
-    return Answer(Outcome.ACCEPTED, [_listed(e) for e in ordered])
+    return Answer(Outcome.ACCEPTED, [_listed(e, now, day) for e in ordered])
 
 
-def _listed(execution: WorkflowExecution) -> ListedCase:
+def _listed(execution: WorkflowExecution, now: datetime, day: timedelta) -> ListedCase:
     found = execution.typed_search_attributes
+    running = execution.status == WorkflowExecutionStatus.RUNNING
+    origin = found.get(OLDEST_DUE_DATE)
+    days_past_due = found.get(DAYS_PAST_DUE)  # a run from before the quiet case
+    if origin is not None:
+        # A finished case counts no further than its end.
+        until = now if running or execution.close_time is None else execution.close_time
+        days_past_due = max(0, (until - origin) // day)
     return ListedCase(
         case_id=execution.id,
         stage=found.get(CASE_STAGE),
         segment=found.get(SEGMENT),
-        days_past_due=found.get(DAYS_PAST_DUE),
+        days_past_due=days_past_due,
         balance_band=found.get(BALANCE_BAND),
-        running=execution.status == WorkflowExecutionStatus.RUNNING,
+        running=running,
+        started_at=execution.start_time,
+        status=execution.status.name.lower() if execution.status else None,
     )
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from temporalio.workflow import UpdateMethodMultiParam
 
+from models.complaints import ComplaintInput, ResolveComplaintInput
+from models.contact_details import ChangeAddressInput, ChangeMobileInput, WrongNumberInput
 from models.contracts import (
     ActionResult,
     ChannelInput,
@@ -89,6 +91,29 @@ _ACTIONS = (
         Case.close,
         CloseInput,
         "Close as settled, written off, manual ...; a payment, not this, closes as paid.",
+    ),
+    CaseAction(
+        Case.raise_complaint,
+        ComplaintInput,
+        "A customer's complaint about the bank's conduct: a supervisor answers it by the "
+        "regulatory deadline; collection pauses meanwhile where the strategy says so.",
+    ),
+    CaseAction(
+        Case.change_mobile,
+        ChangeMobileInput,
+        "A new mobile number (E.164, valid for its country) with its source: texts and calls "
+        "go to it from now on.",
+    ),
+    CaseAction(Case.change_address, ChangeAddressInput, "An address for a field visit."),
+    CaseAction(
+        Case.mark_number_wrong,
+        WrongNumberInput,
+        "The number reaches someone else: no text or call goes to it; a visit is planned.",
+    ),
+    CaseAction(
+        Case.resolve_complaint,
+        ResolveComplaintInput,
+        "A supervisor's answer to an open complaint, with its outcome; taken on a closed case.",
     ),
 )
 

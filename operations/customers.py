@@ -29,6 +29,7 @@ from operations.access import Looked
 from operations.roles import Role
 from operations.staff import Person
 from readmodel import retention
+from readmodel.aging import aged
 from readmodel.engine import Database
 from readmodel.tables import (
     AccountRow,
@@ -117,13 +118,14 @@ async def export(
             col(PaymentRecordRow.case_id).in_(case_ids)
             | col(PaymentRecordRow.account_no).in_([a.account_no for a in accounts]),
         )
+    exported_at = datetime.now(UTC)
     document: dict[str, Any] = {
         "customer_ref": customer_ref,
-        "exported_at": datetime.now(UTC).isoformat(),
+        "exported_at": exported_at.isoformat(),
         "exported_by": person.id,
         "customer": _dump(customer),
         "accounts": [_dump(a) for a in accounts],
-        "cases": [_dump(c) for c in cases],
+        "cases": [_dump(c) for c in aged(cases, exported_at)],
         "payments": [_dump(p) for p in payments],
         **{name: [_dump(row) for row in found] for name, found in of_case.items()},
     }

@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from models.departments import BuildDossierInput
+from readmodel import aging
 from readmodel.engine import Database
 from readmodel.tables import (
     AccountRow,
@@ -95,7 +96,7 @@ async def assemble_dossier(
         "approved_by": input.approved_by,
         "built_at": built_at.isoformat(),
         "account": _account(account, case),
-        "case": _case(case),
+        "case": _case(case, built_at),
         "scorecard": _scorecard(case, audit),
         "balance_history": [_audit(row) for row in audit],
         "payments": [_payment(row) for row in payments],
@@ -135,12 +136,12 @@ def _account(account: AccountRow | None, case: CaseRow | None) -> dict[str, Any]
     return None
 
 
-def _case(case: CaseRow | None) -> dict[str, Any] | None:
+def _case(case: CaseRow | None, built_at: datetime) -> dict[str, Any] | None:
     if case is None:
         return None
     return {
         "stage": case.stage,
-        "days_past_due": case.days_past_due,
+        "days_past_due": aging.days_past_due(case, built_at),
         "currency": case.currency,
         "outstanding_minor": case.outstanding_minor,
         "overdue_minor": case.overdue_minor,
@@ -167,6 +168,7 @@ def _audit(row: AuditLogRow) -> dict[str, Any]:
         "at": _iso(row.at),
         "kind": row.kind,
         "detail": row.detail,
+        "data": row.data,
         "by": row.actor,
     }
 

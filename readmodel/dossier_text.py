@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from models.money import amounts_in_words, money
+from models.case_events import entry_text
+from models.money import money
 from readmodel.dossier import Dossier
 
 
@@ -99,7 +100,12 @@ def render_dossier_text(dossier: Dossier) -> str:
         _table(
             ("at", "event", "detail", "by"),
             [
-                (_at(e["at"]), e["kind"], amounts_in_words(e["detail"]), e.get("by", ""))
+                (
+                    _at(e["at"]),
+                    e["kind"],
+                    entry_text(e["kind"], e["detail"], e.get("data")),
+                    e.get("by", ""),
+                )
                 for e in dossier.get("balance_history", [])
             ],
         ),

@@ -4,7 +4,9 @@ from the read model over a window (30 days by default) by `readmodel.queries.kpi
 - cases by stage (every case the read model holds) and open cases by bucket (DPD band: M1 is
   1-30 days past due, M2 31-60, M3 61-90, M4+ over 90; `current` is not yet past due);
 - roll rate from each bucket but M4+: of the cases that were in it during the window, the share that
-  moved on to a worse bucket within the window (from `bucket_moves`);
+  moved on to a worse bucket within the window: the moves a write made (`bucket_moves`: an
+  opening, a closure) and the moves of days past due running on, counted from each case's origin
+  (`readmodel.aging`), since a quiet case no longer writes as it ages;
 - cure rate: of the cases open during the window, the share closed paid or cured within it;
 - promise-kept rate: of the promises settled within the window, the share kept;
 - right-party-contact rate: of the collectors' calls and visits completed within the window with
@@ -41,18 +43,24 @@ RIGHT_PARTY = frozenset({TaskOutcome.REACHED, TaskOutcome.PROMISE_MADE, TaskOutc
 WRONG_PARTY = frozenset({TaskOutcome.NOT_FOUND, TaskOutcome.WRONG_NUMBER})
 
 
+# The days past due each delinquent bucket starts at, worst first.
+FLOORS = ((91, Bucket.M4), (61, Bucket.M3), (31, Bucket.M2), (1, Bucket.M1))
+# Aging alone moves an open case on at each floor: (days, from, to).
+AGING_MOVES = tuple(
+    (days, below, bucket)
+    for (days, bucket), below in zip(
+        FLOORS, (Bucket.M3, Bucket.M2, Bucket.M1, Bucket.CURRENT), strict=True
+    )
+)
+
+
 def bucket_of(days_past_due: int, *, closed: bool = False) -> Bucket:
     if closed:
         return Bucket.CLOSED
-    if days_past_due <= 0:
-        return Bucket.CURRENT
-    if days_past_due <= 30:
-        return Bucket.M1
-    if days_past_due <= 60:
-        return Bucket.M2
-    if days_past_due <= 90:
-        return Bucket.M3
-    return Bucket.M4
+    for floor, bucket in FLOORS:
+        if days_past_due >= floor:
+            return bucket
+    return Bucket.CURRENT
 
 
 def worse(after: str, before: str) -> bool:

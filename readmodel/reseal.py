@@ -1,7 +1,7 @@
 """Sealing the read model again under the newest data key: after a key is added (rotation), and
 once after upgrading to sealed columns, to seal what was written in clear before.
 
-Every sealed column (`SEALED_COLUMNS`) is read raw in batches; a value not sealed under the
+Every sealed column (`sealed_columns`) is read raw in batches; a value not sealed under the
 newest key is opened (with whichever key sealed it, or as written in clear) and written back,
 which seals it anew. Each customer's `mobile_index` is recomputed under the newest key. Safe to
 run while the system runs and to run again: a value already current is left alone. Once it has
@@ -14,21 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, type_coerce
+from sqlalchemy import Column, Text, type_coerce
 from sqlmodel import SQLModel, col, select, update
 
 from readmodel import sealing
 from readmodel.engine import Database
-from readmodel.tables import ApprovalRow, AuditLogRow, CustomerRow, HandoffRow
+from readmodel.tables import CustomerRow  # and with it every table's metadata
 
-SEALED_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = (
-    (CustomerRow, "name"),
-    (CustomerRow, "mobile"),
-    (AuditLogRow, "detail"),
-    (HandoffRow, "reason"),
-    (HandoffRow, "dossier"),
-    (ApprovalRow, "input"),
-)
+
+def sealed_columns() -> list[tuple[Column[Any], sealing.Sealed | sealing.SealedJSON]]:
+    """Every sealed column of the read model with its type, found by that type: a column
+    added later is resealed without a list to keep."""
+    return [
+        (column, column.type)
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, sealing.Sealed | sealing.SealedJSON)
+    ]
 
 
 @dataclass
@@ -44,9 +46,8 @@ class Resealed:
 async def reseal(db: Database, *, batch: int = 500) -> Resealed:
     keys = sealing.current()
     done = Resealed()
-    for model, name in SEALED_COLUMNS:
-        table = model.__table__  # type: ignore[attr-defined]
-        column = table.c[name]
+    for column, sealed in sealed_columns():
+        table, name = column.table, column.name
         label = f"{table.name}.{name}"
         done.values[label] = 0
         last = 0
@@ -66,7 +67,7 @@ async def reseal(db: Database, *, batch: int = 500) -> Resealed:
                     last = row_id
                     if raw is None or keys.is_current(raw):
                         continue
-                    plain: Any = column.type.process_result_value(raw, db.engine.dialect)
+                    plain: Any = sealed.process_result_value(raw, db.engine.dialect)
                     await session.exec(
                         update(table).where(table.c.id == row_id).values({name: plain})
                     )

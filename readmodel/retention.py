@@ -23,16 +23,16 @@ from sqlalchemy import Exists, exists, null
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.case_writes import (
-    AuditEntry,
-)
+from models.case_events import PersonalDataErased, fields_of
+from models.case_writes import AuditEntry
 from models.retention import ErasureCounts
 from readmodel import writes
+from readmodel.complaints import ComplaintRegisterRow
 from readmodel.engine import Database
 from readmodel.tables import ApprovalRow, AuditLogRow, CaseRow, CustomerRow, HandoffRow
 
 ERASED = "[erased]"
-ERASED_KIND = "personal_data_erased"
+ERASED_KIND = PersonalDataErased.KIND
 # The erasure entry's seq: past any the case wrote before `at`, whose seqs count up from a base
 # of its opening second * 1000 (`workflows.case`).
 _SEQ_PER_SECOND = 1000
@@ -86,7 +86,7 @@ async def erase_case_personal_data(
         audit = await session.exec(
             update(AuditLogRow)
             .where(col(AuditLogRow.case_id) == case_id, col(AuditLogRow.kind) != ERASED_KIND)
-            .values(detail=ERASED)
+            .values(detail=ERASED, data={})
         )
         handoffs = await session.exec(
             update(HandoffRow)
@@ -96,18 +96,25 @@ async def erase_case_personal_data(
         approvals = await session.exec(
             update(ApprovalRow).where(col(ApprovalRow.case_id) == case_id).values(input={})
         )
+        await session.exec(
+            update(ComplaintRegisterRow)
+            .where(col(ComplaintRegisterRow.case_id) == case_id)
+            .values(asks=ERASED, response=ERASED)
+        )
         customers = 0
         if not await _customer_keeps_data(session, case, keep_closed_since):
             customers = await _erase_customer(session, case.customer_ref, now)
         # Never older than the case row, or the case would not count as erased.
         at = max(now, case.updated_at)
+        erased = PersonalDataErased(why=why)
         marker = AuditEntry(
             case_id=case_id,
             seq=int(at.timestamp()) * _SEQ_PER_SECOND + _SEQ_PER_SECOND - 1,
             at=at,
             kind=ERASED_KIND,
-            detail=f"personal data erased: {why}",
+            detail=erased.detail(),
             actor=by,
+            data=fields_of(erased),
         )
         await writes.append_audit(session, entries=[marker])
     return ErasureCounts(

@@ -58,6 +58,7 @@ class CustomerRow(SQLModel, table=True):
     time_zone: str
     mobile: str = _sealed("customers.mobile")
     mobile_index: str | None = Field(default=None, index=True)
+    address: str | None = _sealed("customers.address", nullable=True)  # for a field visit
     updated_at: datetime
 
 
@@ -85,7 +86,12 @@ class AccountRow(SQLModel, table=True):
 
 
 class CaseRow(SQLModel, table=True):
-    """One row per case (`case-<account_no>`), rewritten by `write_case` at every change."""
+    """One row per case (`case-<account_no>`), rewritten by `write_case` at every change.
+
+    An open case's days past due run on between writes: they are whole days of `day_seconds`
+    since `due_origin`, counted where they are read (`readmodel.aging`). `days_past_due` is the
+    figure as of `updated_at`: a closed case's last, and the only one a row written before
+    revision 0007 has until its case writes again (its `due_origin` is None)."""
 
     __tablename__ = "cases"
     __table_args__ = (UniqueConstraint("case_id"),)
@@ -99,6 +105,8 @@ class CaseRow(SQLModel, table=True):
     score: int
     strategy_version: str
     days_past_due: int
+    due_origin: datetime | None = Field(default=None, index=True)
+    day_seconds: int = Field(default=86_400, sa_column_kwargs={"server_default": "86400"})
     currency: str = _currency()
     outstanding_minor: int = _money()
     overdue_minor: int = _money()
@@ -216,6 +224,10 @@ class AuditLogRow(SQLModel, table=True):
     kind: str
     detail: str = _sealed("audit_log.detail")
     actor: str
+    # The typed event's fields (`models.case_events`); None on entries written before them.
+    data: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(SealedJSON("audit_log.data"), nullable=True)
+    )
 
 
 class BucketMoveRow(SQLModel, table=True):
@@ -373,3 +385,7 @@ class IntakeFileRow(SQLModel, table=True):
     failed: int
     errors_file: str | None = None  # None when every row went through
     stored_as: str
+
+
+# Tables kept beside the code that reads them register on import; the metadata holds them all.
+from readmodel.complaints import ComplaintRegisterRow  # noqa: E402, F401

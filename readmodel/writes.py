@@ -14,7 +14,7 @@ The upserts use `INSERT .. ON CONFLICT`, which SQLite and PostgreSQL spell alike
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,13 +29,16 @@ from models.case_writes import (
     PromiseRow,
     WriteReceipt,
 )
+from models.complaints import ComplaintRow
+from models.contact_details import ContactChange
 from models.contracts import (
     AttemptStatus,
     CaseInput,
     RefusedAttempt,
 )
 from models.departments import HandoffWrite, TaskRecord
-from readmodel import sealing
+from readmodel import aging, sealing
+from readmodel.complaints import ComplaintRegisterRow
 from readmodel.engine import Database
 from readmodel.kpis import Bucket, bucket_of
 from readmodel.tables import (
@@ -68,6 +71,10 @@ async def write_case(db: Database, *, write: CaseWrite) -> WriteReceipt | None:
             await record_promise(session, snapshot=snapshot, promise=promise)
         for task in write.tasks:
             await upsert_task(session, task=task)
+        for complaint in write.complaints:
+            await upsert_complaint(session, complaint=complaint)
+        if write.contact is not None:
+            await change_contact(session, change=write.contact, at=snapshot.updated_at)
     return WriteReceipt(audit=write.audit) if write.receipt else None
 
 
@@ -151,8 +158,26 @@ async def upsert_customer_and_account(
     await _upsert(session, account_row, "account_no")
 
 
+async def change_contact(session: AsyncSession, *, change: ContactChange, at: datetime) -> None:
+    """The customer's new number (with its blind index, so a STOP from it finds them) or
+    address, as a collector recorded it on one of their cases."""
+    values: dict[str, Any] = {"updated_at": at}
+    if change.mobile:
+        values |= {"mobile": change.mobile, "mobile_index": sealing.current().index(change.mobile)}
+    if change.address:
+        values["address"] = change.address
+    await session.exec(
+        update(CustomerRow)
+        .where(col(CustomerRow.customer_ref) == change.customer_ref)
+        .values(values)
+    )
+
+
 async def upsert_case(session: AsyncSession, *, snapshot: CaseSnapshot) -> None:
-    """The case row, and a bucket move when the case changes delinquency bucket."""
+    """The case row, and a bucket move when the write moves the case to another delinquency
+    bucket than the stored row had come to by then (moves by aging alone are counted from the
+    origin: `readmodel.queries.kpis`)."""
+    day = timedelta(seconds=snapshot.day_seconds)
     row = CaseRow(
         case_id=snapshot.case_id,
         account_no=snapshot.account_no,
@@ -162,6 +187,8 @@ async def upsert_case(session: AsyncSession, *, snapshot: CaseSnapshot) -> None:
         score=snapshot.score,
         strategy_version=snapshot.strategy_version,
         days_past_due=snapshot.days_past_due,
+        due_origin=snapshot.due_origin or snapshot.updated_at - day * snapshot.days_past_due,
+        day_seconds=snapshot.day_seconds,
         currency=snapshot.currency,
         outstanding_minor=snapshot.outstanding_minor,
         overdue_minor=snapshot.overdue_minor,
@@ -169,13 +196,8 @@ async def upsert_case(session: AsyncSession, *, snapshot: CaseSnapshot) -> None:
         opened_at=snapshot.updated_at,  # the first write is the case's opening
         updated_at=snapshot.updated_at,
     )
-    before = (
-        await session.exec(
-            select(CaseRow.days_past_due, CaseRow.closed_reason, CaseRow.updated_at).where(
-                CaseRow.case_id == snapshot.case_id
-            )
-        )
-    ).first()
+    stored = await session.exec(select(CaseRow).where(CaseRow.case_id == snapshot.case_id))
+    before = stored.first()
     await _upsert(session, row, "case_id", keep=("opened_at",))
     await record_bucket_move(session, snapshot=snapshot, before=before)
 
@@ -184,17 +206,18 @@ async def record_bucket_move(
     session: AsyncSession,
     *,
     snapshot: CaseSnapshot,
-    before: tuple[int, str | None, datetime] | None,
+    before: CaseRow | None,
 ) -> None:
-    """A row in `bucket_moves` when this write puts the case in another bucket (or is its
-    first). A write older than the stored row (a retry that lost a race) moves nothing."""
+    """A row in `bucket_moves` when this write puts the case in another bucket than the stored
+    row had come to by the write's time (or is its first): an opening, a closure. A write older
+    than the stored row (a retry that lost a race) moves nothing."""
     now = bucket_of(snapshot.days_past_due, closed=snapshot.closed_reason is not None)
     was: Bucket | None = None
     if before is not None:
-        dpd, closed_reason, stored_at = before
-        if stored_at > snapshot.updated_at:
+        if before.updated_at > snapshot.updated_at:
             return
-        was = bucket_of(dpd, closed=closed_reason is not None)
+        dpd = aging.days_past_due(before, snapshot.updated_at)
+        was = bucket_of(dpd, closed=before.closed_reason is not None)
         if was == now:
             return
     move = BucketMoveRow(
@@ -219,6 +242,7 @@ async def append_audit(session: AsyncSession, *, entries: Sequence[AuditEntry]) 
                 kind=entry.kind,
                 detail=entry.detail,
                 actor=entry.actor,
+                data=entry.data,
             )
         )
         for entry in entries
@@ -286,6 +310,33 @@ async def upsert_task(session: AsyncSession, *, task: TaskRecord) -> None:
             set_=changes,
             # A closed task is final: a late retry of an older write never reopens it.
             where=col(HumanTaskRow.closed_at).is_(None),
+        )
+    )
+
+
+async def upsert_complaint(session: AsyncSession, *, complaint: ComplaintRow) -> None:
+    """Received, then answered: an answered row is final, a late retry never reopens it."""
+    row = ComplaintRegisterRow(
+        key=complaint.key,
+        case_id=complaint.case_id,
+        category=complaint.category.value,
+        channel=complaint.channel.value,
+        asks=complaint.asks,
+        received_at=complaint.received_at,
+        deadline=complaint.deadline,
+        pauses_collection=complaint.pauses_collection,
+        outcome=complaint.outcome.value if complaint.outcome else None,
+        response=complaint.response or None,
+        resolved_at=complaint.resolved_at,
+        resolved_by=complaint.resolved_by or None,
+    )
+    stmt = _insert(session, ComplaintRegisterRow, _values(row))
+    answer = ("outcome", "response", "resolved_at", "resolved_by")
+    await session.exec(
+        stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={name: stmt.excluded[name] for name in answer},
+            where=col(ComplaintRegisterRow.resolved_at).is_(None),
         )
     )
 

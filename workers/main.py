@@ -16,12 +16,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.assessment import AssessmentActivities
 from activities.case_store import CaseStoreActivities
-from activities.daily_intake import DailyIntakeActivities, IntakeFolders
+from activities.daily_intake import INTAKE_ACTOR, DailyIntakeActivities, IntakeFolders
 from activities.dossier import DossierActivities
 from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import OutboxSender, Sender, TwilioSender
 from activities.retention import RetentionActivities
 from config.settings import Settings
+from operations.gateway import Gateway
 from readmodel.engine import Database, open_database
 from temporal.client import connect
 from temporal.codec import codec_from_settings
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 # refuse in them are banned by ruff instead (pyproject.toml, banned-api for `workflows/`).
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "models", "pydantic", "workflows"
+        "models", "phonenumbers", "pydantic", "workflows"
     )
 )
 
@@ -107,12 +108,14 @@ def activities_for(settings: Settings, queue: str, services: Services) -> list[C
 def _daily_intake(settings: Settings, services: Services) -> list[Callable[..., Any]]:
     if services.temporal is None:
         return []
+    gateway = Gateway(
+        services.temporal, answer_within=settings.answer_timeout_seconds, actor=INTAKE_ACTOR
+    )
     intake = DailyIntakeActivities(
-        services.temporal,
+        gateway,
         services.db,
         IntakeFolders.from_settings(settings),
         task_queue=settings.task_queues.collections,
-        answer_within=settings.answer_timeout_seconds,
     )
     return [intake.scan_drop_folder, intake.load_intake_file]
 

@@ -38,6 +38,12 @@ def current_actor() -> str:
     return actor.label if actor is not None else SYSTEM
 
 
+def current_actor_id() -> str:
+    """Who is acting, by their staff id (or the system's name) rather than their label."""
+    actor = _CURRENT.get()
+    return actor.id if actor is not None else SYSTEM
+
+
 def current_approver() -> str:
     """The second person who approved the action being handled ("" when none did)."""
     actor = _CURRENT.get()

@@ -23,26 +23,21 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.case_writes import (
-        CaseSnapshot,
-        CaseWrite,
+    from models.case_events import (
+        CaseOpened,
+        LegalThresholdReached,
     )
-    from models.contracts import (
-        AssessInput,
-        Assessment,
-        CaseInput,
-        CaseState,
-        CaseStatus,
-        NextAction,
-        PlanInstalmentView,
-        Stage,
-        TimelineEvent,
-    )
-    from models.visibility import BALANCE_BAND, CASE_STAGE, DAYS_PAST_DUE, SEGMENT, balance_band
+    from models.case_status import CaseStatus, NextAction, PlanInstalmentView
+    from models.contracts import AssessInput, Assessment, CaseInput, CaseState, Stage, TimelineEvent
     from workflows import case_rules as rules
+    from workflows import complaint_rules
     from workflows.case_actions import CaseActions
     from workflows.case_base import store
+    from workflows.case_complaints import CaseComplaints
     from workflows.case_contact import CaseContact
+    from workflows.case_contact_details import CaseContactDetails
+    from workflows.case_handoffs import APPROVAL_RETRY_DAYS
+    from workflows.case_records import CHEAPER_CASE, CLOSE_AT_ONCE, QUIET_CASE, CaseRecords
     from workflows.case_tasks import DEPARTMENT_ACTIONS
 
 _ACTION_WORDS = {
@@ -56,26 +51,18 @@ _ACTION_WORDS = {
     "legal_check": "check the legal referral's preconditions",
 }
 
-# Patches: cases started before a change replay the old commands (see tests/histories).
-# A case opens with local activities (its assessment and its first write), and upserts its
-# search attributes only when one of them changes.
-CHEAPER_CASE = "cheaper-case-2026-11"
-# The case's writes to the read model are local activities, in the workflow task that made the
-# change, unless an update's answer waits in that task.
-LOCAL_WRITES = "local-writes-2026-11"
-# A closed case is written as closed, and its departments told, before its closing message
-# waits for the contact window.
-CLOSE_AT_ONCE = "close-at-once-2026-12"
-
 
 @workflow.defn(name="CollectionCase")
-class CollectionCaseWorkflow(CaseActions, CaseContact):
+class CollectionCaseWorkflow(
+    CaseActions, CaseComplaints, CaseContactDetails, CaseContact, CaseRecords
+):
     @workflow.init
     def __init__(self, input: CaseInput) -> None:
         super().__init__(input)
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseStatus:
+        self._quiet = workflow.patched(QUIET_CASE)
         state = self._state or await self._open(input)
         self._state = state
         while state.stage is not Stage.CLOSED:
@@ -93,9 +80,11 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             await self._start_pending_children()
             now = workflow.now()
             action, at = self._next(now)
-            if at > now:
+            if at is None or at > now:
+                # Nothing scheduled: an update, a signal or a department's answer wakes it.
+                wait = None if at is None else at - now
                 with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(lambda: self._changed, timeout=at - now)
+                    await workflow.wait_condition(lambda: self._changed, timeout=wait)
                 continue
             if action == "contact":
                 await self._contact_step(now)
@@ -113,6 +102,13 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             await asyncio.gather(self._flush(), *notices)
         await self._closing_message()
         await self._flush()
+        if state.complaints:
+            # A complaint is answered whatever happened to the debt: the case stays open for
+            # its answer (no command unless a complaint is open, so older histories replay).
+            await workflow.wait_condition(
+                lambda: not state.complaints and workflow.all_handlers_finished()
+            )
+            await self._flush()
         return self.status()
 
     async def _open(self, input: CaseInput) -> CaseState:
@@ -134,21 +130,31 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             audit_seq=int(now.timestamp()) * 1000,
         )
         self._state = state
-        lines = "; ".join(f"{line.factor} {line.points:+d}" for line in assessment.lines)
-        self._event(
-            "opened",
-            f"strategy {assessment.strategy.name} {assessment.strategy.version}, "
-            f"score {assessment.score} ({lines or 'no factor'}), segment {assessment.segment}",
+        self._emit(
+            CaseOpened(
+                strategy=assessment.strategy.name,
+                version=assessment.strategy.version,
+                score=assessment.score,
+                factors="; ".join(f"{line.factor} {line.points:+d}" for line in assessment.lines),
+                segment=assessment.segment,
+            )
         )
         if assessment.segment == assessment.strategy.stages.risk_review_segment:
             self._start_risk_review(f"{assessment.segment}-risk segment")
         return state
 
-    def _next(self, now: datetime) -> tuple[str, datetime]:
-        """The next thing this case will do by itself, and when."""
+    def _next(self, now: datetime) -> tuple[str, datetime | None]:
+        """The next thing this case will do by itself, and when; None: nothing until something
+        happens to it. Before QUIET_CASE, at the latest the calendar's daily refresh."""
+        scheduled = self._scheduled(now)
+        if self._quiet:
+            if not scheduled:
+                return "none", None
+            at, action = min(scheduled)
+            return action, at
         strategy = self._live().assessment.strategy
         refresh = now + rules.day(strategy) * strategy.check_every_days
-        at, action = min([*self._scheduled(now), (refresh, "refresh")])
+        at, action = min([*scheduled, (refresh, "refresh")])
         return action, at
 
     def _scheduled(self, now: datetime) -> list[tuple[datetime, str]]:
@@ -167,7 +173,35 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                 candidates.append((due, "contact"))
             collector_at = rules.at_dpd(state, strategy.stages.collector_dpd)
             candidates.append((collector_at, "stage"))
-        return candidates + self._department_due(now)
+        if not self._quiet:
+            return candidates + self._department_due(now)
+        # The legal check is due when it may find something new, not every week.
+        departments = [d for d in self._department_due(now) if d[1] != "legal_check"]
+        return candidates + departments + self._legal_due(now)
+
+    def _legal_due(self, now: datetime) -> list[tuple[datetime, str]]:
+        """When the legal referral's preconditions are checked (`_check_legal`): the day the
+        case reaches the legal threshold (noted that day by `_note_stage`, blocked or not),
+        then whenever what it would find differs from what it last found (evidence and plans
+        change only with what happens to the case, which wakes it), or a rejected approval's
+        wait ends."""
+        state = self._live()
+        dept = state.departments
+        strategy = state.assessment.strategy
+        if state.stage is not Stage.COLLECTOR:
+            return []
+        legal_at = rules.at_dpd(state, strategy.stages.legal_dpd)
+        if legal_at > now:
+            return [(legal_at, "legal_check")]
+        if self._collector_blocked() or dept.approval_task or dept.legal_referral:
+            return []
+        if dept.approval_rejected_at is not None:
+            retry_at = dept.approval_rejected_at + rules.day(strategy) * APPROVAL_RETRY_DAYS
+            if retry_at > now:
+                return [(retry_at, "legal_check")]
+        missing = [p for p in self._legal_preconditions(now, "")[:3] if not p.met]
+        text = "; ".join(f"{p.name} ({p.evidence})" for p in missing)
+        return [(now, "legal_check")] if not missing or text != dept.legal_missing else []
 
     def _next_action(self) -> tuple[NextAction, str, datetime | None]:
         """What an operator reads as the case's next step: what it will do, or what it waits
@@ -180,6 +214,8 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             return NextAction.PAUSED, "none while paused", None
         if state.dispute_reason:
             return NextAction.DISPUTE, "none while the dispute is investigated", None
+        if complaint_rules.pausing(state):
+            return NextAction.COMPLAINT, "none until the complaint is answered", None
         scheduled = self._scheduled(workflow.now())
         if scheduled:
             at, action = min(scheduled)
@@ -205,6 +241,7 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             or state.hardship_reason
             or dept.forbearance_until
             or dept.plan_status == "active"
+            or complaint_rules.pausing(state)
         )
 
     def _note_stage(self, now: datetime) -> None:
@@ -224,28 +261,10 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
             and rules.days_past_due(state, now) >= legal_dpd
         ):
             state.legal_threshold_noted = True
-            self._event("legal_threshold", f"{legal_dpd} days past due reached")
+            self._emit(LegalThresholdReached(days_past_due=legal_dpd))
 
     def _check_promise(self, now: datetime) -> None:
-        state = self._live()
-        promise = state.promise
-        if promise is None or promise.status != "open" or now < promise.check_at:
-            return
-        currency = self._input.account.currency
-        paid = f"{promise.paid_since_minor} {currency}"
-        if rules.promise_met(state, promise):
-            promise.status = "kept"
-            state.promises_kept += 1
-            self._event("promise_kept", f"{paid} paid by the date")
-        else:
-            promise.status = "broken"
-            state.promises_broken += 1
-            self._event(
-                "promise_broken",
-                f"{paid} of {promise.amount_minor} {currency} paid; contact resumes",
-            )
-        self._promise_row(promise)
-        self._skip_stale(now)
+        self._decided(rules.check_promise(self._live(), now, self._input.account.currency))
 
     @workflow.query
     def status(self) -> CaseStatus:
@@ -288,69 +307,14 @@ class CollectionCaseWorkflow(CaseActions, CaseContact):
                 for i in dept.plan
             ),
             overpaid_minor=state.overpaid_minor,
+            open_complaints=tuple(state.complaints),
+            due_origin=rules.due_origin(state),
+            day_seconds=state.assessment.strategy.day_seconds,
         )
 
     @workflow.query
     def timeline(self) -> list[TimelineEvent]:
         return list(self._state.timeline) if self._state is not None else []
-
-    async def _flush(self) -> None:
-        """Writes what changed to the read model: the case row, the audit log, new rows."""
-        state = self._live()
-        now = workflow.now()
-        dpd = rules.days_past_due(state, now)
-        pending = self._audit or self._payments or self._promises or self._tasks_out
-        # Every flush leaves the attributes it wrote in `_upserted`, days past due among them.
-        if not pending and self._upserted is not None and dpd == self._upserted[1]:
-            return
-        stage, segment = str(state.stage), str(state.assessment.segment)
-        band = balance_band(state.outstanding_minor)
-        attributes = (stage, dpd, segment, band)
-        # An unchanged upsert is an event and a visibility write for nothing: an operator's
-        # payment usually changes no search attribute, and its answer waited for one.
-        if attributes != self._upserted or not workflow.patched(CHEAPER_CASE):
-            self._upserted = attributes
-            workflow.upsert_search_attributes(
-                [
-                    CASE_STAGE.value_set(stage),
-                    DAYS_PAST_DUE.value_set(dpd),
-                    SEGMENT.value_set(segment),
-                    BALANCE_BAND.value_set(band),
-                ]
-            )
-        opening, self._opened = self._opened, False
-        answering, self._answering = self._answering, False
-        # No server dispatch and no second workflow task for a local write: the first reminder
-        # is scheduled in the task that assessed the case, and a quiet day's wake is one task.
-        # A write that would hold back an update's answer stays an activity.
-        local = (opening and workflow.patched(CHEAPER_CASE)) or (
-            not answering and workflow.patched(LOCAL_WRITES)
-        )
-        write = CaseWrite(
-            snapshot=CaseSnapshot(
-                case_id=self._id,
-                account_no=self._input.account.account_no,
-                customer_ref=self._input.customer_ref,
-                stage=state.stage,
-                segment=state.assessment.segment,
-                score=state.assessment.score,
-                strategy_version=self._strategy_label(),
-                days_past_due=dpd,
-                currency=self._input.account.currency,
-                outstanding_minor=state.outstanding_minor,
-                overdue_minor=state.overdue_minor,
-                closed_reason=state.closed_reason,
-                updated_at=now,
-            ),
-            audit=tuple(self._audit),
-            payments=tuple(self._payments),
-            promises=tuple(self._promises),
-            opened=self._input if opening else None,
-            tasks=tuple(self._tasks_out),
-            receipt=local,
-        )
-        self._audit, self._payments, self._promises, self._tasks_out = [], [], [], []
-        await store("write_case", write, local=local)
 
     def _history_long(self) -> bool:
         info = workflow.info()

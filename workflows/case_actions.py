@@ -10,9 +10,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.case_writes import (
-        PaymentRow,
-    )
+    from models.case_writes import PaymentRow
+    from models.contact_events import ContactOutcomeReported
     from models.contracts import (
         MAX_MINOR,
         Account,
@@ -27,10 +26,11 @@ with workflow.unsafe.imports_passed_through():
         ReasonInput,
         RecordPaymentInput,
         ResolveDisputeInput,
-        Stage,
     )
     from models.departments import TaskKind
     from models.money import money
+    from models.people import COLLECTORS, SUPERVISORS
+    from models.permissions import EVERYONE, taken_by
     from models.strategy import Channel
     from workflows import case_rules as rules
     from workflows.case_base import SUPERVISOR, bounded, invalid
@@ -61,12 +61,12 @@ class CaseActions(CaseTasks):
             )
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def record_payment(self, req: RecordPaymentInput) -> ActionResult:
         state = await self._ready()
         if req.payment_ref in state.payment_refs:
             return self._result(f"payment {req.payment_ref} was already recorded", accepted=False)
         self._validate_payment(req)
-        effect = rules.apply_payment(state, req)
         self._apply_plan_payment(req.amount_minor)
         self._payments.append(
             PaymentRow(
@@ -76,17 +76,7 @@ class CaseActions(CaseTasks):
                 received_at=workflow.now(),
             )
         )
-        self._event("payment", f"{req.amount_minor} {req.currency} ref {req.payment_ref}")
-        if effect.overpaid_minor:
-            self._event(
-                "overpayment",
-                f"{effect.overpaid_minor} {req.currency} above the balance, ref {req.payment_ref}",
-            )
-        if effect.promise_kept and state.promise is not None:
-            self._promise_row(state.promise)
-            self._event("promise_kept", "paid within tolerance")
-        if effect.closes_as is not None:
-            self._close(effect.closes_as, f"payment {req.payment_ref}")
+        self._decided(rules.record_payment(state, req))
         outstanding = money(state.outstanding_minor, req.currency)
         return self._result(f"payment recorded; outstanding {outstanding}")
 
@@ -104,18 +94,14 @@ class CaseActions(CaseTasks):
             raise invalid(problem)
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def promise_to_pay(self, req: PromiseToPayInput) -> ActionResult:
         state = await self._ready()
         self._validate_promise(req)
-        promise = rules.open_promise(state, req, workflow.now(), self._customer_today())
-        promise.key = self._next_key("p")
-        self._promise_row(promise)
-        self._event(
-            "promise",
-            f"{req.amount_minor} {req.currency} by {req.promised_date.isoformat()}; "
-            f"contact paused until {promise.check_at.isoformat()}",
-        )
-        return self._result(f"promise recorded; contact paused until {promise.check_at:%Y-%m-%d}")
+        self._decided(rules.make_promise(state, req, workflow.now(), self._customer_today()))
+        assert state.promise is not None
+        paused_until = state.promise.check_at
+        return self._result(f"promise recorded; contact paused until {paused_until:%Y-%m-%d}")
 
     @promise_to_pay.validator
     def _validate_promise(self, req: PromiseToPayInput) -> None:
@@ -132,11 +118,11 @@ class CaseActions(CaseTasks):
             raise invalid(problem)
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def raise_dispute(self, req: ReasonInput) -> ActionResult:
         state = await self._ready()
         self._validate_dispute(req)
-        state.dispute_reason = req.reason
-        self._event("dispute_raised", req.reason)
+        self._decided(rules.raise_dispute(state, req))
         self._open_task(TaskKind.DISPUTE_INVESTIGATION, SUPERVISOR, "investigate the dispute")
         return self._result("dispute recorded; collection stops until it is resolved")
 
@@ -149,17 +135,14 @@ class CaseActions(CaseTasks):
             raise invalid("a dispute is already open")
 
     @workflow.update
+    @taken_by(SUPERVISORS)
     async def resolve_dispute(self, req: ResolveDisputeInput) -> ActionResult:
         state = await self._ready()
         self._validate_resolve(req)
-        state.dispute_reason = ""
         self._cancel_open_tasks("dispute resolved", kind=TaskKind.DISPUTE_INVESTIGATION)
-        outcome = "upheld" if req.upheld else "rejected"
-        self._event("dispute_resolved", f"{outcome}: {req.reason}")
+        self._decided(rules.resolve_dispute(state, req, workflow.now()))
         if req.upheld:
-            self._close(ClosureReason.DISPUTE_UPHELD, req.reason)
             return self._result("dispute upheld; case closed")
-        self._skip_stale(workflow.now())
         return self._result("dispute rejected; collection resumes")
 
     @resolve_dispute.validator
@@ -171,12 +154,11 @@ class CaseActions(CaseTasks):
             raise invalid("no dispute is open")
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def report_hardship(self, req: ReasonInput) -> ActionResult:
         state = await self._ready()
         self._validate_hardship(req)
-        state.hardship_reason = req.reason
-        self._set_stage(Stage.RISK_REVIEW, "hardship reported")
-        self._event("hardship", req.reason)
+        self._decided(rules.report_hardship(state, req))
         self._start_risk_review(f"hardship: {req.reason}")
         return self._result("hardship recorded; contact paused for a risk review")
 
@@ -187,12 +169,11 @@ class CaseActions(CaseTasks):
         self._open_state()
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def opt_out(self, req: ChannelInput) -> ActionResult:
         # Honoured even on a closed case: a customer's "stop" is never refused.
         state = await self._ready()
-        if req.channel not in state.opted_out:
-            state.opted_out.append(req.channel)
-            self._event("opted_out", f"{req.channel}: {req.reason or 'customer request'}")
+        self._decided(rules.opt_out(state, req))
         return self._result(f"no more {req.channel} contact")
 
     @opt_out.validator
@@ -201,12 +182,11 @@ class CaseActions(CaseTasks):
         _need_channel(req)
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def opt_in(self, req: ChannelInput) -> ActionResult:
         state = await self._ready()
         self._validate_opt_in(req)
-        if req.channel in state.opted_out:
-            state.opted_out.remove(req.channel)
-            self._event("opted_in", f"{req.channel}: {req.reason or 'customer request'}")
+        self._decided(rules.opt_in(state, req))
         return self._result(f"{req.channel} contact allowed again")
 
     @opt_in.validator
@@ -216,11 +196,11 @@ class CaseActions(CaseTasks):
         self._open_state()
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def pause(self, req: ReasonInput) -> ActionResult:
         state = await self._ready()
         self._validate_pause(req)
-        state.paused_reason = req.reason
-        self._event("paused", req.reason)
+        self._decided(rules.pause(state, req))
         return self._result("case paused; nothing goes out until it is resumed")
 
     @pause.validator
@@ -232,12 +212,11 @@ class CaseActions(CaseTasks):
             raise invalid("case is already paused")
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def resume(self, req: ReasonInput) -> ActionResult:
         state = await self._ready()
         self._validate_resume(req)
-        state.paused_reason = ""
-        self._skip_stale(workflow.now())
-        self._event("resumed", req.reason)
+        self._decided(rules.resume(state, req, workflow.now()))
         return self._result("case resumed")
 
     @resume.validator
@@ -249,6 +228,7 @@ class CaseActions(CaseTasks):
             raise invalid("case is not paused")
 
     @workflow.update
+    @taken_by(SUPERVISORS)
     async def close(self, req: CloseInput) -> ActionResult:
         await self._ready()
         self._validate_close(req)
@@ -264,26 +244,15 @@ class CaseActions(CaseTasks):
         self._open_state()
 
     @workflow.update
+    @taken_by(EVERYONE)
     async def refresh_account(self, account: Account) -> ActionResult:
         """The bank's daily file is the ledger: its balances replace the case's."""
         state = await self._ready()
         self._validate_refresh(account)
-        if (account.outstanding_minor, account.overdue_minor) == (
-            state.outstanding_minor,
-            state.overdue_minor,
-        ):
+        changed, events = rules.refresh_balances(state, account)
+        if not events:
             return ActionResult(accepted=True, message="balances unchanged", stage=state.stage)
-        state.outstanding_minor = account.outstanding_minor
-        state.overdue_minor = account.overdue_minor
-        self._event(
-            "balances_refreshed",
-            f"outstanding {account.outstanding_minor} {account.currency}, "
-            f"overdue {account.overdue_minor} {account.currency}",
-        )
-        if account.outstanding_minor == 0:
-            self._close(ClosureReason.PAID, "the bank's file shows no balance")
-        elif account.overdue_minor == 0:
-            self._close(ClosureReason.CURED, "the bank's file shows no arrears")
+        self._decided((changed, events))
         return self._result("balances refreshed")
 
     @refresh_account.validator
@@ -308,7 +277,7 @@ class CaseActions(CaseTasks):
                 state.contacts[i] = PastContact(
                     at=past.at, channel=past.channel, status=outcome.status, key=past.key
                 )
-                self._event("contact_outcome", f"{past.channel}: {outcome.status}")
+                self._emit(ContactOutcomeReported(past.channel, outcome.status))
                 self._note_delivery(past.key, past.channel, outcome.status)
                 if outcome.status is AttemptStatus.ANSWERED and past.channel is Channel.VOICE:
                     self._changed = True

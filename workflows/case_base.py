@@ -16,11 +16,22 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.case_events import (
+        CaseEvent,
+        PromiseBroken,
+        PromiseKept,
+        PromiseMade,
+        StageChanged,
+        StaleStepsSkipped,
+        fields_of,
+    )
     from models.case_writes import (
         AuditEntry,
         PaymentRow,
         PromiseRow,
     )
+    from models.complaints import ComplaintRow
+    from models.contact_details import ContactChange
     from models.contracts import (
         NOT_READY_MESSAGE,
         ActionResult,
@@ -34,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         case_id,
         text_problem,
     )
+    from models.department_events import TaskCancelled, TaskOpened
     from models.departments import (
         DepartmentState,
         Evidence,
@@ -113,6 +125,8 @@ class CaseBase:
         self._payments: list[PaymentRow] = []
         self._promises: list[PromiseRow] = []
         self._tasks_out: list[TaskRecord] = []
+        self._complaints_out: list[ComplaintRow] = []
+        self._contact_change: ContactChange | None = None  # the customer row's, at the next flush
         self._opened = input.carried is None
         # The search attributes the last flush wrote: (stage, days past due, segment, band).
         self._upserted: tuple[str, int, str, str] | None = None
@@ -152,15 +166,28 @@ class CaseBase:
         self._changed = True
         return ActionResult(accepted=accepted, message=message, stage=self._live().stage)
 
-    def _close(self, reason: ClosureReason, why: str) -> None:
+    def _decided(self, decided: rules.Decided) -> None:
+        """Adopts what a rule decided: the live state takes the new state's values (the
+        handlers and the run loop hold the live state itself, never a copy), and each event is
+        recorded, with the promise rows the read model keeps."""
         state = self._live()
-        state.closed_reason = reason
-        self._set_stage(Stage.CLOSED, f"{reason}: {why}")
+        changed, events = decided
+        if changed is not state:
+            vars(state).update(vars(changed))
+        for event in events:
+            if isinstance(event, PromiseMade) and state.promise is not None:
+                state.promise.key = self._next_key("p")
+            self._emit(event)
+            if isinstance(event, PromiseMade | PromiseKept | PromiseBroken) and state.promise:
+                self._promise_row(state.promise)
+
+    def _close(self, reason: ClosureReason, why: str) -> None:
+        self._decided(rules.close(self._live(), reason, why))
 
     def _set_stage(self, stage: Stage, why: str) -> None:
         state = self._live()
         if state.stage is not stage:
-            self._event("stage", f"{state.stage} -> {stage}: {why}")
+            self._emit(StageChanged(from_stage=state.stage, to_stage=stage, why=why))
             state.stage = stage
 
     def _next_key(self, kind: str) -> str:
@@ -173,17 +200,28 @@ class CaseBase:
         strategy = self._live().assessment.strategy
         return f"{strategy.name}@{strategy.version}"
 
-    def _event(self, kind: str, detail: str) -> None:
+    def _emit(self, event: CaseEvent) -> None:
+        """Records what happened: on the timeline, and in the audit log at the next flush,
+        with the event's text and its fields."""
         state = self._live()
         now = workflow.now()
         actor = current_actor()
-        state.timeline.append(TimelineEvent(at=now, kind=kind, detail=detail, actor=actor))
+        kind, detail, data = event.KIND, event.detail(), fields_of(event)
+        state.timeline.append(
+            TimelineEvent(at=now, kind=kind, detail=detail, actor=actor, data=data)
+        )
         if len(state.timeline) > 2 * rules.TIMELINE_KEPT:
             del state.timeline[: -rules.TIMELINE_KEPT]
         state.audit_seq += 1
         self._audit.append(
             AuditEntry(
-                case_id=self._id, seq=state.audit_seq, at=now, kind=kind, detail=detail, actor=actor
+                case_id=self._id,
+                seq=state.audit_seq,
+                at=now,
+                kind=kind,
+                detail=detail,
+                actor=actor,
+                data=data,
             )
         )
         self._changed = True
@@ -207,9 +245,11 @@ class CaseBase:
             raise invalid("a reason is required")
 
     def _skip_stale(self, now: datetime) -> None:
-        skipped = rules.skip_stale_steps(self._live(), now)
+        state = self._live()
+        skipped = rules.stale_steps(state, now)
         if skipped:
-            self._event("ladder", f"{skipped} stale reminder(s) skipped after a pause")
+            state.ladder_index += skipped
+            self._emit(StaleStepsSkipped(skipped=skipped))
 
     # --- task bookkeeping, shared by tasks and handoffs ---------------------------------
 
@@ -217,17 +257,26 @@ class CaseBase:
         return self._live().departments
 
     def _open_task(
-        self, kind: TaskKind, queue: str, note: str, *, escalates: TaskRecord | None = None
+        self,
+        kind: TaskKind,
+        queue: str,
+        note: str,
+        *,
+        escalates: TaskRecord | None = None,
+        key: str = "",
+        deadline: datetime | None = None,
     ) -> TaskRecord:
+        """A task for `queue`, due after the strategy's task deadline unless `deadline` says
+        otherwise; `key` when the caller took it beforehand (`_next_key("t")`)."""
         state = self._live()
         now = workflow.now()
         strategy = state.assessment.strategy
         task = TaskRecord(
-            key=self._next_key("t"),
+            key=key or self._next_key("t"),
             case_id=self._id,
             kind=kind,
             queue=queue,
-            deadline=now + rules.day(strategy) * strategy.task_deadline_days,
+            deadline=deadline or now + rules.day(strategy) * strategy.task_deadline_days,
             created_at=now,
             note=note,
             reopens=escalates.kind if escalates else None,
@@ -237,8 +286,10 @@ class CaseBase:
         if kind is TaskKind.SUPERVISOR_APPROVAL:
             self._dept().approval_task = task.key
         self._tasks_out.append(task)
-        self._event(
-            "task_opened", f"{kind} for {queue}, due {task.deadline:%Y-%m-%d %H:%M}: {note}"
+        self._emit(
+            TaskOpened(
+                task_kind=kind, queue=queue, deadline=f"{task.deadline:%Y-%m-%d %H:%M}", note=note
+            )
         )
         return task
 
@@ -256,12 +307,21 @@ class CaseBase:
         raise invalid(f"no open task {key} on this case")
 
     def _cancel_open_tasks(self, why: str, kind: TaskKind | None = None) -> None:
+        """Cancels the open tasks (of `kind`); a complaint's task (and its escalation) outlives
+        whatever happens to the debt, and is closed by the complaint's answer."""
         now = workflow.now()
-        for task in [t for t in self._dept().tasks if kind is None or t.kind is kind]:
+        kept = (TaskKind.COMPLAINT,)
+        for task in [
+            t
+            for t in self._dept().tasks
+            if (
+                t.kind is kind if kind is not None else t.kind not in kept and t.reopens not in kept
+            )
+        ]:
             self._replace_task(
                 TaskRecord(**{**task.__dict__, "status": TaskStatus.CANCELLED, "closed_at": now})
             )
-            self._event("task_cancelled", f"{task.kind}: {why}")
+            self._emit(TaskCancelled(task_kind=task.kind, why=why))
 
     def _add_evidence(self, at: datetime, how: str, key: str) -> None:
         dept = self._dept()

@@ -14,6 +14,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.case_events import OptedOut
+    from models.contact_events import (
+        ChannelUnavailable,
+        ContactDelayed,
+        ContactFailed,
+        ContactRefused,
+        ContactSent,
+    )
     from models.contracts import (
         AttemptStatus,
         ClosureReason,
@@ -26,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.strategy import Channel, LadderStep
     from workflows import case_rules as rules
+    from workflows import complaint_rules, contact_rules
     from workflows.case_base import CaseBase, store
     from workflows.contact_policy import ContactContext, Decision, decide
 
@@ -119,7 +128,12 @@ class CaseContact(CaseBase):
         state = self._live()
         promise = state.promise
         dept = state.departments
-        paused_for = [state.paused_reason, state.hardship_reason, dept.plan_status == "active"]
+        paused_for = [
+            state.paused_reason,
+            state.hardship_reason,
+            dept.plan_status == "active",
+            complaint_rules.pausing(state),
+        ]
         holds = [promise.check_at] if promise and promise.status == "open" else []
         holds += [dept.forbearance_until] if dept.forbearance_until else []
         return ContactContext(
@@ -157,8 +171,8 @@ class CaseContact(CaseBase):
             retry_at=decision.earliest,
         )
         await store("record_refused_attempt", refusal)
-        when = f", may go at {decision.earliest.isoformat()}" if decision.earliest else ""
-        self._event("contact_refused", f"{channel} {template}: {decision.reason}{when}")
+        when = decision.earliest.isoformat() if decision.earliest else ""
+        self._emit(ContactRefused(channel, template, reason=decision.reason, may_go_at=when))
 
     async def _send(self, channel: Channel, template: str, until: datetime) -> SendResult | None:
         """One attempt through the provider, retried no later than `until`; None when the
@@ -180,7 +194,7 @@ class CaseContact(CaseBase):
                     case_id=self._id,
                     account_no=self._input.account.account_no,
                     channel=channel,
-                    to=contact.mobile,
+                    to=contact_rules.mobile_of(state, contact.mobile),
                     language=contact.language,
                     template=template,
                     params=self._message_params(),
@@ -195,21 +209,21 @@ class CaseContact(CaseBase):
             if isinstance(cause, ApplicationError) and cause.non_retryable:
                 # A message that can never be built (a template problem): skip it, loudly.
                 state.inflight_key = None
-                self._event("contact_failed", f"{channel} {template}: {cause.type}")
+                self._emit(ContactFailed(channel, template, cause=str(cause.type)))
                 return SendResult(
                     idempotency_key=key, status=AttemptStatus.FAILED, reason=str(cause.type)
                 )
-            self._event("contact_delayed", f"{channel} {template}: provider unreachable for now")
+            self._emit(ContactDelayed(channel, template))
             return None
         state.inflight_key = None
         if result.status is AttemptStatus.FAILED:
-            self._event("contact_failed", f"{channel} {template}: error {result.error_code}")
+            self._emit(ContactFailed(channel, template, cause=f"error {result.error_code}"))
             return result
         state.sent_count += 1
         state.contacts.append(
             PastContact(at=workflow.now(), channel=channel, status=result.status, key=key)
         )
-        self._event("contact_sent", f"{channel} {template}")
+        self._emit(ContactSent(channel, template))
         return result
 
     def _message_params(self) -> dict[str, str]:
@@ -231,14 +245,14 @@ class CaseContact(CaseBase):
         elif code in OPT_OUT_CODES:
             if channel not in state.opted_out:
                 state.opted_out.append(channel)
-            self._event("opted_out", f"{channel}: unsubscribed at the carrier ({code})")
+            self._emit(OptedOut(channel, f"unsubscribed at the carrier ({code})"))
             return
         else:
             dead = [channel]
         for c in dead:
             if c not in state.unavailable:
                 state.unavailable.append(c)
-        self._event("channel_unavailable", f"{', '.join(dead)}: provider error {code}")
+        self._emit(ChannelUnavailable(channels=", ".join(dead), error_code=code))
 
     async def _closing_message(self) -> None:
         state = self._live()
@@ -268,7 +282,9 @@ class CaseContact(CaseBase):
                 return
             else:
                 await workflow.sleep(PROVIDER_PAUSE)
-        self._event("contact_failed", f"sms {template}: gave up after {CLOSING_TRIES} tries")
+        self._emit(
+            ContactFailed(Channel.SMS, template, cause=f"gave up after {CLOSING_TRIES} tries")
+        )
 
 
 def _allowed_until(context: ContactContext) -> datetime:

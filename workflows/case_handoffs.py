@@ -29,6 +29,18 @@ with workflow.unsafe.imports_passed_through():
         ClosureReason,
         Stage,
     )
+    from models.department_events import (
+        LegalAccepted,
+        LegalContactPermission,
+        LegalInformed,
+        LegalNotReady,
+        LegalOutcomeRecorded,
+        PlanBroken,
+        PlanKept,
+        RiskDecided,
+        RiskReviewCancelled,
+        RiskReviewRequested,
+    )
     from models.departments import (
         AcceptReferralInput,
         CaseClosedNotice,
@@ -101,7 +113,7 @@ class CaseHandoffs(CaseBase):
                 self._live().assessment.risk_queue,
             )
         )
-        self._event("risk_review", f"handed to the risk department ({review_id}): {reason}")
+        self._emit(RiskReviewRequested(review_id=review_id, reason=reason))
 
     @workflow.signal
     def risk_decided(self, decision: RiskDecision) -> None:
@@ -114,7 +126,7 @@ class CaseHandoffs(CaseBase):
         state.hardship_reason = ""
         now = workflow.now()
         strategy = state.assessment.strategy
-        self._event("risk_decision", f"{decision.kind} by {decision.decided_by}: {decision.reason}")
+        self._emit(RiskDecided(decision.kind, decision.decided_by, decision.reason))
         match decision.kind:
             case RiskDecisionKind.FORBEARANCE:
                 assert decision.forbearance_until is not None
@@ -156,7 +168,7 @@ class CaseHandoffs(CaseBase):
                 instalment.status = "paid"
         if all(i.status == "paid" for i in dept.plan):
             dept.plan_status = "kept"
-            self._event("plan_kept", "every instalment paid")
+            self._emit(PlanKept())
             self._return_to_collection(workflow.now())
 
     def _check_instalment(self, now: datetime) -> None:
@@ -166,11 +178,13 @@ class CaseHandoffs(CaseBase):
             return
         due.status = "missed"
         dept.plan_status = "broken"
-        currency = self._input.account.currency
-        self._event(
-            "plan_broken",
-            f"instalment of {due.due_date} missed "
-            f"({due.paid_minor} {currency} of {due.amount_minor} {currency} paid)",
+        self._emit(
+            PlanBroken(
+                due_date=due.due_date.isoformat(),
+                paid_minor=due.paid_minor,
+                amount_minor=due.amount_minor,
+                currency=self._input.account.currency,
+            )
         )
         self._return_to_collection(now)
 
@@ -218,7 +232,7 @@ class CaseHandoffs(CaseBase):
         if missing:
             if text != dept.legal_missing:
                 dept.legal_missing = text
-                self._event("legal_not_ready", f"referral refused for now: {text}")
+                self._emit(LegalNotReady(missing=text, for_now=True))
             return
         dept.legal_missing = ""
         self._open_task(TaskKind.SUPERVISOR_APPROVAL, SUPERVISOR, "approve the legal referral")
@@ -229,10 +243,8 @@ class CaseHandoffs(CaseBase):
         preconditions = self._legal_preconditions(now, approved_by)
         missing = [p for p in preconditions if not p.met]
         if missing:
-            self._event(
-                "legal_not_ready",
-                "referral refused: " + "; ".join(f"{p.name} ({p.evidence})" for p in missing),
-            )
+            text = "; ".join(f"{p.name} ({p.evidence})" for p in missing)
+            self._emit(LegalNotReady(missing=text, for_now=False))
             return
         referral_id = self._next_handoff_id("legal")
         dept.legal_referral = referral_id
@@ -263,7 +275,7 @@ class CaseHandoffs(CaseBase):
         dept.legal_referral = None
         dept.legal_accepted_by = ""
         dept.legal_contact_allowed = False
-        self._event("legal_outcome", f"{outcome.kind}: {outcome.reason}")
+        self._emit(LegalOutcomeRecorded(outcome=outcome.kind, reason=outcome.reason))
         match outcome.kind:
             case LegalOutcomeKind.RETURNED:
                 dept.approval_rejected_at = workflow.now()
@@ -281,8 +293,7 @@ class CaseHandoffs(CaseBase):
         if state is None or state.departments.legal_referral is None:
             return
         state.departments.legal_accepted_by = acceptance.by
-        note = f": {acceptance.note}" if acceptance.note else ""
-        self._event("legal_accepted", f"accepted by {acceptance.by}{note}")
+        self._emit(LegalAccepted(by=acceptance.by, note=acceptance.note or ""))
 
     @workflow.signal
     def legal_contact_permission(self, permission: ContactPermissionInput) -> None:
@@ -290,8 +301,7 @@ class CaseHandoffs(CaseBase):
         if state is None:
             return
         state.departments.legal_contact_allowed = permission.allowed
-        verb = "allows" if permission.allowed else "stops"
-        self._event("legal_contact", f"legal ({permission.by}) {verb} contact: {permission.reason}")
+        self._emit(LegalContactPermission(permission.by, permission.allowed, permission.reason))
         if not permission.allowed:
             self._stop_collector_work("legal stopped contact")
         self._changed = True
@@ -323,12 +333,12 @@ class CaseHandoffs(CaseBase):
             review, dept.risk_review = dept.risk_review, None
             if review not in unstarted:
                 notices.append(_cancel(review, why))
-            self._event("risk_review_cancelled", f"{review}: {why}")
+            self._emit(RiskReviewCancelled(review_id=review, why=why))
         if dept.legal_referral in unstarted:
             dept.legal_referral = None
         elif dept.legal_referral is not None:
             notices.append(_tell_legal(dept.legal_referral, CaseClosedNotice(reason=why)))
-            self._event("legal_informed", f"{dept.legal_referral}: {why}")
+            self._emit(LegalInformed(referral_id=dept.legal_referral, why=why))
         return notices
 
     def _legal_hold(self) -> bool:

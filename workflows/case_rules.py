@@ -1,20 +1,46 @@
 """Pure rules of a case: days past due, the ladder, payments and promises. No Temporal, no I/O.
 
-The workflow calls these with `workflow.now()`; tests call them with any clock.
+A rule that changes a case takes its state and what happened, and returns `Decided`: the new
+state and the events that say what changed (`models.case_events`), never touching the state it
+was given. The workflow adopts the new state and records the events; it calls the rules with
+`workflow.now()`, tests call them with any clock.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from models.case_events import (
+    BalancesRefreshed,
+    CaseEvent,
+    DisputeRaised,
+    DisputeResolved,
+    HardshipReported,
+    OptedIn,
+    OptedOut,
+    Overpaid,
+    Paused,
+    PaymentRecorded,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+    Resumed,
+    StageChanged,
+    StaleStepsSkipped,
+)
+from models.case_status import OpenPromise
 from models.contracts import (
+    Account,
     CaseState,
+    ChannelInput,
     ClosureReason,
-    OpenPromise,
     Promise,
     PromiseToPayInput,
+    ReasonInput,
     RecordPaymentInput,
+    ResolveDisputeInput,
     Stage,
 )
 from models.strategy import LadderStep, Strategy
@@ -22,6 +48,8 @@ from workflows.contact_policy import zone_info
 
 # A case's history is carried across continue-as-new; these keep what is carried bounded.
 TIMELINE_KEPT = 200
+
+Decided = tuple[CaseState, tuple[CaseEvent, ...]]
 
 
 def day(strategy: Strategy) -> timedelta:
@@ -38,6 +66,13 @@ def at_dpd(state: CaseState, dpd: int) -> datetime:
     return state.started_at + day(state.assessment.strategy) * max(0, dpd - state.initial_dpd)
 
 
+def due_origin(state: CaseState) -> datetime:
+    """The instant days past due are counted from: from then on, `days_past_due` is the whole
+    days (of the strategy) since it. Fixed for the case's life, so readers count for
+    themselves and the case never wakes to refresh the figure."""
+    return state.started_at - day(state.assessment.strategy) * state.initial_dpd
+
+
 def ladder(state: CaseState) -> tuple[LadderStep, ...]:
     return state.assessment.strategy.ladders.get(state.assessment.segment, ())
 
@@ -46,18 +81,15 @@ def step_due_at(state: CaseState, step: LadderStep) -> datetime:
     return state.started_at + day(state.assessment.strategy) * step.offset_days
 
 
-def skip_stale_steps(state: CaseState, now: datetime) -> int:
-    """After a pause, send only the latest overdue step, never a burst of stale reminders.
-
-    Returns how many steps were skipped.
-    """
+def stale_steps(state: CaseState, now: datetime) -> int:
+    """After a pause, only the latest overdue step goes, never a burst of stale reminders:
+    how many steps past the current one are already due, and skipped."""
     steps = ladder(state)
     skipped = 0
     while (
-        state.ladder_index + 1 < len(steps)
-        and step_due_at(state, steps[state.ladder_index + 1]) <= now
+        state.ladder_index + skipped + 1 < len(steps)
+        and step_due_at(state, steps[state.ladder_index + skipped + 1]) <= now
     ):
-        state.ladder_index += 1
         skipped += 1
     return skipped
 
@@ -67,33 +99,63 @@ def stage_by_dpd(state: CaseState, now: datetime) -> Stage:
     return Stage.COLLECTOR if days_past_due(state, now) >= stages.collector_dpd else Stage.EARLY
 
 
-@dataclass(frozen=True)
-class PaymentEffect:
-    closes_as: ClosureReason | None
-    promise_kept: bool
-    overpaid_minor: int = 0
-
-
-def apply_payment(state: CaseState, payment: RecordPaymentInput) -> PaymentEffect:
-    state.payment_refs.append(payment.payment_ref)
-    state.paid_minor += payment.amount_minor
-    overpaid = max(0, payment.amount_minor - state.outstanding_minor)
-    state.overpaid_minor += overpaid
-    state.outstanding_minor = max(0, state.outstanding_minor - payment.amount_minor)
-    state.overdue_minor = max(0, state.overdue_minor - payment.amount_minor)
-    kept = False
+def record_payment(state: CaseState, payment: RecordPaymentInput) -> Decided:
+    """A payment lowers the balance and the arrears, counts toward an open promise (kept the
+    moment it reaches the tolerance), and closes the case once nothing is owed (paid) or
+    nothing is overdue (cured). Above the balance, the excess is kept as an overpayment."""
+    amount, currency = payment.amount_minor, payment.currency
+    overpaid = max(0, amount - state.outstanding_minor)
+    changed = replace(
+        state,
+        payment_refs=[*state.payment_refs, payment.payment_ref],
+        paid_minor=state.paid_minor + amount,
+        overpaid_minor=state.overpaid_minor + overpaid,
+        outstanding_minor=max(0, state.outstanding_minor - amount),
+        overdue_minor=max(0, state.overdue_minor - amount),
+    )
+    events: list[CaseEvent] = [PaymentRecorded(amount, currency, payment.payment_ref)]
+    if overpaid:
+        events.append(Overpaid(overpaid, currency, payment.payment_ref))
     promise = state.promise
     if promise is not None and promise.status == "open":
-        promise.paid_since_minor += payment.amount_minor
-        if promise_met(state, promise):
-            promise.status = "kept"
-            state.promises_kept += 1
-            kept = True
-    if state.outstanding_minor == 0:
-        return PaymentEffect(ClosureReason.PAID, kept, overpaid)
-    if state.overdue_minor == 0:
-        return PaymentEffect(ClosureReason.CURED, kept, overpaid)
-    return PaymentEffect(None, kept, overpaid)
+        paid = promise.paid_since_minor + amount
+        changed.promise = replace(promise, paid_since_minor=paid)
+        if promise_met(state, changed.promise):
+            changed.promise.status = "kept"
+            changed.promises_kept += 1
+            events.append(PromiseKept(paid_minor=paid, currency=currency, by_payment=True))
+    why = f"payment {payment.payment_ref}"
+    if changed.outstanding_minor == 0:
+        return close(changed, ClosureReason.PAID, why, events)
+    if changed.overdue_minor == 0:
+        return close(changed, ClosureReason.CURED, why, events)
+    return changed, tuple(events)
+
+
+def refresh_balances(state: CaseState, account: Account) -> Decided:
+    """The bank's daily file is the ledger: its balances replace the case's, and a file that
+    shows nothing owed, or nothing overdue, closes the case."""
+    outstanding, overdue = account.outstanding_minor, account.overdue_minor
+    if (outstanding, overdue) == (state.outstanding_minor, state.overdue_minor):
+        return state, ()
+    changed = replace(state, outstanding_minor=outstanding, overdue_minor=overdue)
+    events: list[CaseEvent] = [BalancesRefreshed(outstanding, overdue, account.currency)]
+    if outstanding == 0:
+        return close(changed, ClosureReason.PAID, "the bank's file shows no balance", events)
+    if overdue == 0:
+        return close(changed, ClosureReason.CURED, "the bank's file shows no arrears", events)
+    return changed, tuple(events)
+
+
+def close(
+    state: CaseState, reason: ClosureReason, why: str, events: Sequence[CaseEvent] = ()
+) -> Decided:
+    """The case closes for `reason`; `events` are what led to it."""
+    moved = StageChanged(from_stage=state.stage, to_stage=Stage.CLOSED, why=f"{reason}: {why}")
+    closed = replace(state, stage=Stage.CLOSED, closed_reason=reason)
+    if state.stage is Stage.CLOSED:
+        return closed, tuple(events)
+    return closed, (*events, moved)
 
 
 def payment_problem(state: CaseState, payment: RecordPaymentInput) -> str | None:
@@ -136,11 +198,11 @@ def local_date(now: datetime, time_zone: str) -> date:
     return now.astimezone(zone_info(time_zone)).date()
 
 
-def open_promise(
+def make_promise(
     state: CaseState, req: PromiseToPayInput, now: datetime, today: date | None = None
-) -> Promise:
+) -> Decided:
     """Contact pauses until the promised date plus grace, on the strategy's clock; `today` is
-    the customer's calendar day (`local_date`)."""
+    the customer's calendar day (`local_date`). Refusals are `promise_problem`'s."""
     strategy = state.assessment.strategy
     today = today or now.date()
     days_ahead = (req.promised_date - today).days + strategy.promise.grace_days
@@ -150,8 +212,96 @@ def open_promise(
         made_at=now,
         check_at=now + day(strategy) * max(0, days_ahead),
     )
-    state.promise = promise
-    return promise
+    made = PromiseMade(
+        amount_minor=req.amount_minor,
+        currency=req.currency,
+        promised_date=req.promised_date.isoformat(),
+        paused_until=promise.check_at.isoformat(),
+    )
+    return replace(state, promise=promise), (made,)
+
+
+def check_promise(state: CaseState, now: datetime, currency: str) -> Decided:
+    """On its date plus grace, an open promise is kept (paid to within its tolerance) or
+    broken; contact resumes with the latest reminder due, never a burst of stale ones."""
+    promise = state.promise
+    if promise is None or promise.status != "open" or now < promise.check_at:
+        return state, ()
+    paid = promise.paid_since_minor
+    event: CaseEvent
+    if promise_met(state, promise):
+        changed = replace(
+            state, promise=replace(promise, status="kept"), promises_kept=state.promises_kept + 1
+        )
+        event = PromiseKept(paid_minor=paid, currency=currency, by_payment=False)
+    else:
+        changed = replace(
+            state,
+            promise=replace(promise, status="broken"),
+            promises_broken=state.promises_broken + 1,
+        )
+        event = PromiseBroken(paid_minor=paid, amount_minor=promise.amount_minor, currency=currency)
+    return resume_ladder(changed, now, (event,))
+
+
+def resume_ladder(state: CaseState, now: datetime, events: Sequence[CaseEvent]) -> Decided:
+    """Contact resumes: the latest overdue step goes, the stale ones before it are skipped."""
+    skipped = stale_steps(state, now)
+    if not skipped:
+        return state, tuple(events)
+    state.ladder_index += skipped
+    return state, (*events, StaleStepsSkipped(skipped=skipped))
+
+
+# --- an operator's commands (their validators, in `case_actions`, refuse what cannot be) -----
+
+
+def raise_dispute(state: CaseState, req: ReasonInput) -> Decided:
+    """Collection stops while the debt itself is questioned."""
+    return replace(state, dispute_reason=req.reason), (DisputeRaised(req.reason),)
+
+
+def resolve_dispute(state: CaseState, req: ResolveDisputeInput, now: datetime) -> Decided:
+    """Upheld, the customer was right and the case closes; rejected, collection resumes."""
+    changed = replace(state, dispute_reason="")
+    resolved = DisputeResolved(upheld=req.upheld, reason=req.reason)
+    if req.upheld:
+        return close(changed, ClosureReason.DISPUTE_UPHELD, req.reason, (resolved,))
+    return resume_ladder(changed, now, (resolved,))
+
+
+def report_hardship(state: CaseState, req: ReasonInput) -> Decided:
+    """Contact pauses for the risk department's review (the workflow starts it)."""
+    changed = replace(state, hardship_reason=req.reason, stage=Stage.RISK_REVIEW)
+    events: list[CaseEvent] = []
+    if state.stage is not Stage.RISK_REVIEW:
+        events.append(StageChanged(state.stage, Stage.RISK_REVIEW, "hardship reported"))
+    return changed, (*events, HardshipReported(req.reason))
+
+
+def opt_out(state: CaseState, req: ChannelInput) -> Decided:
+    """A customer's "stop" on a channel, honoured even on a closed case."""
+    if req.channel in state.opted_out:
+        return state, ()
+    changed = replace(state, opted_out=[*state.opted_out, req.channel])
+    return changed, (OptedOut(req.channel, req.reason or "customer request"),)
+
+
+def opt_in(state: CaseState, req: ChannelInput) -> Decided:
+    if req.channel not in state.opted_out:
+        return state, ()
+    changed = replace(state, opted_out=[c for c in state.opted_out if c != req.channel])
+    return changed, (OptedIn(req.channel, req.reason or "customer request"),)
+
+
+def pause(state: CaseState, req: ReasonInput) -> Decided:
+    """Nothing goes out until an operator resumes the case."""
+    return replace(state, paused_reason=req.reason), (Paused(req.reason),)
+
+
+def resume(state: CaseState, req: ReasonInput, now: datetime) -> Decided:
+    changed, skipped = resume_ladder(replace(state, paused_reason=""), now, ())
+    return changed, (*skipped, Resumed(req.reason))
 
 
 def open_promise_view(state: CaseState) -> OpenPromise | None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from models.contact_details import WrongNumberInput
     from models.contracts import (
         ActionResult,
         AttemptStatus,
@@ -21,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         PromiseToPayInput,
         Stage,
     )
+    from models.department_events import ForbearanceEnded, TaskClaimed, TaskDone, TaskEscalated
     from models.departments import (
         ClaimTaskInput,
         CompleteTaskInput,
@@ -30,8 +32,11 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         misfit_outcome,
     )
+    from models.people import COLLECTORS
+    from models.permissions import taken_by
     from models.strategy import Channel
     from workflows import case_rules as rules
+    from workflows import complaint_rules, contact_rules
     from workflows.acting import current_approver
     from workflows.case_base import OPERATIONS, SUPERVISOR, bounded, invalid
     from workflows.case_handoffs import CaseHandoffs
@@ -47,6 +52,7 @@ EFFECTIVE_OUTCOMES = {TaskOutcome.REACHED, TaskOutcome.PROMISE_MADE, TaskOutcome
 
 class CaseTasks(CaseHandoffs):
     @workflow.update
+    @taken_by(COLLECTORS)
     async def claim_task(self, req: ClaimTaskInput) -> ActionResult:
         await self._ready()
         self._validate_claim(req)
@@ -54,7 +60,7 @@ class CaseTasks(CaseHandoffs):
         self._replace_task(
             TaskRecord(**{**task.__dict__, "status": TaskStatus.CLAIMED, "assignee": req.collector})
         )
-        self._event("task_claimed", f"{task.kind} by {req.collector}")
+        self._emit(TaskClaimed(task_kind=task.kind, collector=req.collector))
         return self._result(f"task claimed by {req.collector}")
 
     @claim_task.validator
@@ -69,6 +75,7 @@ class CaseTasks(CaseHandoffs):
             raise invalid(f"task is locked to {task.assignee}")
 
     @workflow.update
+    @taken_by(COLLECTORS)
     async def complete_task(self, req: CompleteTaskInput) -> ActionResult:
         await self._ready()
         self._validate_completion(req)
@@ -86,7 +93,7 @@ class CaseTasks(CaseHandoffs):
                 }
             )
         )
-        self._event("task_done", f"{task.kind} by {req.collector}: {req.outcome}")
+        self._emit(TaskDone(task_kind=task.kind, collector=req.collector, outcome=req.outcome))
         message = self._steer_by_outcome(task, req, now)
         return self._result(message)
 
@@ -135,25 +142,16 @@ class CaseTasks(CaseHandoffs):
         match req.outcome:
             case TaskOutcome.PROMISE_MADE:
                 assert req.promised_amount_minor is not None and req.promised_date is not None
-                promise = rules.open_promise(
-                    state,
-                    PromiseToPayInput(
-                        amount_minor=req.promised_amount_minor,
-                        currency=self._input.account.currency,
-                        promised_date=req.promised_date,
-                    ),
-                    now,
-                    self._customer_today(),
+                promise = PromiseToPayInput(
+                    amount_minor=req.promised_amount_minor,
+                    currency=self._input.account.currency,
+                    promised_date=req.promised_date,
                 )
-                promise.key = self._next_key("p")
-                self._promise_row(promise)
-                amount = f"{promise.amount_minor} {self._input.account.currency}"
-                self._event("promise", f"{amount} by {promise.promised_date}")
+                self._decided(rules.make_promise(state, promise, now, self._customer_today()))
                 return "promise recorded; contact paused until it is due"
             case TaskOutcome.WRONG_NUMBER:
-                for channel in (Channel.SMS, Channel.VOICE):
-                    if channel not in state.unavailable:
-                        state.unavailable.append(channel)
+                wrong = WrongNumberInput(f"{task.kind} by {req.collector}")
+                self._decided(contact_rules.mark_number_wrong(state, wrong))
                 self._open_task(TaskKind.FIELD_VISIT, OPERATIONS, "the number is wrong")
                 return "number marked wrong; a field visit is planned"
             case TaskOutcome.NOT_FOUND if task.kind is TaskKind.COLLECTOR_CALL:
@@ -230,6 +228,7 @@ class CaseTasks(CaseHandoffs):
         dept = self._dept()
         return bool(
             state.paused_reason
+            or complaint_rules.pausing(state)
             or state.dispute_reason
             or state.hardship_reason
             or dept.forbearance_until
@@ -248,7 +247,7 @@ class CaseTasks(CaseHandoffs):
                         **{**task.__dict__, "status": TaskStatus.ESCALATED, "closed_at": now}
                     )
                 )
-                self._event("task_escalated", f"{task.kind} missed its deadline")
+                self._emit(TaskEscalated(task_kind=task.kind))
                 self._open_task(
                     TaskKind.ESCALATION,
                     SUPERVISOR,
@@ -259,7 +258,7 @@ class CaseTasks(CaseHandoffs):
                     dept.approval_task = None
         elif action == "forbearance_end":
             dept.forbearance_until = dept.forbearance_until_date = None
-            self._event("forbearance_ended", "contact resumes")
+            self._emit(ForbearanceEnded())
             self._return_to_collection(now)
         elif action == "instalment":
             self._check_instalment(now)

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ProceedingKind,
         ReturnReferralInput,
     )
+    from models.permissions import LEGAL_OFFICERS, taken_by
     from workflows.case_base import STORE_RETRY, bounded, invalid, store
 
 CONTACT_PERMISSION_SIGNAL = "legal_contact_permission"
@@ -199,6 +200,7 @@ class LegalReferralWorkflow:
     # --- legal's answer to the referral -----------------------------------------------------
 
     @workflow.update
+    @taken_by(LEGAL_OFFICERS)
     async def accept(self, req: AcceptReferralInput) -> LegalReferralStatus:
         await workflow.wait_condition(lambda: self._referred)
         # Checked again: the state may have moved on since the validator ran.
@@ -217,6 +219,7 @@ class LegalReferralWorkflow:
         self._need_referred()
 
     @workflow.update
+    @taken_by(LEGAL_OFFICERS)
     async def return_referral(self, req: ReturnReferralInput) -> LegalReferralStatus:
         await workflow.wait_condition(lambda: self._referred)
         self._check_return(req)
@@ -243,6 +246,7 @@ class LegalReferralWorkflow:
     # --- proceedings ------------------------------------------------------------------------
 
     @workflow.update
+    @taken_by(LEGAL_OFFICERS)
     async def record_proceeding(self, req: ProceedingInput) -> LegalReferralStatus:
         self._check_proceeding(req)
         state = self._state
@@ -287,6 +291,7 @@ class LegalReferralWorkflow:
     # --- contact while legal holds the case -------------------------------------------------
 
     @workflow.update
+    @taken_by(LEGAL_OFFICERS)
     async def set_contact_permission(self, req: ContactPermissionInput) -> LegalReferralStatus:
         await workflow.wait_condition(lambda: self._referred)
         self._check_permission(req)

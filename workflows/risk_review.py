@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         RiskReviewState,
         RiskReviewStatus,
     )
+    from models.permissions import RISK_OFFICERS, taken_by
     from workflows.case_base import bounded, invalid, store
 
 DECISION_SIGNAL = "risk_decided"
@@ -148,6 +149,7 @@ class RiskReviewWorkflow:
         return decision
 
     @workflow.update
+    @taken_by(RISK_OFFICERS)
     async def decide(self, decision: RiskDecision) -> RiskDecision:
         # Checked again: two decisions in one activation both pass the validator.
         self._check_decision(decision)

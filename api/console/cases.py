@@ -12,6 +12,8 @@ who looked, when and why.
 from __future__ import annotations
 
 import contextlib
+from enum import StrEnum
+from typing import TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
@@ -19,8 +21,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.console.forms import FormError, a_date, minor_units
 from api.console.i18n import STAGES
+from api.console.listing import Columns, pager
 from api.console.pages import (
-    PAGE_SIZE,
     PAGES,
     Operator,
     answered,
@@ -34,6 +36,19 @@ from api.console.pages import (
 from api.deps import DatabaseDep, SettingsDep
 from api.routes.cases import MAX_DAYS_PAST_DUE, case_timeline, case_view
 from config.settings import Settings
+from models.complaints import (
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintInput,
+    ComplaintOutcome,
+    ResolveComplaintInput,
+)
+from models.contact_details import (
+    ChangeAddressInput,
+    ChangeMobileInput,
+    ContactSource,
+    WrongNumberInput,
+)
 from models.contracts import (
     ChannelInput,
     CloseInput,
@@ -53,6 +68,7 @@ from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel import queries
 from readmodel.engine import Database
+from readmodel.queries import CaseSort
 
 router = APIRouter()
 
@@ -64,6 +80,11 @@ FORMS: dict[type, str] = {
     ChannelInput: "channel",
     ResolveDisputeInput: "resolve",
     CloseInput: "close",
+    ComplaintInput: "complaint",
+    ResolveComplaintInput: "answer",
+    ChangeMobileInput: "mobile",
+    ChangeAddressInput: "address",
+    WrongNumberInput: "wrong_number",
 }
 MANUAL_CLOSURES = [
     r.value for r in ClosureReason if r not in (ClosureReason.PAID, ClosureReason.CURED)
@@ -72,6 +93,11 @@ MANUAL_CLOSURES = [
 REVEALERS = frozenset({Role.OPERATIONS, Role.SUPERVISOR, Role.LEGAL})
 AUDITORS = frozenset({Role.SUPERVISOR})
 OTHER_REASON = "other"
+# Most recently changed first; a column first sorted from the oldest, largest debts down.
+COLUMNS = Columns(
+    CaseSort.UPDATED,
+    frozenset({CaseSort.DAYS_PAST_DUE, CaseSort.OUTSTANDING, CaseSort.OVERDUE, CaseSort.UPDATED}),
+)
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -91,12 +117,12 @@ async def case_list(
         return forbidden(request, operator)
     try:
         low_dpd, high_dpd = _days_past_due(min_dpd, "min_dpd"), _days_past_due(max_dpd, "max_dpd")
+        listing = COLUMNS.read(request.query_params)
     except FormError as error:
         code, message = refusal(error, operator)
         return render(request, "error.html", operator, status_code=code, message=message)
     low, high = band_range(band) if band in BANDS else (None, None)
-    rows = await queries.search_cases(
-        db,
+    where = queries.CaseFilter(
         account_prefix=account.strip(),
         stage=stage if stage in STAGES else None,
         segment=segment if segment in Segment.__members__.values() else None,
@@ -104,7 +130,14 @@ async def case_list(
         max_dpd=high_dpd,
         min_outstanding_minor=low,
         below_outstanding_minor=high,
-        limit=PAGE_SIZE,
+    )
+    found = await queries.case_page(
+        db,
+        where=where,
+        sort=listing.sort,
+        descending=listing.descending,
+        page=listing.page,
+        per_page=listing.per_page,
     )
     filters = {
         "account": account,
@@ -118,8 +151,9 @@ async def case_list(
         request,
         "cases.html",
         operator,
-        rows=rows,
+        rows=found.rows,
         filters=filters,
+        pager=pager("/console/cases", filters, listing, found),
         segments=[s.value for s in Segment],
         bands=BANDS,
     )
@@ -159,12 +193,38 @@ def _case_input(action: CaseAction, form: dict[str, str], currency: str) -> obje
         return ChannelInput(Channel(channel), reason)
     if kind is ResolveDisputeInput:
         return ResolveDisputeInput(upheld=form.get("upheld") == "on", reason=reason)
+    if kind is ComplaintInput:
+        category = _choice(form, "category", ComplaintCategory)
+        channel = _choice(form, "complaint_channel", ComplaintChannel)
+        return ComplaintInput(category, channel, form.get("asks", ""))
+    if kind is ResolveComplaintInput:
+        outcome = _choice(form, "outcome", ComplaintOutcome)
+        return ResolveComplaintInput(form.get("key", ""), outcome, form.get("response", ""))
+    if kind is ChangeMobileInput:
+        source = _choice(form, "source", ContactSource)
+        return ChangeMobileInput(form.get("mobile", "").strip(), source, "verified" in form)
+    if kind is ChangeAddressInput:
+        source = _choice(form, "source", ContactSource)
+        return ChangeAddressInput(form.get("address", "").strip(), source, "verified" in form)
+    if kind is WrongNumberInput:
+        return WrongNumberInput(reason)
     if kind is CloseInput:
         closure = form.get("closure", "")
         if closure not in MANUAL_CLOSURES:
             raise FormError("closure", "not_a_closure")
         return CloseInput(ClosureReason(closure), form.get("note", ""))
     raise FormError("action", "unknown")
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(form: dict[str, str], name: str, choices: type[E]) -> E:
+    """One of `choices` from a select; `FormError` naming the field for anything else."""
+    value = form.get(name, "")
+    if value not in choices.__members__.values():
+        raise FormError(name, "not_a_choice")
+    return choices(value)
 
 
 async def _case_page(
@@ -200,10 +260,12 @@ async def _case_page(
         f"{settings.web_ui_url}/namespaces/{quote(settings.temporal_namespace)}"
         f"/workflows/{quote(case_id(account_no))}"
     )
+    unanswered = bool(live and live.open_complaints)
     allowed = [
         (name, FORMS[action.input_type])
         for name, action in CASE_ACTIONS.items()
         if operator.may(action.roles)
+        and (action.input_type is not ResolveComplaintInput or unanswered)
     ]
     return render(
         request,
@@ -222,6 +284,10 @@ async def _case_page(
         typed=typed or {},
         channels=[c.value for c in Channel],
         closures=MANUAL_CLOSURES,
+        complaint_categories=[c.value for c in ComplaintCategory],
+        complaint_channels=[c.value for c in ComplaintChannel],
+        complaint_outcomes=[c.value for c in ComplaintOutcome],
+        contact_sources=[c.value for c in ContactSource],
         reveal=operator.may(REVEALERS),
         reasons=access.REASONS,
         contact=contact,

@@ -13,6 +13,7 @@ from api.console.pages import PAGES, forbidden, render, signed_in
 from api.deps import DatabaseDep, SettingsDep
 from models.contracts import Stage
 from readmodel import queries
+from readmodel.complaints import complaint_counts
 from readmodel.kpis import DELINQUENT
 
 router = APIRouter()
@@ -26,7 +27,9 @@ async def dashboard(
     if not operator.may(PAGES["dashboard"]):
         return forbidden(request, operator)
     days = min(max(window, 1), 3660)
-    kpis = await queries.center_kpis(db, now=datetime.now(UTC), window=timedelta(days=days))
+    now = datetime.now(UTC)
+    kpis = await queries.center_kpis(db, now=now, window=timedelta(days=days))
+    complaints = await complaint_counts(db, since=now - timedelta(days=days), until=now)
     t = translator(operator.language)
     rates = [
         ("cure_rate", kpis.cure),
@@ -65,6 +68,7 @@ async def dashboard(
         window=days,
         delinquent=[b.value for b in DELINQUENT],
         stage_names=[s.value for s in Stage],
+        complaints=complaints,
     )
 
 

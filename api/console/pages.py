@@ -17,8 +17,9 @@ from api.auth import SESSION_COOKIE
 from api.console.forms import FormError
 from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, next_action, translator
 from api.deps import get_database, get_gateway, get_gateway_or_none
+from models.case_events import entry_text
 from models.contracts import ActionResult
-from models.money import amounts_in_words, money
+from models.money import money
 from operations import signin
 from operations.answers import Answer, Outcome
 from operations.departments import READERS
@@ -31,7 +32,7 @@ from readmodel.engine import Database
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["money"] = money
 templates.env.globals["next_action"] = next_action
-templates.env.filters["amounts"] = amounts_in_words
+templates.env.filters["entry_text"] = lambda e: entry_text(e.kind, e.detail, e.data)
 templates.env.filters["unquote"] = unquote
 
 LANGUAGE_COOKIE = "collections_lang"
@@ -48,6 +49,7 @@ PAGES: dict[str, frozenset[Role]] = {
     "legal": READERS["legal"],
     "dashboard": EVERYONE - {Role.ADMIN},
     "approvals": frozenset({Role.SUPERVISOR}),
+    "complaints": frozenset({Role.SUPERVISOR}),
     "staff": frozenset({Role.ADMIN}),
     "tokens": EVERYONE,
 }

@@ -1,5 +1,6 @@
 """The web console: server-rendered pages over the application layer, one module per concern
-(`signin`, `sso`, `cases`, `tasks`, `inboxes`, `dashboard`, `approvals`, `admin`, sharing
+(`signin`, `sso`, `cases`, `tasks`, `inboxes`, `dashboard`, `approvals`, `complaints`,
+`admin`, sharing
 `pages`), composed here.
 
 Every action a page takes is a row of the same catalogue its API route is made from
@@ -15,7 +16,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.console import admin, approvals, cases, dashboard, inboxes, signin, sso, tasks
+from api.console import (
+    admin,
+    approvals,
+    cases,
+    complaints,
+    dashboard,
+    inboxes,
+    signin,
+    sso,
+    tasks,
+)
 from api.console.pages import SignInFirst, same_site_forms, sign_in_first
 
 __all__ = ["SignInFirst", "router", "sign_in_first"]
@@ -24,7 +35,7 @@ __all__ = ["SignInFirst", "router", "sign_in_first"]
 def _console() -> APIRouter:
     """One router under `/console`; a form posted from another site is refused on every page."""
     console = APIRouter(include_in_schema=False, dependencies=[Depends(same_site_forms)])
-    for page in (signin, sso, cases, tasks, inboxes, dashboard, approvals, admin):
+    for page in (signin, sso, cases, tasks, inboxes, dashboard, approvals, complaints, admin):
         console.include_router(page.router, prefix="/console")
     return console
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.console.forms import FormError, optional_date, optional_minor_units
 from api.console.i18n import translator
+from api.console.listing import Columns, pager
 from api.console.pages import (
     COLLECTORS,
-    PAGE_SIZE,
     PAGES,
     answered,
     currency_of,
@@ -35,10 +35,15 @@ from models.departments import (
 from operations import departments
 from operations.roles import Role
 from readmodel import queries
+from readmodel.queries import TaskSort
 
 router = APIRouter()
 
 DUE_SOON = timedelta(hours=4)
+# Soonest deadline first; the newest task first when sorted by when it was made.
+COLUMNS = Columns(TaskSort.DEADLINE, frozenset({TaskSort.CREATED}))
+# What a claim or a completion keeps of the list it was made from, to go back to it.
+LIST_FIELDS = ("view", "page", "per_page", "sort", "order")
 
 
 @router.get("/tasks", response_class=HTMLResponse)
@@ -48,14 +53,27 @@ async def task_list(
     operator = await signed_in(request)
     if not operator.may(PAGES["tasks"]):
         return forbidden(request, operator)
+    try:
+        listing = COLUMNS.read(request.query_params)
+    except FormError as error:
+        code, message = refusal(error, operator)
+        return render(request, "error.html", operator, status_code=code, message=message)
     active = [TaskStatus.OPEN.value, TaskStatus.CLAIMED.value]
     if view == "mine":
-        rows = await queries.list_tasks(db, status=active, assignee=operator.staff, limit=PAGE_SIZE)
+        where = queries.TaskFilter(status=active, assignee=operator.staff)
     else:
         queues = (
             ["operations", "supervisor"] if Role.SUPERVISOR in operator.roles else ["operations"]
         )
-        rows = await queries.list_tasks(db, status=active, queue=queues, limit=PAGE_SIZE)
+        where = queries.TaskFilter(status=active, queue=queues)
+    found = await queries.task_page(
+        db,
+        where=where,
+        sort=listing.sort,
+        descending=listing.descending,
+        page=listing.page,
+        per_page=listing.per_page,
+    )
     now = datetime.now(UTC)
     urgency = {
         row.idempotency_key: "overdue"
@@ -63,16 +81,17 @@ async def task_list(
         else "soon"
         if row.deadline < now + DUE_SOON
         else ""
-        for row in rows
+        for row in found.rows
     }
     return render(
         request,
         "tasks.html",
         operator,
-        rows=rows,
+        rows=found.rows,
         view=view,
+        pager=pager("/console/tasks", {"view": view}, listing, found),
         urgency=urgency,
-        outcomes={kind.value: [o.value for o in found] for kind, found in OUTCOMES.items()},
+        outcomes={kind.value: [o.value for o in allowed] for kind, allowed in OUTCOMES.items()},
     )
 
 
@@ -85,7 +104,8 @@ async def task_action(
         return forbidden(request, operator)
     form = {k: str(v) for k, v in (await request.form()).items()}
     key = form.get("task_key", "")
-    back = f"/console/tasks?view={quote(form.get('view', 'mine'))}"
+    kept = urlencode({k: form[k] for k in LIST_FIELDS if form.get(k)})
+    back = f"/console/tasks?{kept}" if kept else "/console/tasks"
     role = operator.acting_as(COLLECTORS)
     gateway = gateway_of(request, operator)
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 # Values a page shows, by what they are: the same word can mean two things ("closed" is a stage,
 # a next action and a court proceeding), so each kind of value has its own table.
 
-# What the case does next, by `CaseStatus.next_action_kind` (`models.contracts.NextAction`).
+# What the case does next, by `CaseStatus.next_action_kind` (`models.case_status.NextAction`).
 NEXT_ACTIONS = {
     "contact": ("发送下一次提醒", "Send the next reminder"),
     "promise": ("核对承诺还款", "Check the promise to pay"),
@@ -23,6 +23,7 @@ NEXT_ACTIONS = {
     "none": ("暂无计划事项", "Nothing scheduled"),
     "paused": ("无：催收已暂停", "None while paused"),
     "dispute": ("无：争议调查中", "None while the dispute is investigated"),
+    "complaint": ("无：投诉答复前暂停", "None until the complaint is answered"),
     "closed": ("无：案件已结案", "None: case closed"),
 }
 
@@ -67,6 +68,12 @@ EVENTS = {
     "legal_contact": ("法务联系许可", "Legal contact permission"),
     "legal_outcome": ("法务结果", "Legal outcome"),
     "legal_informed": ("已通知法务", "Legal informed"),
+    "personal_data_erased": ("个人数据已删除", "Personal data erased"),
+    "complaint_received": ("收到投诉", "Complaint received"),
+    "complaint_resolved": ("投诉已答复", "Complaint answered"),
+    "mobile_changed": ("手机号已更新", "Mobile number changed"),
+    "address_changed": ("地址已更新", "Address changed"),
+    "number_wrong": ("号码错误", "Number marked wrong"),
 }
 
 CLOSURES = {
@@ -148,6 +155,66 @@ HANDOFF_STATUSES = {
     "closed": ("已结案", "Closed"),
 }
 
+COMPLAINT_CATEGORIES = {
+    "conduct": ("催收人员言行", "Conduct"),
+    "contact": ("联系方式或频率", "Contact"),
+    "fees": ("费用或金额", "Fees"),
+    "privacy": ("个人信息", "Privacy"),
+    "service": ("服务", "Service"),
+    "other": ("其他", "Other"),
+}
+COMPLAINT_CHANNELS = {
+    "phone": ("电话", "Phone"),
+    "sms": ("短信", "SMS"),
+    "letter": ("信函", "Letter"),
+    "email": ("电子邮件", "Email"),
+    "branch": ("网点", "Branch"),
+    "app": ("手机银行", "App"),
+    "regulator": ("监管转办", "Regulator"),
+}
+COMPLAINT_OUTCOMES = {
+    "upheld": ("投诉成立", "Upheld"),
+    "partly_upheld": ("部分成立", "Partly upheld"),
+    "rejected": ("投诉不成立", "Rejected"),
+    "withdrawn": ("客户撤回", "Withdrawn"),
+}
+
+CONTACT_SOURCES = {
+    "customer": ("客户提供", "The customer"),
+    "collector": ("催收员查找", "A collector"),
+    "bank": ("银行记录", "The bank's records"),
+}
+
+# A task's kind, status and outcome (`models.departments`) and the queue it waits on.
+TASK_KINDS = {
+    "collector_call": ("催收电话", "Collector call"),
+    "field_visit": ("外访", "Field visit"),
+    "supervisor_approval": ("主管审批", "Supervisor approval"),
+    "dispute_investigation": ("争议调查", "Dispute investigation"),
+    "escalation": ("升级", "Escalation"),
+    "complaint": ("投诉处理", "Complaint"),
+}
+TASK_STATUSES = {
+    "open": ("待处理", "Open"),
+    "claimed": ("已认领", "Claimed"),
+    "done": ("已完成", "Done"),
+    "escalated": ("已升级", "Escalated"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+TASK_OUTCOMES = {
+    "reached": ("已联系到本人", "Reached"),
+    "promise_made": ("承诺还款", "Promise made"),
+    "refused": ("拒绝", "Refused"),
+    "not_found": ("未找到", "Not found"),
+    "wrong_number": ("号码错误", "Wrong number"),
+    "approved": ("批准", "Approved"),
+    "rejected": ("驳回", "Rejected"),
+    "dispute_upheld": ("争议成立", "Dispute upheld"),
+    "dispute_rejected": ("争议不成立", "Dispute rejected"),
+    "reassigned": ("已改派", "Reassigned"),
+}
+QUEUES = {"operations": ("催收作业", "Operations"), "supervisor": ("主管", "Supervisor")}
+
 GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "next_action": NEXT_ACTIONS,
     "event": EVENTS,
@@ -162,4 +229,12 @@ GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "proceeding": PROCEEDINGS,
     "legal_outcome": LEGAL_OUTCOMES,
     "handoff": HANDOFF_STATUSES,
+    "complaint_category": COMPLAINT_CATEGORIES,
+    "complaint_channel": COMPLAINT_CHANNELS,
+    "complaint_outcome": COMPLAINT_OUTCOMES,
+    "contact_source": CONTACT_SOURCES,
+    "task_kind": TASK_KINDS,
+    "task_status": TASK_STATUSES,
+    "task_outcome": TASK_OUTCOMES,
+    "queue": QUEUES,
 }

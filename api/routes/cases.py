@@ -14,7 +14,7 @@ import dataclasses
 import io
 import logging
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
@@ -23,11 +23,13 @@ from api.auth import person_of, require_roles
 from api.deps import DatabaseDep, GatewayDep, SettingsDep
 from api.errors import answered, http_error
 from config.settings import POLICY_DIR
-from models.contracts import ActionResult, CaseStatus, Stage, TimelineEvent, case_id
+from models.case_status import CaseStatus
+from models.contracts import ActionResult, Stage, TimelineEvent, case_id
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
 from models.strategy import Segment
 from operations import access, cases
 from operations.answers import Answer, Outcome
+from operations.case_search import search_day
 from operations.catalogue import CASE_ACTIONS, CaseAction
 from operations.gateway import RETRY_AFTER_SECONDS, Gateway
 from operations.intake import Outcome as Started
@@ -35,6 +37,7 @@ from operations.intake import run_intake
 from operations.roles import Role
 from readmodel import queries
 from readmodel.engine import Database
+from readmodel.queries import CaseSort
 from readmodel.tables import CaseRow
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,9 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 # A hundred years: an age beyond any debt, and well inside the database's 64-bit integers.
 MAX_DAYS_PAST_DUE = 36_500
 DaysPastDue = Annotated[int | None, Query(ge=0, le=MAX_DAYS_PAST_DUE)]
+# A list's direction, and how far into it a page starts (a million pages of the largest).
+Order = Literal["asc", "desc"]
+Offset = Annotated[int, Query(ge=0, le=500_000_000)]
 
 router = APIRouter(
     prefix="/cases", tags=["cases"], dependencies=[Depends(require_roles(*EVERY_ROLE))]
@@ -161,19 +167,25 @@ def _row_errors(errors: list[RowError]) -> list[dict[str, object]]:
 @router.get("/search")
 async def search_cases(
     gateway: GatewayDep,
+    settings: SettingsDep,
     stage: Stage | None = None,
     segment: Segment | None = None,
     min_dpd: DaysPastDue = None,
+    query: Annotated[str | None, Query(max_length=2_000)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[cases.ListedCase]:
     """Cases by stage, segment and days past due, from Temporal's visibility (newest first);
-    the search attributes carry no personal data."""
+    the search attributes carry no personal data. `query`: a visibility query over them, e.g.
+    `CaseStage = 'collector' AND DaysPastDue > 60` (400 with what to write when it cannot be
+    asked)."""
     found = await cases.search(
         gateway,
         stage=stage.value if stage else None,
         segment=segment.value if segment else None,
         min_dpd=min_dpd,
+        typed=query,
         limit=limit,
+        day=search_day(settings),
     )
     return answered(found)
 
@@ -204,10 +216,23 @@ async def list_cases(
     stage: str | None = None,
     segment: str | None = None,
     min_dpd: DaysPastDue = None,
+    sort: CaseSort = CaseSort.UPDATED,
+    order: Order = "desc",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
 ) -> list[CaseRow]:
+    """From the read model, most recently changed first; `sort` by days past due (`dpd`, counted
+    now), `outstanding`, `overdue`, `stage` (in the order a case moves) or `updated`; equal
+    values by when the row was first written, in the same direction; `offset` skips that many."""
     return await queries.search_cases(
-        db, stage=stage, segment=segment, min_dpd=min_dpd, limit=limit
+        db,
+        stage=stage,
+        segment=segment,
+        min_dpd=min_dpd,
+        sort=sort,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -224,7 +249,10 @@ async def case_timeline(db: Database, gateway: Gateway, account_no: str) -> list
     if live.outcome is not Outcome.NOT_FOUND:
         return answered(live)
     rows = await queries.list_audit(db, case_id=case_id(account_no))
-    events = [TimelineEvent(at=r.at, kind=r.kind, detail=r.detail, actor=r.actor) for r in rows]
+    events = [
+        TimelineEvent(at=r.at, kind=r.kind, detail=r.detail, actor=r.actor, data=r.data)
+        for r in rows
+    ]
     if not events:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case for account {account_no}")
     return events
@@ -239,6 +267,7 @@ class ContactDetailsView(BaseModel):
     mobile: str
     language: str
     time_zone: str
+    address: str | None = None
 
 
 class AccessView(BaseModel):

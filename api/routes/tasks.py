@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from api.auth import require_roles
 from api.deps import DatabaseDep, GatewayDep
 from api.errors import answered
-from api.routes.cases import REFUSALS, ApprovalRequested, awaiting_or_answered
+from api.routes.cases import REFUSALS, ApprovalRequested, Offset, Order, awaiting_or_answered
 from models.contracts import ActionResult
 from models.departments import (
     CompleteTaskInput,
@@ -31,6 +31,7 @@ from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel import queries
 from readmodel.engine import Database
+from readmodel.queries import TaskSort
 from readmodel.tables import HumanTaskRow
 
 Queue = Literal["operations", "supervisor"]
@@ -92,16 +93,24 @@ async def list_tasks(
     task_status: Annotated[TaskStatus | None, Query(alias="status")] = None,
     assignee: str | None = None,
     case_id: str | None = None,
+    sort: TaskSort = TaskSort.DEADLINE,
+    order: Order = "asc",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
 ) -> list[TaskView]:
-    """Soonest deadline first."""
+    """Soonest deadline first; `sort` by `deadline`, `created`, `kind` or `status` (in their
+    listed order); equal values by when the row was first written, in the same direction;
+    `offset` skips that many."""
     rows = await queries.list_tasks(
         db,
         queue=queue,
         status=task_status.value if task_status else None,
         assignee=assignee,
         case_id=case_id,
+        sort=sort,
+        descending=order == "desc",
         limit=limit,
+        offset=offset,
     )
     return [TaskView.of(row) for row in rows]
 

@@ -3,7 +3,10 @@ cases, tasks, handoffs, KPIs. Front ends and activities call these, never `selec
 
 from readmodel.queries.backlog import Backlog, backlog
 from readmodel.queries.cases import (
+    CaseFilter,
+    CaseSort,
     case_currency,
+    case_page,
     get_case,
     get_case_customer,
     list_attempts,
@@ -14,12 +17,19 @@ from readmodel.queries.cases import (
 )
 from readmodel.queries.handoffs import get_dossier, get_handoff, list_handoffs
 from readmodel.queries.kpis import center_kpis
-from readmodel.queries.tasks import get_task, list_tasks
+from readmodel.queries.paging import Page
+from readmodel.queries.tasks import TaskFilter, TaskSort, get_task, list_tasks, task_page
 
 __all__ = [
     "Backlog",
+    "CaseFilter",
+    "CaseSort",
+    "Page",
+    "TaskFilter",
+    "TaskSort",
     "backlog",
     "case_currency",
+    "case_page",
     "center_kpis",
     "get_case",
     "get_case_customer",
@@ -33,4 +43,5 @@ __all__ = [
     "list_tasks",
     "open_cases_for_mobile",
     "search_cases",
+    "task_page",
 ]

@@ -3,12 +3,23 @@ row, its audit log, contact attempts and payments, its customer, the cases of a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.contracts import Stage
 from models.contracts import case_id as case_id_of
 from readmodel import sealing
+from readmodel.aging import aged, at_least, day_lengths
 from readmodel.engine import Database
+from readmodel.queries.days_past_due import days_past_due_at
+from readmodel.queries.paging import Column, Page, in_order_of, ordered
 from readmodel.tables import (
     AuditLogRow,
     CaseRow,
@@ -20,13 +31,38 @@ from readmodel.tables import (
 )
 
 
-async def get_case(db: Database, *, account_no: str) -> CaseRow | None:
-    """The account's case row; None when the read model holds no case for it."""
+async def get_case(db: Database, *, account_no: str, now: datetime | None = None) -> CaseRow | None:
+    """The account's case row, its days past due counted at `now` (default: the clock's);
+    None when the read model holds no case for it."""
     async with db.session() as session:
         result = await session.exec(
             select(CaseRow).where(CaseRow.case_id == case_id_of(account_no))
         )
-        return result.first()
+        row = result.first()
+    return aged([row], now or datetime.now(UTC))[0] if row is not None else None
+
+
+class CaseSort(StrEnum):
+    """The columns the case list sorts by, as a query string names them."""
+
+    DAYS_PAST_DUE = "dpd"
+    OUTSTANDING = "outstanding"
+    OVERDUE = "overdue"
+    STAGE = "stage"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What narrows the case list; a filter left None (or an empty string) does not."""
+
+    account_prefix: str | None = None
+    stage: str | None = None
+    segment: str | None = None
+    min_dpd: int | None = None
+    max_dpd: int | None = None
+    min_outstanding_minor: int | None = None
+    below_outstanding_minor: int | None = None
 
 
 async def search_cases(
@@ -39,27 +75,98 @@ async def search_cases(
     max_dpd: int | None = None,
     min_outstanding_minor: int | None = None,
     below_outstanding_minor: int | None = None,
+    sort: CaseSort = CaseSort.UPDATED,
+    descending: bool = True,
     limit: int = 100,
+    offset: int = 0,
+    now: datetime | None = None,
 ) -> list[CaseRow]:
-    """Cases, most recently changed first; each filter given narrows the list (an empty
-    string is no filter)."""
-    query = select(CaseRow).order_by(col(CaseRow.updated_at).desc()).limit(limit)
-    if account_prefix:
-        query = query.where(col(CaseRow.account_no).startswith(account_prefix))
-    if stage:
-        query = query.where(CaseRow.stage == stage)
-    if segment:
-        query = query.where(CaseRow.segment == segment)
-    if min_dpd is not None:
-        query = query.where(col(CaseRow.days_past_due) >= min_dpd)
-    if max_dpd is not None:
-        query = query.where(col(CaseRow.days_past_due) <= max_dpd)
-    if min_outstanding_minor is not None:
-        query = query.where(col(CaseRow.outstanding_minor) >= min_outstanding_minor)
-    if below_outstanding_minor is not None:
-        query = query.where(col(CaseRow.outstanding_minor) < below_outstanding_minor)
+    """Cases, most recently changed first unless `sort` says otherwise, days past due counted
+    at `now` (default: the clock's); each filter given narrows the list."""
+    where = CaseFilter(
+        account_prefix=account_prefix,
+        stage=stage,
+        segment=segment,
+        min_dpd=min_dpd,
+        max_dpd=max_dpd,
+        min_outstanding_minor=min_outstanding_minor,
+        below_outstanding_minor=below_outstanding_minor,
+    )
+    now = now or datetime.now(UTC)
     async with db.session() as session:
-        return list(await session.exec(query))
+        query = await _filtered(session, select(CaseRow), where, now)
+        rows = await _sorted(session, query, sort, descending, now, limit=limit, offset=offset)
+    return aged(rows, now)
+
+
+async def case_page(
+    db: Database,
+    *,
+    where: CaseFilter,
+    sort: CaseSort = CaseSort.UPDATED,
+    descending: bool = True,
+    page: int = 1,
+    per_page: int = 50,
+    now: datetime | None = None,
+) -> Page[CaseRow]:
+    """Page `page` (from 1) of the cases `where` selects, in `sort`'s order, with how many
+    there are in all; a page past the last is empty."""
+    now = now or datetime.now(UTC)
+    offset = (page - 1) * per_page
+    rows: list[CaseRow] = []
+    async with db.session() as session:
+        counted = await _filtered(session, select(func.count()).select_from(CaseRow), where, now)
+        total = (await session.exec(counted)).one()
+        if offset < total:  # past the end, no offset reaches the database, however large
+            query = await _filtered(session, select(CaseRow), where, now)
+            rows = await _sorted(
+                session, query, sort, descending, now, limit=per_page, offset=offset
+            )
+    return Page(aged(rows, now), total, page, per_page)
+
+
+Q = TypeVar("Q", SelectOfScalar[CaseRow], SelectOfScalar[int])
+
+
+async def _filtered(session: AsyncSession, query: Q, where: CaseFilter, now: datetime) -> Q:
+    if where.account_prefix:
+        query = query.where(col(CaseRow.account_no).startswith(where.account_prefix))
+    if where.stage:
+        query = query.where(CaseRow.stage == where.stage)
+    if where.segment:
+        query = query.where(CaseRow.segment == where.segment)
+    if where.min_outstanding_minor is not None:
+        query = query.where(col(CaseRow.outstanding_minor) >= where.min_outstanding_minor)
+    if where.below_outstanding_minor is not None:
+        query = query.where(col(CaseRow.outstanding_minor) < where.below_outstanding_minor)
+    if where.min_dpd is not None or where.max_dpd is not None:
+        lengths = await day_lengths(session)
+        if where.min_dpd is not None:
+            query = query.where(at_least(where.min_dpd, now=now, lengths=lengths))
+        if where.max_dpd is not None:
+            query = query.where(~at_least(where.max_dpd + 1, now=now, lengths=lengths))
+    return query
+
+
+async def _sorted(
+    session: AsyncSession,
+    query: SelectOfScalar[CaseRow],
+    sort: CaseSort,
+    descending: bool,
+    now: datetime,
+    *,
+    limit: int,
+    offset: int,
+) -> list[CaseRow]:
+    keys: dict[CaseSort, Column] = {
+        CaseSort.DAYS_PAST_DUE: days_past_due_at(now),
+        CaseSort.OUTSTANDING: col(CaseRow.outstanding_minor),
+        CaseSort.OVERDUE: col(CaseRow.overdue_minor),
+        CaseSort.STAGE: in_order_of(col(CaseRow.stage), list(Stage)),
+        CaseSort.UPDATED: col(CaseRow.updated_at),
+    }
+    query = ordered(query, keys[sort], col(CaseRow.id), descending=descending)
+    return list(await session.exec(query.limit(limit).offset(offset)))
 
 
 async def list_audit(db: Database, *, case_id: str) -> list[AuditLogRow]:
@@ -94,10 +201,10 @@ async def list_payments(db: Database, *, case_id: str) -> list[PaymentRecordRow]
 
 
 async def get_case_customer(
-    db: Database, *, case_id: str
+    db: Database, *, case_id: str, now: datetime | None = None
 ) -> tuple[CaseRow, CustomerRow | None] | None:
-    """The case's row and its customer's (personal data: mask before showing); None without
-    a case row."""
+    """The case's row (days past due counted at `now`, default the clock's) and its
+    customer's (personal data: mask before showing); None without a case row."""
     async with db.session() as session:
         case = (await session.exec(select(CaseRow).where(CaseRow.case_id == case_id))).first()
         if case is None:
@@ -107,7 +214,7 @@ async def get_case_customer(
                 select(CustomerRow).where(CustomerRow.customer_ref == case.customer_ref)
             )
         ).first()
-    return case, customer
+    return aged([case], now or datetime.now(UTC))[0], customer
 
 
 async def open_cases_for_mobile(db: Database, *, mobile: str) -> list[str]:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, and_, case, false, func, or_
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.contracts import AttemptStatus, ClosureReason, Stage
 from models.departments import TaskStatus
+from readmodel.aging import at_least, day_lengths
 from readmodel.engine import Database
 from readmodel.kpis import (
+    AGING_MOVES,
     DELINQUENT,
+    FLOORS,
     RIGHT_PARTY,
     WINDOW,
     WRONG_PARTY,
@@ -19,7 +23,6 @@ from readmodel.kpis import (
     Kpis,
     Rate,
     RollRate,
-    bucket_of,
     worse,
 )
 from readmodel.tables import (
@@ -38,12 +41,8 @@ async def center_kpis(db: Database, *, now: datetime, window: timedelta = WINDOW
         stages = dict(
             (await session.exec(select(CaseRow.stage, func.count()).group_by(CaseRow.stage))).all()
         )
-        open_dpd = await session.exec(
-            select(CaseRow.days_past_due).where(col(CaseRow.closed_reason).is_(None))
-        )
         by_bucket = {bucket.value: 0 for bucket in (Bucket.CURRENT, *DELINQUENT)}
-        for dpd in open_dpd:
-            by_bucket[bucket_of(dpd).value] += 1
+        by_bucket.update(await _open_by_bucket(session, now))
 
         cases = (
             await session.exec(
@@ -108,9 +107,27 @@ async def center_kpis(db: Database, *, now: datetime, window: timedelta = WINDOW
     )
 
 
+async def _open_by_bucket(session: AsyncSession, now: datetime) -> dict[str, int]:
+    """Open cases per bucket of their days past due at `now`, counted in SQL."""
+    lengths = await day_lengths(session)
+    bucket: ColumnElement[str] = case(
+        *((at_least(floor, now=now, lengths=lengths), b.value) for floor, b in FLOORS),
+        else_=Bucket.CURRENT.value,
+    )
+    # Grouped outside: PostgreSQL would not see the CASE in GROUP BY, with its own
+    # parameters, as the one selected.
+    rows = select(bucket.label("bucket")).where(col(CaseRow.closed_reason).is_(None)).subquery()
+    counted = await session.exec(select(rows.c.bucket, func.count()).group_by(rows.c.bucket))
+    return dict(counted.all())
+
+
+Move = tuple[datetime, str, str | None, str]  # at, case, from bucket, to bucket
+
+
 async def _roll_rates(db: Database, start: datetime, now: datetime) -> list[RollRate]:
     """Per delinquent bucket: the cases in it at the window's start or entering it within the
-    window, and of those, the ones that moved on to a worse bucket within the window."""
+    window, and of those, the ones that moved on to a worse bucket within the window. A move is
+    a write's (`bucket_moves`) or aging's (`_aging_moves`)."""
     async with db.session() as session:
         latest = (
             select(BucketMoveRow.case_id, func.max(BucketMoveRow.at).label("at"))
@@ -118,30 +135,86 @@ async def _roll_rates(db: Database, start: datetime, now: datetime) -> list[Roll
             .group_by(col(BucketMoveRow.case_id))
             .subquery()
         )
-        at_start = await session.exec(
-            select(BucketMoveRow.case_id, BucketMoveRow.to_bucket).join(
+        written_before = await session.exec(
+            select(BucketMoveRow.at, BucketMoveRow.case_id, BucketMoveRow.to_bucket).join(
                 latest,
                 (col(BucketMoveRow.case_id) == latest.c.case_id)
                 & (col(BucketMoveRow.at) == latest.c.at),
             )
         )
-        within = await session.exec(
-            select(BucketMoveRow.case_id, BucketMoveRow.from_bucket, BucketMoveRow.to_bucket)
-            .where(col(BucketMoveRow.at) >= start, col(BucketMoveRow.at) <= now)
-            .order_by(col(BucketMoveRow.at))
+        written_within = await session.exec(
+            select(
+                BucketMoveRow.at,
+                BucketMoveRow.case_id,
+                BucketMoveRow.from_bucket,
+                BucketMoveRow.to_bucket,
+            ).where(col(BucketMoveRow.at) >= start, col(BucketMoveRow.at) <= now)
         )
-        # M4+ has no worse bucket to roll to.
-        present: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT[:-1]}
-        rolled: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT[:-1]}
-        for case_id, bucket in at_start:
-            if bucket in present:
-                present[bucket].add(case_id)
-        for case_id, before, after in within:
-            if after in present:
-                present[after].add(case_id)
-            if before in rolled and worse(after, before):
-                rolled[before].add(case_id)
+        within: list[Move] = list(written_within.all())
+        at_start = {case_id: (at, bucket) for at, case_id, bucket in written_before}
+        for move in await _aging_moves(session, start, now):
+            at, case_id, _, bucket = move
+            if at >= start:
+                within.append(move)
+            elif (known := at_start.get(case_id)) is None or at > known[0]:
+                at_start[case_id] = (at, bucket)
+    # M4+ has no worse bucket to roll to.
+    present: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT[:-1]}
+    rolled: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT[:-1]}
+    for case_id, (_, bucket) in at_start.items():
+        if bucket in present:
+            present[bucket].add(case_id)
+    for _, case_id, before, after in sorted(within, key=lambda move: move[:2]):
+        if after in present:
+            present[after].add(case_id)
+        if before in rolled and worse(after, before):
+            rolled[before].add(case_id)
     return [
         RollRate(bucket, Rate(len(rolled[bucket] & present[bucket]), len(present[bucket])))
         for bucket in present
     ]
+
+
+async def _aging_moves(session: AsyncSession, start: datetime, now: datetime) -> list[Move]:
+    """The moves days past due made by running on, up to `now`, of the cases that were open
+    at some time in the window and not yet past the last floor at its start: each floor an
+    open case crossed after its first write and before its closure."""
+    lengths = await day_lengths(session)
+    last_floor = AGING_MOVES[0][0]
+    young = or_(
+        false(),
+        *(
+            and_(
+                col(CaseRow.day_seconds) == seconds,
+                col(CaseRow.due_origin) > start - timedelta(seconds=seconds) * last_floor,
+            )
+            for seconds in lengths
+        ),
+    )
+    closures = (
+        select(BucketMoveRow.case_id, func.max(BucketMoveRow.at).label("at"))
+        .where(BucketMoveRow.to_bucket == Bucket.CLOSED.value)
+        .group_by(col(BucketMoveRow.case_id))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(CaseRow, closures.c.at)
+        .outerjoin(closures, col(CaseRow.case_id) == closures.c.case_id)
+        .where(
+            col(CaseRow.due_origin).is_not(None),
+            col(CaseRow.opened_at) <= now,
+            col(CaseRow.closed_reason).is_(None) | (closures.c.at >= start),
+            young,
+        )
+    )
+    moves: list[Move] = []
+    for row, closed_at in rows:
+        assert row.due_origin is not None
+        closed = row.closed_reason is not None and closed_at is not None
+        for floor, before, after in AGING_MOVES:
+            at = row.due_origin + timedelta(seconds=row.day_seconds) * floor
+            # Aging moves no case before its opening (it opened in the later bucket), nor
+            # after its closure, nor after `now`.
+            if row.opened_at < at <= now and not (closed and at >= closed_at):
+                moves.append((at, row.case_id, before.value, after.value))
+    return moves

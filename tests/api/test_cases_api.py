@@ -22,7 +22,8 @@ from temporalio.service import RPCStatusCode
 
 from api import app as api_app
 from config.settings import Settings, TaskQueues
-from models.contracts import CaseStatus, Stage
+from models.case_status import CaseStatus
+from models.contracts import Stage
 from models.intake import REQUIRED
 from operations import signin
 from operations.gateway import Gateway
@@ -371,7 +372,9 @@ async def test_a_payment_is_recorded_once_and_shows_on_the_timeline(
         kinds = [event["kind"] for event in timeline.json()]
         assert kinds[0] == "opened"
         assert kinds.count("payment") == 1
-        assert "100 CNY ref P-1" in timeline.json()[kinds.index("payment")]["detail"]
+        payment = timeline.json()[kinds.index("payment")]
+        assert payment["detail"] == "1.00 CNY ref P-1"  # in yuan, and its fields beside it
+        assert payment["data"] == {"amount_minor": 100, "currency": "CNY", "payment_ref": "P-1"}
         # Each person is on record as themselves, with the way they came.
         assert timeline.json()[kinds.index("payment")]["actor"] == "ops.ann (api)"
         assert timeline.json()[kinds.index("paused")]["actor"] == "sup.sam (api)"

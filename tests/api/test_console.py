@@ -21,13 +21,9 @@ import pytest
 from api import app as api_app
 from api.console.i18n import LABELS, STAGES, TERMS
 from api.console.values import GROUPS, NEXT_ACTIONS
-from models.contracts import (
-    AttemptStatus,
-    ClosureReason,
-    NextAction,
-    RefusalReason,
-    TimelineEvent,
-)
+from models.case_events import KINDS
+from models.case_status import NextAction
+from models.contracts import AttemptStatus, ClosureReason, RefusalReason, TimelineEvent
 from models.departments import (
     LegalOutcomeKind,
     ProceedingKind,
@@ -250,6 +246,73 @@ async def test_a_collector_finds_a_case_records_a_promise_and_sees_refusals_in_p
         assert "data-flash" not in again.text
     status = await handle.query(Case.status)
     assert status.open_promise is not None and status.open_promise.amount_minor == 120_050
+
+
+async def test_a_reason_reads_as_typed_and_an_amount_in_the_currency_s_decimals(
+    console: Console,
+) -> None:
+    """Timeline texts come from the case's typed events: an operator's words are shown as
+    typed (a sum inside a reason is not "converted" from minor units), a payment in yuan."""
+    harness = console.harness
+    handle = await harness.start(dpd=12)
+    account = handle.id.removeprefix("case-")
+    await at_rest(harness, account)
+    reason = "customer says 500 USD was paid in cash on 12 CNY fees"
+    async with signed_in(console, Role.OPERATIONS) as browser:
+        paused = await browser.post(f"/console/cases/{account}/pause", data={"reason": reason})
+        assert paused.status_code == 303, paused.text
+        paid = await browser.post(
+            f"/console/cases/{account}/record_payment",
+            data={"amount": "1,200.50", "payment_ref": "BANK-7"},
+        )
+        assert paid.status_code == 303, paid.text
+        page = await browser.get(f"/console/cases/{account}")
+    timeline = html.unescape(text_of(page.text.split("data-timeline>")[1]))
+    assert reason in timeline and "5.00 USD" not in timeline
+    assert "1,200.50 CNY ref BANK-7" in timeline and "120050" not in timeline
+
+
+async def test_a_complaint_is_recorded_on_the_case_and_answered_from_the_register(
+    console: Console,
+) -> None:
+    harness = console.harness
+    handle = await harness.start(dpd=12)
+    account = handle.id.removeprefix("case-")
+    await at_rest(harness, account)
+    asks = "the collector was rude; wants an apology"
+    async with signed_in(console, Role.OPERATIONS) as browser:
+        page = await browser.get(f"/console/cases/{account}")
+        assert 'data-form="raise_complaint"' in page.text
+        assert 'data-form="resolve_complaint"' not in page.text  # none open, and not theirs
+        bad = await browser.post(
+            f"/console/cases/{account}/raise_complaint",
+            data={"category": "rudeness", "complaint_channel": "phone", "asks": asks},
+        )
+        assert bad.status_code == 400 and "不是可选项" in bad.text
+        raised = await browser.post(
+            f"/console/cases/{account}/raise_complaint",
+            data={"category": "conduct", "complaint_channel": "phone", "asks": asks},
+        )
+        assert raised.status_code == 303, raised.text
+        assert (await browser.get("/console/complaints")).status_code == 403
+    await at_rest(harness, account)
+    [complaint] = (await handle.query(Case.status)).open_complaints
+    async with signed_in(console, Role.SUPERVISOR) as browser:
+        register = await browser.get("/console/complaints")
+        assert f'data-complaint="{complaint.key}"' in register.text and asks in register.text
+        page = await browser.get(f"/console/cases/{account}")
+        assert f'data-complaint="{complaint.key}"' in page.text  # among the case's facts
+        answered = await browser.post(
+            f"/console/cases/{account}/resolve_complaint",
+            data={"key": complaint.key, "outcome": "upheld", "response": "apologised by phone"},
+        )
+        assert answered.status_code == 303, answered.text
+        await at_rest(harness, account)
+        done = await browser.get("/console/complaints", params={"show": "answered"})
+        assert "apologised by phone" in done.text and "投诉成立" in done.text
+        dashboard = await browser.get("/console/dashboard")
+        counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', dashboard.text))
+        assert counts == {"received": "1", "upheld": "1", "open": "0", "overdue": "0"}
 
 
 async def test_a_supervisor_approves_and_legal_accepts_and_records_a_judgment(
@@ -512,12 +575,6 @@ def test_every_value_the_console_shows_has_a_chinese_label() -> None:
     assert {"referred", "accepted", "returned", "closed"} <= set(GROUPS["handoff"])
     assert {"active", "kept", "broken"} == set(GROUPS["plan"])
     assert {"due", "paid", "missed"} == set(GROUPS["instalment"])
-    # Every kind of event the case records on its timeline, as its code names them.
-    workflows = Path(__file__).parents[2] / "workflows"
-    kinds = {
-        kind
-        for module in workflows.glob("*.py")
-        for kind in re.findall(r'_event\(\s*"(\w+)"', module.read_text())
-    }
-    assert {"opened", "payment", "promise_broken", "plan_broken"} <= kinds
-    assert kinds <= set(GROUPS["event"]), kinds - set(GROUPS["event"])
+    # Every kind of event a case records on its timeline (`models.case_events`).
+    assert {"opened", "payment", "promise_broken", "plan_broken"} <= set(KINDS)
+    assert set(KINDS) <= set(GROUPS["event"]), set(KINDS) - set(GROUPS["event"])

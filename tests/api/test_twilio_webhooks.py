@@ -27,7 +27,8 @@ from twilio.request_validator import RequestValidator
 from api.app import create_app
 from api.routes.twilio_webhooks import INBOUND_PATH, STATUS_PATH
 from config.settings import Settings, TaskQueues
-from models.contracts import CaseStatus, RecordPaymentInput, Stage
+from models.case_status import CaseStatus
+from models.contracts import RecordPaymentInput, Stage
 from models.strategy import Channel
 from operations.gateway import Gateway
 from readmodel.engine import Database

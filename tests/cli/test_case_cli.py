@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 from temporalio import workflow
 from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
@@ -31,20 +32,19 @@ from cli import case as case_cli
 from cli.actions import CommandEnv, run_command
 from cli.main import app
 from config.settings import Settings
+from models.case_status import CaseStatus, NextAction, PlanInstalmentView
 from models.contracts import (
     ActionResult,
     CaseInput,
-    CaseStatus,
     CloseInput,
     ClosureReason,
-    NextAction,
-    PlanInstalmentView,
     ReasonInput,
     RecordPaymentInput,
     Stage,
     TimelineEvent,
 )
 from models.strategy import Segment
+from models.visibility import CASE_STAGE, DAYS_PAST_DUE
 from operations.gateway import Gateway
 from readmodel.engine import Database
 from tests.fakes.twilio_api import FakeTwilio
@@ -520,3 +520,51 @@ async def test_list_finds_cases_by_stage_and_days_past_due(
         finally:
             await late.terminate()
             await early.terminate()
+
+
+async def test_list_takes_a_typed_search_in_days_past_due_for_old_and_new_runs(
+    dev_env: WorkflowEnvironment, sqlite_db: Database, task_queue: str, fake_twilio: FakeTwilio
+) -> None:
+    """`DaysPastDue > 44` as the README writes it: asked of a case's `OldestDueDate`, and of
+    the `DaysPastDue` a run from before the quiet case still rewrites (here one started with
+    only that, on a queue no worker polls)."""
+    async with case_worker(dev_env, task_queue, sqlite_db, OutboxSender()):
+        harness = CaseHarness(env=dev_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
+        late, early = await harness.start(dpd=45), await harness.start(dpd=3)
+        old = await dev_env.client.start_workflow(
+            "CollectionCase",
+            id=f"case-OLD{uuid.uuid4().hex[:8]}",
+            task_queue=f"{task_queue}-nobody",
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(CASE_STAGE, "collector"),
+                    SearchAttributePair(DAYS_PAST_DUE, 50),
+                ]
+            ),
+        )
+        cli = cli_for(harness)
+
+        async def listed(query: str) -> dict[str, Any]:
+            ran = await cli(lambda env: case_cli.list_cases(env, query=query), json_output=True)
+            assert ran.code == 0, ran.err
+            return {c["case_id"]: c for c in ran.json()["cases"]}
+
+        try:
+            for _ in range(50):
+                found = await listed("CaseStage = 'collector' AND DaysPastDue > 44")
+                if {late.id, old.id} <= set(found):
+                    break
+                await asyncio.sleep(0.2)
+            assert {late.id, old.id} <= set(found) and early.id not in found
+            assert found[late.id]["days_past_due"] == 45 and found[old.id]["days_past_due"] == 50
+            found = await listed("DaysPastDue BETWEEN 0 AND 10")
+            assert early.id in found and late.id not in found and old.id not in found
+
+            ran = await cli(
+                lambda env: case_cli.list_cases(env, query="DaysPastDue IN (1, 2)"),
+                json_output=True,
+            )
+            assert ran.code == 2 and "compare DaysPastDue with a whole number" in ran.err
+        finally:
+            for handle in (late, early, old):
+                await handle.terminate()

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from config.settings import Settings, TaskQueues
-from models.contracts import CaseStatus, Stage
+from models.case_status import CaseStatus
+from models.contracts import Stage
 from models.departments import handoff_id
 from models.intake import COLUMNS, MAX_MINOR
 from operations.gateway import Gateway

@@ -38,10 +38,23 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import _Definition
 
+from models.case_status import CaseStatus
+from models.complaints import (
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintInput,
+    ComplaintOutcome,
+    ResolveComplaintInput,
+)
+from models.contact_details import (
+    ChangeAddressInput,
+    ChangeMobileInput,
+    ContactSource,
+    WrongNumberInput,
+)
 from models.contracts import (
     Account,
     ActionResult,
-    CaseStatus,
     ChannelInput,
     CloseInput,
     ClosureReason,
@@ -93,6 +106,13 @@ class Days:
 @dataclass(frozen=True)
 class OpenTask:
     """One of the case's open tasks (by position, wrapping), or a made-up key if none is open."""
+
+    i: int
+
+
+@dataclass(frozen=True)
+class OpenComplaint:
+    """One of the case's open complaints (by position, wrapping), or a made-up key if none."""
 
     i: int
 
@@ -190,6 +210,35 @@ operator_actions = st.one_of(
     call("opt_out", ChannelInput, channel=st.sampled_from(Channel), reason=texts),
     call("opt_in", ChannelInput, channel=st.sampled_from(Channel), reason=texts),
     call("close", CloseInput, reason=st.sampled_from(ClosureReason), note=reasons),
+    call(
+        "raise_complaint",
+        ComplaintInput,
+        category=st.sampled_from(ComplaintCategory),
+        channel=st.sampled_from(ComplaintChannel),
+        asks=reasons,
+    ),
+    call(
+        "resolve_complaint",
+        ResolveComplaintInput,
+        key=st.one_of(st.builds(OpenComplaint, st.integers(0, 2)), texts),
+        outcome=st.sampled_from(ComplaintOutcome),
+        response=reasons,
+    ),
+    call(
+        "change_mobile",
+        ChangeMobileInput,
+        mobile=st.one_of(st.sampled_from(["+8613912345678", "+447700900123", "+8612345"]), texts),
+        source=st.sampled_from(ContactSource),
+        verified=st.booleans(),
+    ),
+    call(
+        "change_address",
+        ChangeAddressInput,
+        address=reasons,
+        source=st.sampled_from(ContactSource),
+        verified=st.booleans(),
+    ),
+    call("mark_number_wrong", WrongNumberInput, reason=reasons),
 )
 task_work = st.one_of(
     call("claim_task", ClaimTaskInput, task_key=task_keys, collector=collectors),
@@ -235,6 +284,11 @@ UPDATES = (
     "refresh_account",
     "claim_task",
     "complete_task",
+    "raise_complaint",
+    "resolve_complaint",
+    "change_mobile",
+    "change_address",
+    "mark_number_wrong",
 )
 json_values = st.recursive(
     st.none() | st.booleans() | INT64 | st.floats(allow_nan=False) | texts,
@@ -338,6 +392,9 @@ class CaseUnderTest:
                 value = today + timedelta(days=value.n)
             elif isinstance(value, OpenTask):
                 keys = [t.key for t in status.open_tasks] or [f"{status.case_id}/x/t1"]
+                value = keys[value.i % len(keys)]
+            elif isinstance(value, OpenComplaint):
+                keys = [c.key for c in status.open_complaints] or [f"{status.case_id}/x/cp1"]
                 value = keys[value.i % len(keys)]
             elif isinstance(value, OwnAccount):
                 value = status.account_no

@@ -11,7 +11,10 @@ Record again only on purpose: a file that stops replaying means the change needs
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import csv
+import json
 import os
 import sys
 import tempfile
@@ -29,8 +32,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.messaging.senders import OutboxSender, Sender
 from config.settings import PROJECT_ROOT
+from models.case_status import CaseStatus
 from models.contracts import (
-    CaseStatus,
     ChannelInput,
     CloseInput,
     ClosureReason,
@@ -39,6 +42,7 @@ from models.contracts import (
     RecordPaymentInput,
     ResolveDisputeInput,
 )
+from models.daily_intake import DailyIntakeInput
 from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,
@@ -57,8 +61,10 @@ from temporal.replay import write_history
 from tests.fakes.twilio_api import FakeTwilio
 from tests.temporal_env import installed_binary
 from tests.workflows.harness import CaseHarness, running_harness, test_settings, twilio_sender
+from tests.workflows.test_daily_intake import drop, intake_settings, overdue_file
 from workers.main import Services, build_worker
 from workflows.case import CollectionCaseWorkflow as Case
+from workflows.daily_intake import DailyIntakeWorkflow
 from workflows.retention import RetentionWorkflow
 from workflows.risk_review import RiskReviewWorkflow
 
@@ -157,6 +163,19 @@ async def retries_and_new_run(harness: CaseHarness) -> Recorded:
     return [(f"run{n}", await run.fetch_history()) for n, run in enumerate(runs, start=1)]
 
 
+async def quiet_case(harness: CaseHarness) -> Recorded:
+    """A case left alone for 100 days: its ladder's reminders, the collector stage with a call
+    that misses its deadline, the legal threshold noted and the referral's preconditions
+    checked, each on its day and nothing between (patch `quiet-case-2026-12`); then paid in
+    full."""
+    await morning(harness.env)
+    handle = await harness.start(dpd=5, outstanding=300_000, overdue=90_000)
+    await harness.sleep_days(100)
+    await pay(handle, 300_000, "BANK-Q")
+    await handle.result()
+    return [("", await handle.fetch_history())]
+
+
 @contextlib.asynccontextmanager
 async def _in_hardship(harness: CaseHarness, reason: str) -> AsyncGenerator[tuple[Handle, str]]:
     """A case a day old whose customer reported hardship, with the risk queue served: the
@@ -223,6 +242,56 @@ async def retention_erases_a_closed_case(harness: CaseHarness) -> Recorded:
     return [("", await retention.fetch_history())]
 
 
+async def daily_intake_loads_a_file(harness: CaseHarness) -> Recorded:
+    """The daily intake over a drop folder holding one file, two good rows around a bad one:
+    the folder scanned, the file loaded (two cases started, the bad row to the errors file),
+    the run's report. On a worker and queue of its own whose folders are relative to a scratch
+    directory, so the history names no machine's path; and, its contracts carrying no row's
+    content, the history holds none of the file's names or numbers (checked)."""
+    queue = f"{harness.queue}-intake"
+    _, text = overdue_file()
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+        settings = intake_settings(queue, Path())
+        drop(settings.intake_drop_dir / "overdue-20261204.csv", text)
+        services = Services(db=harness.db, sender=OutboxSender())
+        async with build_worker(harness.client, settings, queue, services):
+            # The cases it starts have timers: the clock stands still meanwhile.
+            with harness.env.auto_time_skipping_disabled():
+                intake = await harness.client.start_workflow(
+                    DailyIntakeWorkflow.run,
+                    DailyIntakeInput(),
+                    id="daily-intake-recorded",
+                    task_queue=queue,
+                )
+                [report] = (await intake.result()).loaded
+    assert (report.rows, report.started, report.rejected) == (3, 2, 1), report
+    history = await intake.fetch_history()
+    personal = ("account_no", "customer_ref", "customer_name", "mobile")
+    cells = {row[k] for row in csv.DictReader(text.splitlines()) for k in personal}
+    payloads = _payloads(history)
+    leaked = sorted(cell for cell in cells if cell and cell in payloads)
+    assert not leaked, f"the intake's history holds {len(leaked)} of the file's personal cells"
+    return [("", history)]
+
+
+def _payloads(history: WorkflowHistory) -> str:
+    """Every payload of `history`, decoded, as anyone reading its file could."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "metadata" in node and isinstance(node.get("data"), str):
+                found.append(base64.b64decode(node["data"]).decode("utf-8", "replace"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(history.to_json()))
+    return "\n".join(found)
+
+
 def _runs(client: Client, workflow_id: str, first: str) -> list[Handle]:
     return [
         client.get_workflow_handle(workflow_id, run_id=first),
@@ -234,9 +303,11 @@ SCENARIOS: dict[str, Scenario] = {
     "promise_pause_payment": promise_pause_payment,
     "dispute_and_collector": dispute_and_collector,
     "retries_and_new_run": retries_and_new_run,
+    "quiet_case": quiet_case,
     "hardship_handoff": hardship_handoff,
     "paid_at_night_in_review": paid_at_night_in_review,
     "retention_erases_a_closed_case": retention_erases_a_closed_case,
+    "daily_intake_loads_a_file": daily_intake_loads_a_file,
 }
 
 

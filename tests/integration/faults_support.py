@@ -42,7 +42,8 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeKey
 
 from config.settings import load_settings
-from models.contracts import Account, AttemptStatus, CaseInput, CaseStatus, ContactPoints, case_id
+from models.case_status import CaseStatus
+from models.contracts import Account, AttemptStatus, CaseInput, ContactPoints, case_id
 from models.messaging import CALLBACK_KEY_PARAM, DeliveryStatusInput
 from models.visibility import ALL_KEYS
 from readmodel.delivery import apply_delivery_status

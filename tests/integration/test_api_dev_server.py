@@ -380,8 +380,18 @@ async def test_collectors_carry_two_cases_to_legal_which_answers_both(api: Api) 
     first_contacts = time.monotonic()
 
     # 30 "days" later: the second effective contacts; then two supervisors approve each
-    # referral (one completes the task, the other approves that).
-    await asyncio.sleep(max(0.0, first_contacts + EVIDENCE_GAP + 0.5 - time.monotonic()))
+    # referral (one completes the task, the other approves that). The 30 days are the rule
+    # under test and no event marks them, so this waits them out, checking all along that
+    # neither case asks for a referral meanwhile.
+    async def gap_passed() -> bool | None:
+        for account in (kept, returned):
+            status = await api.status(account)
+            assert status is not None, f"case {account} ended"
+            early = [t for t in status["open_tasks"] if t["kind"] == "supervisor_approval"]
+            assert not early, f"{account}: a referral asked for after one effective contact"
+        return time.monotonic() > first_contacts + EVIDENCE_GAP + 0.5 or None
+
+    await eventually(gap_passed, f"{EVIDENCE_GAP:g} days with one contact", within=90)
     await asyncio.gather(complete_call(api, kept), complete_call(api, returned))
     approvals = await asyncio.gather(
         *(api.open_task(a, "supervisor_approval") for a in (kept, returned))

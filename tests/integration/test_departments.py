@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,7 +16,8 @@ from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import load_settings
-from models.contracts import Account, CaseInput, CaseStatus, ContactPoints, Stage, case_id
+from models.case_status import CaseStatus
+from models.contracts import Account, CaseInput, ContactPoints, Stage, case_id
 from models.departments import (
     AcceptReferralInput,
     CompleteTaskInput,
@@ -28,11 +29,13 @@ from temporal.client import connect
 from temporal.codec import codec_from_settings, generate_key
 from tests.integration.processes import project_process
 from workflows.case import CollectionCaseWorkflow as Case
+from workflows.case_handoffs import EVIDENCE_GAP_DAYS
 from workflows.legal_referral import LegalReferralWorkflow
 
 pytestmark = pytest.mark.integration
 
 POLICY = Path(__file__).parent / "policies" / "fast_legal.toml"
+GAP = timedelta(seconds=EVIDENCE_GAP_DAYS)  # the policy's days are seconds
 T = TypeVar("T")
 
 
@@ -104,8 +107,21 @@ async def test_a_case_reaches_legal_across_three_department_workers(
         )
         # Two effective contacts by the collectors, 30 (one-second) days apart.
         await complete_open(handle, TaskKind.COLLECTOR_CALL, TaskOutcome.REFUSED, "c-1")
-        await asyncio.sleep(31)
+        contacted = time.monotonic()
+
+        # The rule under test is time itself: no event marks the 30 days, so this waits them
+        # out (and a second more), checking all along that the case holds the referral back;
+        # the contacts' own times are checked below.
+        async def gap_passed() -> bool | None:
+            tasks = (await handle.query(Case.status)).open_tasks
+            early = [t for t in tasks if t.kind is TaskKind.SUPERVISOR_APPROVAL]
+            assert not early, "a referral asked for after one effective contact"
+            return time.monotonic() > contacted + GAP.total_seconds() + 1 or None
+
+        await eventually(gap_passed, 90, f"{EVIDENCE_GAP_DAYS} days with one contact")
         await complete_open(handle, TaskKind.COLLECTOR_CALL, TaskOutcome.REFUSED, "c-1")
+        contacts = await _tasks_done(handle)
+        assert len(contacts) == 2 and contacts[1] - contacts[0] >= GAP, contacts
         await complete_open(handle, TaskKind.SUPERVISOR_APPROVAL, TaskOutcome.APPROVED, "sup-1")
 
         async def referral() -> str | None:
@@ -126,6 +142,11 @@ async def test_a_case_reaches_legal_across_three_department_workers(
             return (await handle.query(Case.status)).legal_accepted_by or None
 
         assert await eventually(accepted, 30, "the case hearing of the acceptance") == "counsel-9"
+
+
+async def _tasks_done(handle: WorkflowHandle[Case, CaseStatus]) -> list[datetime]:
+    """When the case's tasks were completed, by its own clock (its timeline)."""
+    return [e.at for e in await handle.query(Case.timeline) if e.kind == "task_done"]
 
 
 async def _describe(handle: WorkflowHandle[LegalReferralWorkflow, object]) -> str | None:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,10 +23,12 @@ from sqlalchemy import make_url
 from sqlmodel import col, select
 from temporalio.testing import WorkflowEnvironment
 
+from models.case_status import NextAction
 from readmodel.engine import Database
-from readmodel.tables import CaseRow, ContactAttemptRow
+from readmodel.tables import AuditLogRow, ContactAttemptRow
 from tests.integration.faults_support import (
     Case,
+    Rig,
     TcpProxy,
     all_sent,
     assert_cases_settled,
@@ -43,12 +46,14 @@ from tests.integration.faults_support import (
     server_ready,
     sqlite_write_lock,
     start_cases,
+    statuses,
     stop,
     wait_until,
     writes_held,
 )
 from tests.integration.processes import free_port
 from tests.temporal_env import installed_binary
+from workflows.case import CollectionCaseWorkflow
 
 pytestmark = pytest.mark.integration
 
@@ -166,13 +171,21 @@ async def test_cases_carry_on_after_the_temporal_server_restarts(
         alive = running(worker, "the worker")
         await rig.worker_polling(client, worker)
         cases = await start_cases(client, rig, 20)
-        started = time.monotonic()
         await wait_until(lambda: all_sent(cases, 1), within=30, what="first texts", alive=alive)
         await wait_until(lambda: quiet(cases), within=30, what="no activity in flight")
+        due = await _calls_due(cases)
 
-        # Down from before the calls fall due (12 s) until after.
+        # The window is time itself: the calls' timers must come due while the server is down,
+        # and a stopped server has nothing to wait on. So it stays down until the last call the
+        # cases announced is due, and the test fails, rather than passing without the window,
+        # when the server went down after the first one was due (a slow start).
         stop(server)
-        await asyncio.sleep(max(3.0, started + 14 - time.monotonic()))
+        down = datetime.now(UTC)
+        assert down < min(due), (
+            f"the server stopped at {down:%H:%M:%S.%f}, after the first call fell due at "
+            f"{min(due):%H:%M:%S.%f}: no timer came due while it was down"
+        )
+        await asyncio.sleep(max(0.0, (max(due) - datetime.now(UTC)).total_seconds()) + 2.0)
         alive()
         rig.processes.spawn(argv, env={}, log=tmp_path / "temporal-2.log")
         await server_ready(address)
@@ -188,6 +201,14 @@ async def test_cases_carry_on_after_the_temporal_server_restarts(
         sent = assert_sent_exactly_once(rig.fake, cases, ["message", "call"])
         await assert_cases_settled(cases, contacts=2, db=database, sent=sent)
         stop(worker)
+
+
+async def _calls_due(cases: Sequence[Case]) -> list[datetime]:
+    """When each case's call falls due, as the case says: its next step, a contact."""
+    answers = await statuses(cases)
+    due = [s.next_action_at for s in answers.values() if s.next_action_kind == NextAction.CONTACT]
+    assert len(due) == len(cases), "a case's next step is no contact"
+    return [at for at in due if at is not None]
 
 
 @pytest.mark.slow
@@ -294,13 +315,22 @@ async def _database_outage(
         async with outage:
             cut = time.monotonic()
             during = await start_cases(client, rig, 5)
-            await asyncio.sleep(hang + 1.0)
-            # Twilio has answered; the worker could not record it. This test reads the
-            # database directly (SQLite readers are not locked out, PostgreSQL not proxied).
+            # Twilio answers them during the outage and the worker cannot record the answers:
+            # each send fails (a write past SQLite's busy timeout, a connection reset, a write
+            # hung past the send's timeout) and waits to be tried again.
+            await wait_until(
+                lambda: _retried(in_doubt),
+                within=seconds + 60,
+                what="each send Twilio accepted failing, as Twilio's answer cannot be recorded",
+                alive=alive,
+            )
+            # This test reads the database directly (SQLite readers are not locked out,
+            # PostgreSQL not proxied).
             assert await _unrecorded(db, in_doubt) == len(in_doubt)
+            # How long the outage lasts is what is under test (past SQLite's busy timeout, past
+            # the sends' timeout), not an event to wait for.
             await asyncio.sleep(max(0.0, cut + seconds - time.monotonic()))
             alive()
-        restored = datetime.now(UTC)
 
         everyone = [*before, *in_doubt, *during]
         await wait_until(
@@ -312,11 +342,18 @@ async def _database_outage(
         )
 
         async def caught_up() -> bool | None:
-            """Every case's row written again since the outage: the read model caught up."""
-            ids = [c.case_id for c in everyone]
-            async with db.session() as session:
-                rows = await session.exec(select(CaseRow).where(col(CaseRow.case_id).in_(ids)))
-                return all(row.updated_at > restored for row in rows) or None
+            """Every entry of every case's timeline is in the audit log: the read model caught
+            up with what the cases recorded, the outage's writes included. (A quiet case writes
+            only when something happens to it, so its row's time says nothing.)"""
+            for case in everyone:
+                timeline = await case.handle.query(CollectionCaseWorkflow.timeline)
+                async with db.session() as session:
+                    stored = await session.exec(
+                        select(AuditLogRow.kind).where(AuditLogRow.case_id == case.case_id)
+                    )
+                    if sorted(stored) != sorted(e.kind for e in timeline):
+                        return None
+            return True
 
         # Checked last, so that an attempt the outage held up has had time to finish late.
         await wait_until(caught_up, within=60, what="the read model written after the outage")
@@ -352,6 +389,21 @@ def _host_port(url: str) -> tuple[str, int]:
 
 def _via(url: str, port: int) -> str:
     return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+
+
+async def _retried(cases: Sequence[Case]) -> bool | None:
+    """True once every case's send in flight has failed at least once: it is pending on a
+    later attempt."""
+    described = await asyncio.gather(*(c.handle.describe() for c in cases))
+    for d in described:
+        sends = [
+            p
+            for p in d.raw_description.pending_activities
+            if p.activity_type.name == "send_contact"
+        ]
+        if not sends or sends[0].attempt < 2:
+            return None
+    return True
 
 
 async def _unrecorded(db: Database, cases: list[Case]) -> int:
@@ -390,8 +442,14 @@ async def _twilio_fails_a_third(
         await rig.worker_polling(client, worker)
         rig.fake.fail_fraction(0.33, seed=status, status=status)
         started = await start_cases(client, rig, cases)
-        # Faults through the first reminders and while the second ones fall due (10 s).
-        await asyncio.sleep(12.0)
+        # Faults through the first reminders and until every second one has met them.
+        await wait_until(
+            lambda: _calls_tried(rig, db, started),
+            within=within,
+            what="every case's call tried at Twilio while it failed a third of requests",
+            every=0.2,
+            alive=running(worker, "the worker"),
+        )
         rig.fake.fail_fraction(0.0)
         await wait_until(
             lambda: all_sent(started, 2),
@@ -404,6 +462,27 @@ async def _twilio_fails_a_third(
         await assert_cases_settled(started, contacts=2, db=db, sent=sent)
         assert rig.fake.create_requests > len(sent), f"Twilio never answered {status}"
         stop(worker)
+
+
+async def _calls_tried(rig: Rig, db: Database, cases: Sequence[Case]) -> bool | None:
+    """True once Twilio has answered every case's call: it holds the call, or the call's send
+    failed and waits to be tried again (the call's attempt row is there, so the send in flight
+    is the call's, and it is past its first attempt)."""
+    called = {r.to for r in rig.fake.calls}
+    waiting = [c for c in cases if c.mobile not in called]
+    if not waiting:
+        return True
+    async with db.session() as session:
+        rows = await session.exec(
+            select(ContactAttemptRow.case_id).where(
+                col(ContactAttemptRow.case_id).in_([c.case_id for c in waiting]),
+                ContactAttemptRow.channel == "voice",
+            )
+        )
+        calling = set(rows.all())
+    if len(calling) < len(waiting):
+        return None
+    return await _retried(waiting)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

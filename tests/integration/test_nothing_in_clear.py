@@ -107,6 +107,8 @@ def test_names_and_numbers_are_nowhere_in_clear_at_rest(tmp_path: Path, ports: P
                 if http.get(f"/cases/{third}").json().get("case"):
                     break
                 time.sleep(0.5)
+            else:
+                raise AssertionError(f"case {third} not in the read model within 60 s")
             shown = http.get(
                 f"/cases/{first}/contact-details", params={"reason": "calling the customer"}
             )
@@ -122,7 +124,18 @@ def test_names_and_numbers_are_nowhere_in_clear_at_rest(tmp_path: Path, ports: P
                 json={"amount_minor": 300_000, "currency": "CNY", "payment_ref": "NCLR-PAY-1"},
             )
             assert paid.status_code == 200, paid.text
-            time.sleep(5)  # reminders go out through the outbox meanwhile
+            # Texts gone out through the outbox (a reminder, or the paid case's closing text):
+            # its log and the attempts table are among the files searched.
+            for _ in range(120):
+                kinds = [
+                    [event["kind"] for event in http.get(f"/cases/{case}/timeline").json()]
+                    for case in (first, third)
+                ]
+                if all("contact_sent" in k for k in kinds):
+                    break
+                time.sleep(0.5)
+            else:
+                raise AssertionError(f"a text to each of {first} and {third}: not within 60 s")
             timeline = http.get(f"/cases/{second}/timeline").json()
             assert any(CUSTOMERS[1][1] in event["detail"] for event in timeline)
         _stop(up, tmp_path)

@@ -6,14 +6,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCStatusCode
 
-from models.contracts import (
-    CaseStatus,
-    CloseInput,
-    ClosureReason,
-    ReasonInput,
-    RecordPaymentInput,
-    Stage,
-)
+from models.case_status import CaseStatus
+from models.contracts import CloseInput, ClosureReason, ReasonInput, RecordPaymentInput, Stage
 from operations.answers import Outcome
 from operations.gateway import MAX_INPUT_BYTES, Gateway
 from temporal.client import data_converter

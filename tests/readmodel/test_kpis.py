@@ -20,11 +20,17 @@ from models.contracts import (
 )
 from models.departments import TaskOutcome, TaskStatus
 from models.strategy import Segment
-from readmodel import writes
+from readmodel import queries, writes
 from readmodel.engine import Database
 from readmodel.kpis import Bucket, Rate, bucket_of, worse
 from readmodel.queries import center_kpis
-from readmodel.tables import BucketMoveRow, ContactAttemptRow, HumanTaskRow, PromiseRecordRow
+from readmodel.tables import (
+    BucketMoveRow,
+    CaseRow,
+    ContactAttemptRow,
+    HumanTaskRow,
+    PromiseRecordRow,
+)
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=90)  # before the 30-day window
@@ -63,42 +69,65 @@ def test_only_a_later_delinquent_bucket_is_worse() -> None:
     assert not worse("M1", "M2") and not worse("closed", "M1") and not worse("M1", "M1")
 
 
-async def test_the_store_records_a_move_only_when_the_bucket_changes(database: Database) -> None:
+async def test_the_store_records_a_move_only_when_a_write_moves_the_case(
+    database: Database,
+) -> None:
+    """Aging alone is no write's move (the KPIs count it from the origin): the opening and
+    the closure are."""
     day = timedelta(days=1)
-    for i, dpd in enumerate([29, 30, 31, 32]):  # M1, M1, M2, M2
+    origin = LONG_AGO - 29 * day
+    for i, dpd in enumerate([29, 30, 31, 32]):  # M1, M1, M2, M2: the case aging
+        at = LONG_AGO + i * day
         await writes.write_case(
-            database, write=CaseWrite(snapshot=snapshot(1, dpd, LONG_AGO + i * day))
+            database, write=CaseWrite(snapshot=snapshot(1, dpd, at, due_origin=origin))
         )
     # A retry of an older write (a lost race) moves nothing back.
     await writes.write_case(database, write=CaseWrite(snapshot=snapshot(1, 29, LONG_AGO)))
-    closed = snapshot(1, 32, LONG_AGO + 5 * day, closed_reason=ClosureReason.PAID)
+    closed = snapshot(1, 34, LONG_AGO + 5 * day, closed_reason=ClosureReason.PAID)
     await writes.write_case(database, write=CaseWrite(snapshot=closed))
     await writes.write_case(database, write=CaseWrite(snapshot=closed))  # retried: one row still
     async with database.session() as session:
         moves = (await session.exec(select(BucketMoveRow).order_by(BucketMoveRow.at))).all()
-    assert [(m.from_bucket, m.to_bucket) for m in moves] == [
-        (None, "M1"),
-        ("M1", "M2"),
-        ("M2", "closed"),
-    ]
+    assert [(m.from_bucket, m.to_bucket) for m in moves] == [(None, "M1"), ("M2", "closed")]
 
 
 async def test_the_center_kpis_count_what_happened_in_the_window(database: Database) -> None:
-    async def case(n: int, *steps: tuple[int, datetime, ClosureReason | None]) -> None:
-        for dpd, at, closed in steps:
-            stage = Stage.CLOSED if closed else Stage.COLLECTOR if dpd > 30 else Stage.EARLY
-            await writes.write_case(
-                database,
-                write=CaseWrite(snapshot=snapshot(n, dpd, at, closed_reason=closed, stage=stage)),
-            )
+    """Each case is written as the workflow writes it: when it opens and when it closes, never
+    as it ages; days past due and buckets are counted at `now` from each case's origin."""
+    day = timedelta(days=1)
 
-    # In M1 before the window: one rolls to M2 within it, one is cured, one stays.
-    await case(1, (20, LONG_AGO, None), (31, NOW - timedelta(days=5), None))
-    await case(2, (20, LONG_AGO, None), (20, NOW - timedelta(days=3), ClosureReason.PAID))
-    await case(3, (25, LONG_AGO, None))
-    # Enters M2 within the window and rolls on to M3; closed long ago (outside the window).
-    await case(4, (45, NOW - timedelta(days=20), None), (61, NOW - timedelta(days=2), None))
-    await case(5, (10, LONG_AGO, None), (10, LONG_AGO + timedelta(days=1), ClosureReason.CURED))
+    async def case(
+        n: int, opened: datetime, dpd: int, closed: tuple[datetime, ClosureReason] | None = None
+    ) -> None:
+        origin = opened - dpd * day
+        stage = Stage.COLLECTOR if dpd > 30 else Stage.EARLY
+        first = snapshot(n, dpd, opened, stage=stage, due_origin=origin)
+        await writes.write_case(database, write=CaseWrite(snapshot=first))
+        if closed is not None:
+            at, reason = closed
+            shut = replace(
+                first,
+                stage=Stage.CLOSED,
+                closed_reason=reason,
+                days_past_due=(at - origin) // day,
+                updated_at=at,
+            )
+            await writes.write_case(database, write=CaseWrite(snapshot=shut))
+
+    # In M1 at the window's start (15 days), rolls to M2 14 days before now.
+    await case(1, NOW - 40 * day, 5)
+    # In M1 at the start (2 days), paid three days ago, still in M1.
+    await case(2, NOW - 31 * day, 1, (NOW - 3 * day, ClosureReason.PAID))
+    # In M2 at the start (60 days), rolls to M3 the next day.
+    await case(3, NOW - 50 * day, 40)
+    # Opens in M2 within the window (45 days), rolls to M3 four days ago.
+    await case(4, NOW - 20 * day, 45)
+    # Cured long before the window: counted nowhere.
+    await case(5, LONG_AGO, 10, (LONG_AGO + day, ClosureReason.CURED))
+    # Opened an hour ago, not yet past due.
+    await case(6, NOW - timedelta(hours=1), 0)
+    # In M3 at the start (80 days), rolls to M4+ 19 days ago.
+    await case(7, LONG_AGO, 20)
 
     async with database.session() as session:
         for n, status, resolved in [
@@ -164,15 +193,41 @@ async def test_the_center_kpis_count_what_happened_in_the_window(database: Datab
 
     kpis = await center_kpis(database, now=NOW)
 
-    assert kpis.by_stage["closed"] == 2 and kpis.by_stage["early"] == 1
-    assert kpis.by_stage["collector"] == 2 and sum(kpis.by_stage.values()) == 5
-    assert kpis.by_bucket == {"current": 0, "M1": 1, "M2": 1, "M3": 1, "M4+": 0}
+    assert kpis.by_stage["closed"] == 2 and kpis.by_stage["early"] == 3
+    assert kpis.by_stage["collector"] == 2 and sum(kpis.by_stage.values()) == 7
+    assert kpis.by_bucket == {"current": 1, "M1": 0, "M2": 1, "M3": 2, "M4+": 1}
     rolls = {r.bucket: r.rolled for r in kpis.roll_rates}
-    assert rolls["M1"] == Rate(1, 3)  # case 1 of cases 1, 2, 3
-    assert rolls["M2"] == Rate(1, 2)  # case 4 of cases 1 and 4
-    assert rolls["M3"] == Rate(0, 1) and "M4+" not in rolls  # nothing is worse than M4+
+    assert rolls["M1"] == Rate(1, 2)  # case 1 of cases 1 and 2
+    assert rolls["M2"] == Rate(2, 3)  # cases 3 and 4 of cases 1, 3 and 4
+    assert rolls["M3"] == Rate(1, 3) and "M4+" not in rolls  # case 7 of 3, 4 and 7
     assert Rate(0, 0).value is None
-    assert kpis.cure == Rate(1, 4)  # case 2, of the four open during the window
+    assert kpis.cure == Rate(1, 6)  # case 2, of the six open during the window
     assert kpis.promise_kept == Rate(2, 3)
     assert kpis.right_party_contact == Rate(2, 4)
     assert kpis.refusals == {"outside_window": 2, "daily_cap": 1}
+
+
+async def test_a_row_written_before_the_origin_was_kept_counts_its_written_figure(
+    database: Database,
+) -> None:
+    async with database.session() as session:
+        session.add(
+            CaseRow(
+                case_id="case-legacy",
+                account_no="legacy",
+                customer_ref="C-legacy",
+                stage=Stage.COLLECTOR.value,
+                segment=Segment.MEDIUM.value,
+                score=50,
+                strategy_version="default@1",
+                days_past_due=70,
+                currency="CNY",
+                outstanding_minor=1,
+                overdue_minor=1,
+                opened_at=LONG_AGO,
+                updated_at=LONG_AGO,
+            )
+        )
+    assert (await center_kpis(database, now=NOW)).by_bucket["M3"] == 1
+    [row] = await queries.search_cases(database, min_dpd=70, max_dpd=70, now=NOW)
+    assert row.days_past_due == 70 and row.due_origin is None

@@ -52,6 +52,7 @@ async def test_cases_are_searched_newest_first_by_each_filter(database: Database
     await seed_two_cases(database)
 
     async def ids(**filters: object) -> list[str]:
+        filters.setdefault("now", OPENED_AT + timedelta(hours=2))
         rows = await queries.search_cases(database, **filters)  # type: ignore[arg-type]
         return [r.case_id for r in rows]
 
@@ -62,6 +63,15 @@ async def test_cases_are_searched_newest_first_by_each_filter(database: Database
     assert await ids(stage=Stage.COLLECTOR.value) == [OTHER_CASE]
     assert await ids(min_dpd=36) == [OTHER_CASE]
     assert await ids(max_dpd=35) == [CASE_ID]
+    # Days past due run on from each case's origin, written or not: ten days on, 45 and 80.
+    later = OPENED_AT + timedelta(days=10, hours=2)
+    assert await ids(min_dpd=45, max_dpd=45, now=later) == [CASE_ID]
+    assert await ids(min_dpd=80, now=later) == [OTHER_CASE]
+    assert await ids(max_dpd=44, now=later) == []
+    rows = await queries.search_cases(database, now=later)
+    assert [r.days_past_due for r in rows] == [80, 45]
+    found = await queries.get_case(database, account_no=ACCOUNT.account_no, now=later)
+    assert found is not None and found.days_past_due == 45
     assert await ids(min_outstanding_minor=0, below_outstanding_minor=1_000_00) == [OTHER_CASE]
     assert await ids(min_outstanding_minor=1_000_00) == [CASE_ID]
 

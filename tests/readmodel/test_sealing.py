@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Text, text, type_coerce
 from sqlmodel import select
 
+from models.case_events import Paused, fields_of
 from models.case_writes import (
     AuditEntry,
     CaseWrite,
@@ -44,22 +45,32 @@ def use(*keys: tuple[str, bytes]) -> None:
 
 async def open_case(db: Database) -> None:
     opened = replace(OPENED, customer_name=NAME, contact=replace(OPENED.contact, mobile=MOBILE))
+    paused = Paused(f"{NAME} asked")
     entry = AuditEntry(
-        case_id=CASE_ID, seq=1, at=snapshot().updated_at, kind="paused", detail=f"{NAME} asked"
+        case_id=CASE_ID,
+        seq=1,
+        at=snapshot().updated_at,
+        kind=paused.KIND,
+        detail=paused.detail(),
+        data=fields_of(paused),
     )
     await writes.write_case(db, write=CaseWrite(snapshot=snapshot(), audit=(entry,), opened=opened))
 
 
-async def raw(db: Database) -> tuple[str, str, str]:
-    """The customer's name and mobile and the audit detail as stored."""
+async def raw(db: Database) -> tuple[str, str, str, str]:
+    """The customer's name and mobile and the audit entry's detail and fields as stored."""
     async with db.session() as session:
         name, mobile = (
             await session.exec(
                 select(type_coerce(CustomerRow.name, Text), type_coerce(CustomerRow.mobile, Text))
             )
         ).one()
-        [detail] = (await session.exec(select(type_coerce(AuditLogRow.detail, Text)))).all()
-    return name, mobile, detail
+        [(detail, data)] = (
+            await session.exec(
+                select(type_coerce(AuditLogRow.detail, Text), type_coerce(AuditLogRow.data, Text))
+            )
+        ).all()
+    return name, mobile, detail, data
 
 
 async def customer(db: Database) -> CustomerRow:
@@ -99,7 +110,8 @@ async def test_rotation_reseals_under_the_newest_key_and_the_old_can_go(
 
     done = await reseal(database)
     assert done.values["customers.name"] == done.values["customers.mobile"] == 1
-    assert done.values["audit_log.detail"] == 1 and done.indexes == 1
+    assert done.values["audit_log.detail"] == done.values["audit_log.data"] == 1
+    assert done.indexes == 1
     assert all(value.startswith("sealed1:b:") for value in await raw(database))
     assert (await reseal(database)).total == 0  # nothing left to do
 

@@ -25,15 +25,8 @@ from temporalio.worker import Worker
 from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import Sender, TwilioSender
 from config.settings import Settings, TaskQueues, load_settings
-from models.contracts import (
-    Account,
-    CaseInput,
-    CaseStatus,
-    ContactPoints,
-    Language,
-    TimelineEvent,
-    case_id,
-)
+from models.case_status import CaseStatus
+from models.contracts import Account, CaseInput, ContactPoints, Language, TimelineEvent, case_id
 from models.visibility import ALL_KEYS
 from readmodel.engine import Database
 from readmodel.tables import ContactAttemptRow

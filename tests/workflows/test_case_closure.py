@@ -14,13 +14,8 @@ import pytest
 from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 
-from models.contracts import (
-    ClosureReason,
-    NextAction,
-    ReasonInput,
-    RecordPaymentInput,
-    Stage,
-)
+from models.case_status import NextAction
+from models.contracts import ClosureReason, ReasonInput, RecordPaymentInput, Stage
 from models.departments import (
     AcceptReferralInput,
     Instalment,
@@ -190,7 +185,8 @@ async def test_a_payment_above_the_balance_is_refused_unless_marked_as_an_overpa
     final = await handle.result()
     assert final.closed_reason is ClosureReason.PAID and final.overpaid_minor == 1_000
     overpayments = [e for e in await handle.query(Case.timeline) if e.kind == "overpayment"]
-    assert len(overpayments) == 1 and "1000 CNY" in overpayments[0].detail
+    assert len(overpayments) == 1 and "10.00 CNY" in overpayments[0].detail
+    assert overpayments[0].data == {"amount_minor": 1_000, "currency": "CNY", "payment_ref": "OVER"}
 
 
 async def test_after_a_risk_decision_the_status_tells_its_terms_and_what_comes_next(

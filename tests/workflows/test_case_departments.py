@@ -9,13 +9,8 @@ from datetime import timedelta
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
-from models.contracts import (
-    CaseStatus,
-    ClosureReason,
-    ReasonInput,
-    RecordPaymentInput,
-    Stage,
-)
+from models.case_status import CaseStatus
+from models.contracts import ClosureReason, ReasonInput, RecordPaymentInput, Stage
 from models.departments import (
     AcceptReferralInput,
     CompleteTaskInput,

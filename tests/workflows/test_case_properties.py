@@ -27,9 +27,9 @@ from temporalio.service import RPCError
 
 from config.settings import POLICY_DIR
 from config.strategy import load_strategy
+from models.case_status import CaseStatus
 from models.contracts import (
     AttemptStatus,
-    CaseStatus,
     ChannelInput,
     PromiseToPayInput,
     ReasonInput,

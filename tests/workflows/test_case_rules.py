@@ -3,6 +3,8 @@ history. No Temporal: the rules take a state and a clock."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,19 +12,34 @@ import pytest
 
 from config.settings import POLICY_DIR
 from config.strategy import load_strategy
+from models.case_events import (
+    Overpaid,
+    PaymentRecorded,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+    StageChanged,
+)
+from models.complaints import ComplaintCategory, ComplaintChannel, ComplaintInput
+from models.contact_details import ChangeMobileInput, ContactSource, WrongNumberInput
 from models.contracts import (
+    Account,
     Assessment,
     AttemptStatus,
     CaseState,
     ClosureReason,
     PastContact,
     PromiseToPayInput,
+    ReasonInput,
     RecordPaymentInput,
+    Stage,
 )
 from models.strategy import Channel, Segment
 from workflows import case_rules as rules
+from workflows import complaint_rules, contact_rules
 from workflows.contact_policy import ContactContext, decide
 
+COMPLAINT = ComplaintInput(ComplaintCategory.FEES, ComplaintChannel.LETTER, "refund the fee")
 NOW = datetime(2026, 6, 10, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
 TODAY = date(2026, 6, 10)
 STRATEGY = load_strategy(POLICY_DIR / "default.toml")
@@ -72,8 +89,9 @@ def test_a_promise_exactly_at_the_horizon_is_taken_and_a_day_beyond_is_refused()
 
 
 def test_a_second_promise_while_one_is_open_is_refused_not_swapped() -> None:
-    case = state()
-    first = rules.open_promise(case, promise_of(10_000, TODAY + timedelta(days=5)), NOW, TODAY)
+    case, _ = rules.make_promise(state(), promise_of(10_000, TODAY + timedelta(days=5)), NOW, TODAY)
+    first = case.promise
+    assert first is not None
     problem = rules.promise_problem(case, promise_of(20_000, TODAY + timedelta(days=2)), TODAY)
     assert problem == f"a promise is already open until {first.promised_date.isoformat()}"
     assert case.promise is first and case.promise.amount_minor == 10_000
@@ -89,9 +107,30 @@ def test_the_promise_after_the_last_allowed_broken_one_is_refused() -> None:
 
 
 def test_a_promise_waits_its_grace_days_past_the_promised_date() -> None:
-    case = state()
-    promise = rules.open_promise(case, promise_of(10_000, TODAY + timedelta(days=4)), NOW, TODAY)
-    assert promise.check_at == NOW + timedelta(days=4 + PROMISE.grace_days)
+    on = TODAY + timedelta(days=4)
+    case, events = rules.make_promise(state(), promise_of(10_000, on), NOW, TODAY)
+    assert case.promise is not None
+    assert case.promise.check_at == NOW + timedelta(days=4 + PROMISE.grace_days)
+    assert events == (
+        PromiseMade(10_000, "CNY", on.isoformat(), case.promise.check_at.isoformat()),
+    )
+    assert events[0].detail() == (
+        f"100.00 CNY by {on.isoformat()}; contact paused until {case.promise.check_at.isoformat()}"
+    )
+
+
+def test_on_its_date_a_promise_short_of_its_tolerance_is_broken_and_contact_resumes() -> None:
+    promised = promise_of(10_000, TODAY)
+    case, _ = rules.make_promise(state(), promised, NOW, TODAY)
+    case, _ = rules.record_payment(case, pay(5_000))
+    assert case.promise is not None
+    due = case.promise.check_at
+    assert rules.check_promise(case, due - timedelta(seconds=1), "CNY") == (case, ())
+    after, events = rules.check_promise(case, due, "CNY")
+    assert after.promise is not None and after.promise.status == "broken"
+    assert after.promises_broken == 1 and case.promises_broken == 0
+    assert events[0] == PromiseBroken(paid_minor=5_000, amount_minor=10_000, currency="CNY")
+    assert events[0].detail() == "50.00 CNY of 100.00 CNY paid; contact resumes"
 
 
 @pytest.mark.parametrize(
@@ -103,11 +142,10 @@ def test_a_promise_waits_its_grace_days_past_the_promised_date() -> None:
     ],
 )
 def test_a_promise_paid_exactly_to_its_tolerance_is_kept(paid: int, kept: bool) -> None:
-    case = state()
-    rules.open_promise(case, promise_of(10_000, TODAY + timedelta(days=3)), NOW, TODAY)
-    effect = rules.apply_payment(case, pay(paid))
+    case, _ = rules.make_promise(state(), promise_of(10_000, TODAY + timedelta(days=3)), NOW, TODAY)
+    case, events = rules.record_payment(case, pay(paid))
     assert case.promise is not None
-    assert effect.promise_kept is kept
+    assert any(isinstance(e, PromiseKept) for e in events) is kept
     assert (case.promise.status == "kept") is kept
     assert case.promises_kept == (1 if kept else 0)
     assert case.promise.paid_since_minor == paid
@@ -117,11 +155,13 @@ def test_a_promise_paid_exactly_to_its_tolerance_is_kept(paid: int, kept: bool) 
 
 
 def test_paying_the_arrears_exactly_cures_and_the_whole_balance_pays() -> None:
-    case = state(outstanding=100_000, overdue=40_000)
-    assert rules.apply_payment(case, pay(39_999, "a")).closes_as is None
-    assert rules.apply_payment(case, pay(1, "b")).closes_as is ClosureReason.CURED
-    case = state(outstanding=100_000, overdue=40_000)
-    assert rules.apply_payment(case, pay(100_000)).closes_as is ClosureReason.PAID
+    case, _ = rules.record_payment(state(outstanding=100_000, overdue=40_000), pay(39_999, "a"))
+    assert case.stage is Stage.EARLY and case.closed_reason is None
+    case, events = rules.record_payment(case, pay(1, "b"))
+    assert case.stage is Stage.CLOSED and case.closed_reason is ClosureReason.CURED
+    assert events[-1] == StageChanged(Stage.EARLY, Stage.CLOSED, "cured: payment b")
+    case, _ = rules.record_payment(state(outstanding=100_000, overdue=40_000), pay(100_000))
+    assert case.closed_reason is ClosureReason.PAID
     assert (case.outstanding_minor, case.overdue_minor, case.overpaid_minor) == (0, 0, 0)
 
 
@@ -131,9 +171,45 @@ def test_a_payment_above_the_balance_needs_to_be_marked_and_its_excess_is_kept()
     problem = rules.payment_problem(case, pay(100_001))
     assert problem is not None and "mark it as an overpayment" in problem
     assert rules.payment_problem(case, pay(100_001, overpayment=True)) is None
-    effect = rules.apply_payment(case, pay(100_001, overpayment=True))
-    assert effect.overpaid_minor == 1 and case.overpaid_minor == 1
-    assert effect.closes_as is ClosureReason.PAID and case.paid_minor == 100_001
+    case, events = rules.record_payment(case, pay(100_001, overpayment=True))
+    assert Overpaid(1, "CNY", "P") in events and case.overpaid_minor == 1
+    assert case.closed_reason is ClosureReason.PAID and case.paid_minor == 100_001
+
+
+def test_a_payment_is_told_in_the_currency_s_own_decimals_never_in_minor_units() -> None:
+    _, events = rules.record_payment(state(), pay(120_050, "BANK-7"))
+    assert events[0] == PaymentRecorded(120_050, "CNY", "BANK-7")
+    assert events[0].detail() == "1,200.50 CNY ref BANK-7"
+    yen = RecordPaymentInput(amount_minor=1_200, currency="JPY", payment_ref="paid 500 USD")
+    _, events = rules.record_payment(state(), yen)
+    assert events[0].detail() == "1,200 JPY ref paid 500 USD"  # a reference is left as typed
+
+
+@pytest.mark.parametrize(
+    "decide",
+    [
+        lambda case: rules.record_payment(case, pay(100_001, overpayment=True)),
+        lambda case: rules.make_promise(case, promise_of(5_000, TODAY), NOW, TODAY),
+        lambda case: rules.close(case, ClosureReason.WRITTEN_OFF, "board decision"),
+        lambda case: rules.refresh_balances(
+            case, Account("A1", "loan", "CNY", 0, 0, TODAY - timedelta(days=10))
+        ),
+        lambda case: complaint_rules.receive(case, COMPLAINT, NOW, "k1", "t1"),
+        lambda case: contact_rules.change_mobile(
+            case, ChangeMobileInput("+8613912345678", ContactSource.CUSTOMER), NOW
+        ),
+        lambda case: contact_rules.mark_number_wrong(case, WrongNumberInput("a stranger")),
+        lambda case: rules.pause(case, ReasonInput("asked")),
+    ],
+)
+def test_a_rule_returns_a_new_state_and_leaves_the_one_it_was_given_as_it_was(
+    decide: Callable[[CaseState], rules.Decided],
+) -> None:
+    case, _ = rules.make_promise(state(), promise_of(10_000, TODAY), NOW, TODAY)
+    before = deepcopy(case)
+    after, events = decide(case)
+    assert case == before
+    assert after != before and events
 
 
 # --- what a case carries across continue-as-new -----------------------------------------------

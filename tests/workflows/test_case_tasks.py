@@ -8,7 +8,8 @@ import pytest
 from sqlmodel import select
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
-from models.contracts import CaseStatus, ClosureReason, RecordPaymentInput, Stage
+from models.case_status import CaseStatus
+from models.contracts import ClosureReason, RecordPaymentInput, Stage
 from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,

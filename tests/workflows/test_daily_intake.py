@@ -22,11 +22,12 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.daily_intake import DailyIntakeActivities, IntakeFolders
+from activities.daily_intake import INTAKE_ACTOR, DailyIntakeActivities, IntakeFolders
 from activities.messaging.senders import OutboxSender
 from cli import intake as intake_cli
 from config.settings import Settings
 from models.daily_intake import DailyIntakeInput, DailyIntakeResult, LoadFileInput, lateness
+from operations.gateway import Gateway
 from readmodel.engine import Database
 from readmodel.intake_files import list_intake_files
 from tests.cli.test_staff_cli import Local
@@ -190,8 +191,9 @@ async def test_a_retried_load_resumes_after_its_last_heartbeat(
     settings = intake_settings(task_queue, tmp_path)
     accounts, text = overdue_file()
     drop(settings.intake_drop_dir / "overdue.csv", text)
+    gateway = Gateway(ts_env.client, actor=INTAKE_ACTOR)
     activities = DailyIntakeActivities(
-        ts_env.client, sqlite_db, IntakeFolders.from_settings(settings), task_queue=task_queue
+        gateway, sqlite_db, IntakeFolders.from_settings(settings), task_queue=task_queue
     )
     env = ActivityEnvironment()
     [file] = (await env.run(activities.scan_drop_folder)).new

@@ -6,6 +6,7 @@ command line, which carry no roles, keep the system's authority."""
 from __future__ import annotations
 
 import pytest
+from temporalio import workflow
 
 from models.contracts import (
     CloseInput,
@@ -17,11 +18,15 @@ from models.contracts import (
 )
 from models.departments import ClaimTaskInput
 from models.people import Actor, Role
-from models.permissions import refusal, second_person_for
+from models.permissions import UPDATE_ROLES, refusal, second_person_for
 from operations.answers import Outcome
 from operations.gateway import Gateway
 from tests.workflows.harness import CaseHarness
 from workflows.case import CollectionCaseWorkflow as Case
+from workflows.daily_intake import DailyIntakeWorkflow as DailyIntake
+from workflows.legal_referral import LegalReferralWorkflow
+from workflows.retention import RetentionWorkflow
+from workflows.risk_review import RiskReviewWorkflow
 
 ANN = Actor("ann.li", via="console", roles=(Role.OPERATIONS,))
 SAM = Actor("sam.wu", via="console", roles=(Role.SUPERVISOR,))
@@ -53,6 +58,16 @@ def test_a_person_needs_the_role_and_a_service_does_not() -> None:
     assert refusal(Actor("svc-intake", via="intake"), "close", WRITE_OFF) == ""
     assert refusal(None, "close", WRITE_OFF) == ""
     assert refusal(ANN, "refresh_account", object()) == ""  # the system's own update
+
+
+def test_every_update_declares_who_may_send_it_beside_its_definition() -> None:
+    """Roles are declared on each update (`taken_by`); one a person could reach undeclared
+    would be refused to everyone, so none may be missing."""
+    hosted = (Case, RiskReviewWorkflow, LegalReferralWorkflow, RetentionWorkflow, DailyIntake)
+    updates = {name for cls in hosted for name in workflow._Definition.must_from_class(cls).updates}
+    assert updates and updates == set(UPDATE_ROLES)
+    assert UPDATE_ROLES["decide"] == frozenset({Role.RISK})
+    assert refusal(ANN, "an_update_nobody_declared", object()) != ""
 
 
 def test_a_second_person_must_be_named_and_not_the_first() -> None:

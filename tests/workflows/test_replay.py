@@ -11,7 +11,8 @@ from temporalio import workflow
 
 # The sandbox imports this module to find `SleepsFirst`: everything else passes through.
 with workflow.unsafe.imports_passed_through():
-    from models.contracts import CaseInput, CaseStatus
+    from models.case_status import CaseStatus
+    from models.contracts import CaseInput
     from temporal.codec import ENCODING
     from temporal.replay import ReplayOutcome, replay_histories, write_history
     from tests.histories.record import promise_pause_payment

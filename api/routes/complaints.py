@@ -1,0 +1,87 @@
+"""The complaint register: every complaint a case received, its regulatory deadline and its
+answer, for supervisors. Receiving and answering one are case actions (`POST
+/cases/{account}/raise_complaint`, `.../resolve_complaint`); this lists them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from api.auth import require_roles
+from api.deps import DatabaseDep
+from models.complaints import ComplaintCategory, ComplaintChannel, ComplaintOutcome
+from models.contracts import case_account
+from operations.roles import Role
+from readmodel.complaints import ComplaintCounts, ComplaintRegisterRow, complaint_counts
+from readmodel.complaints import list_complaints as read_register
+
+router = APIRouter(prefix="/complaints", tags=["complaints"])
+Supervisor = Annotated[Role, Depends(require_roles(Role.SUPERVISOR))]
+
+
+class ComplaintView(BaseModel):
+    key: str
+    account_no: str
+    category: ComplaintCategory
+    channel: ComplaintChannel
+    asks: str
+    received_at: datetime
+    deadline: datetime
+    pauses_collection: bool
+    overdue: bool  # open past its deadline
+    outcome: ComplaintOutcome | None
+    response: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+    @classmethod
+    def of(cls, row: ComplaintRegisterRow, now: datetime) -> ComplaintView:
+        return cls(
+            key=row.key,
+            account_no=case_account(row.case_id),
+            category=ComplaintCategory(row.category),
+            channel=ComplaintChannel(row.channel),
+            asks=row.asks,
+            received_at=row.received_at,
+            deadline=row.deadline,
+            pauses_collection=row.pauses_collection,
+            overdue=row.overdue(now),
+            outcome=ComplaintOutcome(row.outcome) if row.outcome else None,
+            response=row.response,
+            resolved_at=row.resolved_at,
+            resolved_by=row.resolved_by,
+        )
+
+
+@router.get("")
+async def list_complaints(
+    _: Supervisor,
+    db: DatabaseDep,
+    show: Annotated[Literal["all", "open", "answered", "overdue"], Query()] = "all",
+    account_no: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ComplaintView]:
+    """Soonest deadline first; `show=overdue`: open past their deadline."""
+    now = datetime.now(UTC)
+    rows = await read_register(
+        db,
+        answered={"open": False, "answered": True}.get(show),
+        overdue_at=now if show == "overdue" else None,
+        case_id=f"case-{account_no}" if account_no else None,
+        limit=limit,
+        offset=offset,
+    )
+    return [ComplaintView.of(row, now) for row in rows]
+
+
+@router.get("/counts")
+async def counts(
+    _: Supervisor, db: DatabaseDep, days: Annotated[int, Query(ge=1, le=3660)] = 30
+) -> ComplaintCounts:
+    """Received, answered and upheld in the last `days`; open and overdue now."""
+    now = datetime.now(UTC)
+    return await complaint_counts(db, since=now - timedelta(days=days), until=now)

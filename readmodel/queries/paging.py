@@ -1,0 +1,44 @@
+"""One page of a long list, and the order that makes pages of it: the column asked for, then the
+row's id in the same direction, so equal values never trade places between two pages and the
+opposite direction is the exact reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, asc, case, desc
+from sqlalchemy.orm import Mapped
+from sqlmodel.sql.expression import SelectOfScalar
+
+T = TypeVar("T")
+Q = TypeVar("Q", bound=SelectOfScalar[Any])
+# A table's column (`col(Row.field)`) or an expression over columns.
+Column = ColumnElement[Any] | Mapped[Any]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    total: int  # rows matching the filters, on every page
+    number: int  # from 1
+    size: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the total makes; an empty list is one (empty) page."""
+        return max(1, -(-self.total // self.size))
+
+
+def ordered(query: Q, key: Column, tie: Column, *, descending: bool) -> Q:
+    """`query` ordered by `key`, then by `tie` (a unique column) in the same direction."""
+    if descending:
+        return query.order_by(desc(key), desc(tie))
+    return query.order_by(asc(key), asc(tie))
+
+
+def in_order_of(column: Column, values: Sequence[str]) -> ColumnElement[int]:
+    """A code's place in `values` (an enum's order: a case's stages as it moves through
+    them), a value not listed after them all; not the codes' spelling, nor a language's."""
+    return case({value: n for n, value in enumerate(values)}, value=column, else_=len(values))

@@ -1,0 +1,136 @@
+"""A customer's complaints on a case, as workflow updates: received by a collector, answered by
+a supervisor before the regulatory deadline. The rules are `complaint_rules`'; here, what the
+shell does around them: the supervisor's task (escalated past the deadline like any task) and
+the register's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.complaints import (
+        Complaint,
+        ComplaintCategory,
+        ComplaintChannel,
+        ComplaintInput,
+        ComplaintOutcome,
+        ComplaintRow,
+        ResolveComplaintInput,
+    )
+    from models.contracts import ActionResult
+    from models.departments import TaskKind, TaskRecord, TaskStatus
+    from models.people import COLLECTORS, SUPERVISORS
+    from models.permissions import taken_by
+    from workflows import complaint_rules
+    from workflows.acting import current_actor_id
+    from workflows.case_base import SUPERVISOR, CaseBase, bounded, invalid
+
+
+class CaseComplaints(CaseBase):
+    @workflow.update
+    @taken_by(COLLECTORS)
+    async def raise_complaint(self, req: ComplaintInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_complaint(req)
+        key, task_key = self._next_key("cp"), self._next_key("t")
+        self._decided(complaint_rules.receive(state, req, workflow.now(), key, task_key))
+        complaint = complaint_rules.open_complaint(state, key)
+        assert complaint is not None
+        self._open_task(
+            TaskKind.COMPLAINT,
+            SUPERVISOR,
+            f"answer the {req.category} complaint received by {req.channel}",
+            key=task_key,
+            deadline=complaint.deadline,
+        )
+        self._complaints_out.append(self._complaint_row(complaint))
+        paused = "; collection paused until it is answered" if complaint.pauses_collection else ""
+        return self._result(
+            f"complaint {key} recorded, answer by {complaint.deadline:%Y-%m-%d}{paused}"
+        )
+
+    @raise_complaint.validator
+    def _validate_complaint(self, req: ComplaintInput) -> None:
+        bounded(req)
+        # A JSON null decodes to None whatever the input type: refuse it here.
+        if not isinstance(req.category, ComplaintCategory):
+            raise invalid(f"category must be one of {', '.join(ComplaintCategory)}")
+        if not isinstance(req.channel, ComplaintChannel):
+            raise invalid(f"channel must be one of {', '.join(ComplaintChannel)}")
+        if not req.asks.strip():
+            raise invalid("what the customer asks is required")
+        self._open_state()
+
+    @workflow.update
+    @taken_by(SUPERVISORS)
+    async def resolve_complaint(self, req: ResolveComplaintInput) -> ActionResult:
+        state = await self._ready()
+        self._validate_resolution(req)
+        complaint = complaint_rules.open_complaint(state, req.key)
+        assert complaint is not None
+        now = workflow.now()
+        self._decided(complaint_rules.resolve(state, req, now))
+        self._close_complaint_tasks(complaint, req.outcome)
+        self._complaints_out.append(
+            replace(
+                self._complaint_row(complaint),
+                outcome=req.outcome,
+                response=req.response,
+                resolved_at=now,
+                resolved_by=current_actor_id(),
+            )
+        )
+        resumed = "; collection resumes" if complaint.pauses_collection else ""
+        if complaint_rules.pausing(state):
+            resumed = "; collection stays paused for another open complaint"
+        return self._result(f"complaint {req.key} answered: {req.outcome}{resumed}")
+
+    @resolve_complaint.validator
+    def _validate_resolution(self, req: ResolveComplaintInput) -> None:
+        bounded(req)
+        if not isinstance(req.outcome, ComplaintOutcome):
+            raise invalid(f"outcome must be one of {', '.join(ComplaintOutcome)}")
+        if not req.response.strip():
+            raise invalid("the answer to the customer is required")
+        # Answered even on a closed case: the case waits for its complaints' answers.
+        state = self._state
+        if state is not None and complaint_rules.open_complaint(state, req.key) is None:
+            raise invalid(f"no open complaint {req.key} on this case")
+
+    def _complaint_row(self, complaint: Complaint) -> ComplaintRow:
+        return ComplaintRow(
+            key=complaint.key,
+            case_id=self._id,
+            category=complaint.category,
+            channel=complaint.channel,
+            asks=complaint.asks,
+            received_at=complaint.received_at,
+            deadline=complaint.deadline,
+            pauses_collection=complaint.pauses_collection,
+        )
+
+    def _close_complaint_tasks(self, complaint: Complaint, outcome: ComplaintOutcome) -> None:
+        """The supervisor's task is done; an escalation of it is over once no complaint waits."""
+        now = workflow.now()
+        for task in list(self._dept().tasks):
+            answered = task.key == complaint.task_key
+            escalated = (
+                task.kind is TaskKind.ESCALATION
+                and task.reopens is TaskKind.COMPLAINT
+                and not self._live().complaints
+            )
+            if answered or escalated:
+                self._replace_task(
+                    TaskRecord(
+                        **{
+                            **task.__dict__,
+                            "status": TaskStatus.DONE,
+                            "closed_at": now,
+                            "assignee": current_actor_id(),
+                            "note": f"complaint answered: {outcome}",
+                        }
+                    )
+                )
