@@ -7,9 +7,13 @@ collector threshold -> closed (paid, cured, settled, written off, dispute upheld
 A promise pauses contact until its date plus grace, then is kept or broken; a dispute, a
 pause or reported hardship stop contact and escalation until lifted.
 
-Updates (validated before they enter history; see case_actions): record_payment,
-promise_to_pay, raise_dispute, resolve_dispute, report_hardship, opt_out, opt_in, pause,
-resume, close, refresh_account. Signal: contact_outcome. Queries: status, timeline.
+Updates (validated before they enter history): record_payment, promise_to_pay, raise_dispute,
+resolve_dispute, report_hardship, opt_out, opt_in, pause, resume, close, refresh_account
+(case_actions), claim_task, complete_task (case_tasks), raise_complaint, resolve_complaint
+(case_complaints), change_mobile, change_address, mark_number_wrong (case_contact_details).
+All record typed events (models.case_events); all but the tasks' decide through pure rules
+(case_rules, complaint_rules, contact_rules). Signal: contact_outcome. Queries: status,
+timeline.
 The case continues as new when its history grows long, carrying its whole state.
 """
 
