@@ -168,6 +168,7 @@ async def _erase_customer(session: AsyncSession, customer_ref: str, now: datetim
     values: dict[str, object] = {
         "name": None,
         "mobile": "",
+        "address": None,
         # Newer than any write it replaces, so a late retry of one never restores the data.
         "updated_at": max(now, stored),
     }

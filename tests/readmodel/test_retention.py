@@ -4,6 +4,7 @@ as the workflows write them, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -17,6 +18,8 @@ from models.case_writes import (
     PaymentRow,
     PromiseRow,
 )
+from models.complaints import ComplaintCategory, ComplaintChannel, ComplaintRow
+from models.contact_details import ContactChange
 from models.contracts import (
     Account,
     CaseInput,
@@ -30,6 +33,7 @@ from models.departments import HandoffWrite, TaskKind, TaskOutcome, TaskRecord, 
 from models.retention import ErasureCounts
 from models.strategy import Channel, Segment
 from readmodel import writes
+from readmodel.complaints import ComplaintRegisterRow
 from readmodel.engine import Database
 from readmodel.queries import center_kpis
 from readmodel.retention import (
@@ -126,7 +130,9 @@ async def seed_case(
             opened=opened,
             audit=(
                 entry(1, "opened", f"case opened for {name}", opened_at),
-                entry(2, "hardship", HARDSHIP, opened_at + day),
+                dataclasses.replace(
+                    entry(2, "hardship", HARDSHIP, opened_at + day), data={"reason": HARDSHIP}
+                ),
                 entry(3, "payment", "20000 CNY received", opened_at + 2 * day),
             ),
             payments=(PaymentRow("PAY-1", 20_000, "CNY", opened_at + 2 * day),),
@@ -154,6 +160,19 @@ async def seed_case(
                     closed_at=opened_at + day,
                 ),
             ),
+            complaints=(
+                ComplaintRow(
+                    key=f"{case_id}/cp1",
+                    case_id=case_id,
+                    category=ComplaintCategory.CONDUCT,
+                    channel=ComplaintChannel.PHONE,
+                    asks=f"{name} asks for an apology",
+                    received_at=opened_at + day,
+                    deadline=opened_at + 16 * day,
+                    pauses_collection=True,
+                ),
+            ),
+            contact=ContactChange(customer_ref, address=f"{name}'s home, 1 Century Avenue"),
         ),
     )
     await writes.record_refused_attempt(
@@ -261,7 +280,7 @@ async def test_erasing_a_closed_case_takes_its_personal_data_and_keeps_amounts_a
 
     assert erased == ErasureCounts(cases=1, customers=1, audit_entries=4, handoffs=1, approvals=1)
     gone = await customer(database, "C-1")
-    assert (gone.name, gone.mobile) == (None, "")
+    assert (gone.name, gone.mobile, gone.address) == (None, "", None)
     assert getattr(gone, "mobile_index", None) is None
     audit = await rows(database, AuditLogRow, case_id=old.case_id)
     *entries, marker = audit
@@ -270,6 +289,9 @@ async def test_erasing_a_closed_case_takes_its_personal_data_and_keeps_amounts_a
         (e.seq, e.kind, e.at, e.actor) for e in audit_before
     ]
     assert {e.detail for e in entries} == {ERASED}
+    assert all(e.data == {} for e in entries)  # the hardship's fields went with its text
+    [complaint] = await rows(database, ComplaintRegisterRow, case_id=old.case_id)
+    assert (complaint.asks, complaint.response, complaint.category) == (ERASED, ERASED, "conduct")
     assert (marker.kind, marker.actor, marker.at) == (ERASED_KIND, "retention", NOW)
     assert marker.seq > entries[-1].seq
     [handoff] = await rows(database, HandoffRow, case_id=old.case_id)
