@@ -60,7 +60,7 @@ class CaseComplaints(CaseBase):
             raise invalid(f"category must be one of {', '.join(ComplaintCategory)}")
         if not isinstance(req.channel, ComplaintChannel):
             raise invalid(f"channel must be one of {', '.join(ComplaintChannel)}")
-        if not req.asks.strip():
+        if not isinstance(req.asks, str) or not req.asks.strip():
             raise invalid("what the customer asks is required")
         self._open_state()
 
@@ -93,7 +93,7 @@ class CaseComplaints(CaseBase):
         bounded(req)
         if not isinstance(req.outcome, ComplaintOutcome):
             raise invalid(f"outcome must be one of {', '.join(ComplaintOutcome)}")
-        if not req.response.strip():
+        if not isinstance(req.response, str) or not req.response.strip():
             raise invalid("the answer to the customer is required")
         # Answered even on a closed case: the case waits for its complaints' answers.
         state = self._state

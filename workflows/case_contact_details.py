@@ -63,7 +63,7 @@ class CaseContactDetails(CaseBase):
     def _validate_address(self, req: ChangeAddressInput) -> None:
         bounded(req)
         _need_source(req.source)
-        if not req.address.strip():
+        if not isinstance(req.address, str) or not req.address.strip():
             raise invalid("an address is required")
         if len(req.address) > MAX_ADDRESS:
             raise invalid(f"address is longer than {MAX_ADDRESS} characters")
@@ -82,6 +82,6 @@ class CaseContactDetails(CaseBase):
     @mark_number_wrong.validator
     def _validate_wrong_number(self, req: WrongNumberInput) -> None:
         bounded(req)
-        if not req.reason.strip():
+        if not isinstance(req.reason, str) or not req.reason.strip():
             raise invalid("a reason is required")
         self._open_state()

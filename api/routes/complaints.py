@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from api.auth import require_roles
 from api.deps import DatabaseDep
 from models.complaints import ComplaintCategory, ComplaintChannel, ComplaintOutcome
-from models.contracts import case_account
+from models.contracts import case_account, case_id
 from operations.roles import Role
 from readmodel.complaints import ComplaintCounts, ComplaintRegisterRow, complaint_counts
 from readmodel.complaints import list_complaints as read_register
@@ -71,7 +71,7 @@ async def list_complaints(
         db,
         answered={"open": False, "answered": True}.get(show),
         overdue_at=now if show == "overdue" else None,
-        case_id=f"case-{account_no}" if account_no else None,
+        case_id=case_id(account_no) if account_no else None,
         limit=limit,
         offset=offset,
     )
