@@ -98,7 +98,7 @@ class CaseActions(CaseTasks):
     async def promise_to_pay(self, req: PromiseToPayInput) -> ActionResult:
         state = await self._ready()
         self._validate_promise(req)
-        self._decided(rules.make_promise(state, req, workflow.now(), self._customer_today()))
+        self._make_promise(req)
         assert state.promise is not None
         paused_until = state.promise.check_at
         return self._result(f"promise recorded; contact paused until {paused_until:%Y-%m-%d}")

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         ClosureReason,
         Promise,
+        PromiseToPayInput,
         Refusal,
         Stage,
         TimelineEvent,
@@ -58,6 +59,10 @@ with workflow.unsafe.imports_passed_through():
 
 # An operator's update acts before the run loop of its workflow task (see `_ready`).
 ACT_FIRST = "act-first-2026-12"
+# A promise is judged when the last day of its grace ends for the customer, not at the time of
+# day it was made (a payment that evening kept it; with no grace, one for today was broken the
+# moment it was made).
+PROMISE_DAY_END = "promise-day-end-2026-12"
 
 # Store writes are local and quick; they retry until the database is back.
 STORE_TIMEOUT = timedelta(seconds=30)
@@ -135,6 +140,18 @@ class CaseBase:
 
     def _customer_today(self) -> date:
         return rules.local_date(workflow.now(), self._input.contact.time_zone)
+
+    def _make_promise(self, req: PromiseToPayInput) -> None:
+        """A promise to pay, taken (its refusals are the validators'), with its key and row."""
+        decided = rules.make_promise(
+            self._live(),
+            req,
+            workflow.now(),
+            self._customer_today(),
+            time_zone=self._input.contact.time_zone,
+            at_day_end=workflow.patched(PROMISE_DAY_END),
+        )
+        self._decided(decided)
 
     def _live(self) -> CaseState:
         if self._state is None:

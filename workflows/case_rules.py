@@ -193,24 +193,45 @@ def promise_problem(state: CaseState, req: PromiseToPayInput, today: date) -> st
     return None
 
 
+def start_of_day(now: datetime, time_zone: str, length: timedelta) -> datetime:
+    """When the customer's day began, on a clock whose day lasts `length` (a demo's day is a
+    minute): `now` less the share of their day already gone."""
+    local = now.astimezone(zone_info(time_zone))
+    gone = local - local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return now - length * (gone / timedelta(days=1))
+
+
 def local_date(now: datetime, time_zone: str) -> date:
     """The customer's calendar day at `now`: the dates a customer promises are theirs."""
     return now.astimezone(zone_info(time_zone)).date()
 
 
 def make_promise(
-    state: CaseState, req: PromiseToPayInput, now: datetime, today: date | None = None
+    state: CaseState,
+    req: PromiseToPayInput,
+    now: datetime,
+    today: date | None = None,
+    *,
+    time_zone: str = "UTC",
+    at_day_end: bool = True,
 ) -> Decided:
-    """Contact pauses until the promised date plus grace, on the strategy's clock; `today` is
-    the customer's calendar day (`local_date`). Refusals are `promise_problem`'s."""
+    """Contact pauses until the promised date plus grace, and the promise is judged when that
+    last day ends for the customer (in `time_zone`; `today` is their calendar day,
+    `local_date`), on the strategy's clock: a payment on the evening of the last grace day
+    keeps it. `at_day_end=False` judges it at the time of day it was made, as cases started
+    before patch `promise-day-end-2026-12` do. Refusals are `promise_problem`'s."""
     strategy = state.assessment.strategy
     today = today or now.date()
-    days_ahead = (req.promised_date - today).days + strategy.promise.grace_days
+    days_ahead = max(0, (req.promised_date - today).days + strategy.promise.grace_days)
+    if at_day_end:
+        check_at = start_of_day(now, time_zone, day(strategy)) + day(strategy) * (days_ahead + 1)
+    else:
+        check_at = now + day(strategy) * days_ahead
     promise = Promise(
         amount_minor=req.amount_minor,
         promised_date=req.promised_date,
         made_at=now,
-        check_at=now + day(strategy) * max(0, days_ahead),
+        check_at=check_at,
     )
     made = PromiseMade(
         amount_minor=req.amount_minor,

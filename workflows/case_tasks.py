@@ -147,7 +147,7 @@ class CaseTasks(CaseHandoffs):
                     currency=self._input.account.currency,
                     promised_date=req.promised_date,
                 )
-                self._decided(rules.make_promise(state, promise, now, self._customer_today()))
+                self._make_promise(promise)
                 return "promise recorded; contact paused until it is due"
             case TaskOutcome.WRONG_NUMBER:
                 wrong = WrongNumberInput(f"{task.kind} by {req.collector}")

@@ -108,9 +108,15 @@ def test_the_promise_after_the_last_allowed_broken_one_is_refused() -> None:
 
 def test_a_promise_waits_its_grace_days_past_the_promised_date() -> None:
     on = TODAY + timedelta(days=4)
-    case, events = rules.make_promise(state(), promise_of(10_000, on), NOW, TODAY)
+    case, events = rules.make_promise(
+        state(), promise_of(10_000, on), NOW, TODAY, time_zone="Asia/Shanghai"
+    )
     assert case.promise is not None
-    assert case.promise.check_at == NOW + timedelta(days=4 + PROMISE.grace_days)
+    # When the last grace day ends for the customer: midnight in Shanghai, 16:00 UTC.
+    last_day = on + timedelta(days=PROMISE.grace_days)
+    assert case.promise.check_at == datetime.combine(last_day, datetime.min.time(), UTC) + (
+        timedelta(hours=16)
+    )
     assert events == (
         PromiseMade(10_000, "CNY", on.isoformat(), case.promise.check_at.isoformat()),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -288,10 +289,15 @@ def test_a_promise_made_after_midnight_counts_its_days_from_the_customer_s_date(
     now = datetime(2026, 6, 10, 20, 0, tzinfo=UTC)
     today = rules.local_date(now, "Asia/Shanghai")
     assert today == date(2026, 6, 11)
-    made, _ = rules.make_promise(case(), PromiseToPayInput(10_000, "CNY", today), now, today)
+    promised = PromiseToPayInput(10_000, "CNY", today)
+    made, _ = rules.make_promise(case(), promised, now, today, time_zone="Asia/Shanghai")
     assert made.promise is not None
     assert made.promise.made_at == now  # what the dossier shows
-    assert made.promise.check_at == now + STRATEGY.promise.grace_days * DAY
+    # Judged when the last grace day ends in Shanghai: midnight there, 16:00 UTC the day before.
+    last_day = today + timedelta(days=STRATEGY.promise.grace_days)
+    assert made.promise.check_at == datetime.combine(last_day, datetime.min.time(), UTC) + (
+        DAY - timedelta(hours=8)
+    )
 
 
 def test_the_customer_s_date_is_their_zone_s_whatever_the_machine_s() -> None:
@@ -300,20 +306,42 @@ def test_the_customer_s_date_is_their_zone_s_whatever_the_machine_s() -> None:
     assert rules.local_date(now, "Asia/Shanghai") == date(2026, 6, 11)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with grace_days = 0 a promise is judged at the hour it was made on its date, not when "
-    "the customer's day ends: one dated today is broken the moment it is made",
-)
 def test_without_grace_days_a_promise_for_today_is_not_broken_before_the_day_ends() -> None:
     no_grace = replace(STRATEGY, promise=PromiseRules(grace_days=0))
     now = datetime(2026, 6, 10, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
     today = rules.local_date(now, "Asia/Shanghai")
     promised = PromiseToPayInput(10_000, "CNY", today)
     assert rules.promise_problem(case(strategy=no_grace), promised, today) is None  # taken
-    made, _ = rules.make_promise(case(strategy=no_grace), promised, now, today)
+    made, _ = rules.make_promise(
+        case(strategy=no_grace), promised, now, today, time_zone="Asia/Shanghai"
+    )
     # An hour later it is 15:00 the same day for the customer: the promise still stands.
     assert rules.check_promise(made, now + timedelta(hours=1), "CNY") == (made, ())
+    # At midnight in Shanghai (16:00 UTC) their day is over, and so is the promise.
+    assert made.promise is not None
+    assert made.promise.check_at == datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+    broken, events = rules.check_promise(made, made.promise.check_at, "CNY")
+    assert broken.promises_broken == 1 and events[0].KIND == "promise_broken"
+
+
+def test_a_payment_on_the_evening_of_the_last_grace_day_keeps_the_promise() -> None:
+    """Before patch `promise-day-end-2026-12` the promise was judged at the time of day it was
+    made (14:00), so a payment at 20:00 on the last grace day came too late."""
+    now = datetime(2026, 6, 10, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+    today = rules.local_date(now, "Asia/Shanghai")
+    promised = PromiseToPayInput(10_000, "CNY", today + timedelta(days=3))
+    made, _ = rules.make_promise(case(), promised, now, today, time_zone="Asia/Shanghai")
+    grace = STRATEGY.promise.grace_days
+    last_evening = datetime.combine(
+        today + timedelta(days=3 + grace),
+        datetime.min.time().replace(hour=20),
+        ZoneInfo("Asia/Shanghai"),
+    )
+    paid, events = rules.record_payment(made, RecordPaymentInput(10_000, "CNY", "LATE-1"))
+    assert made.promise is not None and last_evening < made.promise.check_at
+    assert any(e.KIND == "promise_kept" for e in events) and paid.promises_kept == 1
+    legacy, _ = rules.make_promise(case(), promised, now, today, at_day_end=False)
+    assert legacy.promise is not None and legacy.promise.check_at < last_evening
 
 
 def open_promise(paid: int) -> CaseState:
