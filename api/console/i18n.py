@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from api.console.values import GROUPS, NEXT_ACTIONS
+from api.console.values import (
+    GROUPS,
+    NEXT_ACTIONS,
+    QUEUES,
+    TASK_KINDS,
+    TASK_OUTCOMES,
+    TASK_STATUSES,
+)
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -293,31 +300,9 @@ STAGES = {
     "closed": ("已结案", "Closed"),
 }
 
-# Task kinds, outcomes and statuses, as the workflows name them.
-TERMS = {
-    "collector_call": ("催收电话", "Collector call"),
-    "field_visit": ("外访", "Field visit"),
-    "supervisor_approval": ("主管审批", "Supervisor approval"),
-    "dispute_investigation": ("争议调查", "Dispute investigation"),
-    "escalation": ("升级", "Escalation"),
-    "complaint": ("投诉处理", "Complaint"),
-    "reached": ("已联系到本人", "Reached"),
-    "promise_made": ("承诺还款", "Promise made"),
-    "refused": ("拒绝", "Refused"),
-    "not_found": ("未找到", "Not found"),
-    "wrong_number": ("号码错误", "Wrong number"),
-    "approved": ("批准", "Approved"),
-    "rejected": ("驳回", "Rejected"),
-    "dispute_upheld": ("争议成立", "Dispute upheld"),
-    "dispute_rejected": ("争议不成立", "Dispute rejected"),
-    "reassigned": ("已改派", "Reassigned"),
-    "open": ("待处理", "Open"),
-    "claimed": ("已认领", "Claimed"),
-    "escalated": ("已升级", "Escalated"),
-    "cancelled": ("已取消", "Cancelled"),
-    "operations": ("催收作业", "Operations"),
-    "supervisor": ("主管", "Supervisor"),
-}
+# Task kinds, outcomes, statuses and queues, as the workflows name them: one table each in
+# `values`, where the pages translate them by group.
+TERMS = {**TASK_KINDS, **TASK_OUTCOMES, **TASK_STATUSES, **QUEUES}
 
 
 class Translate(Protocol):
