@@ -54,8 +54,8 @@ async def list_complaints(env: CommandEnv, show: Show, case: str | None, limit: 
     now = datetime.now(UTC)
     rows = await read_register(
         env.database(),
-        answered={Show.OPEN: False, Show.ANSWERED: True}.get(show),
-        overdue_at=now if show is Show.OVERDUE else None,
+        show=show.value,
+        now=now,
         case_id=workflow_id_for(case) if case else None,
         limit=limit,
     )

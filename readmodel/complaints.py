@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import ColumnElement, UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
@@ -41,25 +42,32 @@ class ComplaintRegisterRow(SQLModel, table=True):
         return self.resolved_at is None and self.deadline < now
 
 
+# Which complaints a list shows: every one, the open ones, the answered ones, or the open ones
+# past their deadline.
+Show = Literal["all", "open", "answered", "overdue"]
+SHOWN: tuple[Show, ...] = ("open", "overdue", "answered", "all")
+
+
 async def list_complaints(
     db: Database,
     *,
-    answered: bool | None = None,
-    overdue_at: datetime | None = None,
+    show: Show = "all",
+    now: datetime,
     case_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[ComplaintRegisterRow]:
-    """The register, soonest deadline first. `answered` narrows to answered (True) or open
-    (False) complaints; `overdue_at` to open ones whose deadline passed by then."""
+    """The register, soonest deadline first; `show` as of `now`."""
     query = select(ComplaintRegisterRow).order_by(
         col(ComplaintRegisterRow.deadline), col(ComplaintRegisterRow.key)
     )
-    if answered is not None or overdue_at is not None:
-        resolved = col(ComplaintRegisterRow.resolved_at)
-        query = query.where(resolved.is_not(None) if answered else resolved.is_(None))
-    if overdue_at is not None:
-        query = query.where(col(ComplaintRegisterRow.deadline) < overdue_at)
+    resolved = col(ComplaintRegisterRow.resolved_at)
+    if show == "answered":
+        query = query.where(resolved.is_not(None))
+    elif show in ("open", "overdue"):
+        query = query.where(resolved.is_(None))
+    if show == "overdue":
+        query = query.where(col(ComplaintRegisterRow.deadline) < now)
     if case_id:
         query = query.where(ComplaintRegisterRow.case_id == case_id)
     async with db.session() as session:

@@ -4,7 +4,6 @@ marked, each linked to its case, where it is answered."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -12,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from api.console.pages import PAGES, forbidden, render, signed_in
 from api.deps import DatabaseDep
 from models.contracts import case_account
-from readmodel.complaints import list_complaints
+from readmodel.complaints import SHOWN, Show, list_complaints
 
 router = APIRouter()
 
@@ -21,7 +20,7 @@ router = APIRouter()
 async def complaints_page(
     request: Request,
     db: DatabaseDep,
-    show: Literal["open", "overdue", "answered", "all"] = "open",
+    show: Show = "open",
 ) -> HTMLResponse:
     operator = await signed_in(request)
     if not operator.may(PAGES["complaints"]):
@@ -29,8 +28,8 @@ async def complaints_page(
     now = datetime.now(UTC)
     rows = await list_complaints(
         db,
-        answered={"open": False, "answered": True}.get(show),
-        overdue_at=now if show == "overdue" else None,
+        show=show,
+        now=now,
         limit=500,
     )
     return render(
@@ -39,4 +38,5 @@ async def complaints_page(
         operator,
         rows=[(row, case_account(row.case_id), row.overdue(now)) for row in rows],
         show=show,
+        shown=SHOWN,
     )

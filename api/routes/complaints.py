@@ -5,7 +5,7 @@ answer, for supervisors. Receiving and answering one are case actions (`POST
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -15,7 +15,12 @@ from api.deps import DatabaseDep
 from models.complaints import ComplaintCategory, ComplaintChannel, ComplaintOutcome
 from models.contracts import case_account, case_id
 from operations.roles import Role
-from readmodel.complaints import ComplaintCounts, ComplaintRegisterRow, complaint_counts
+from readmodel.complaints import (
+    ComplaintCounts,
+    ComplaintRegisterRow,
+    Show,
+    complaint_counts,
+)
 from readmodel.complaints import list_complaints as read_register
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
@@ -60,7 +65,7 @@ class ComplaintView(BaseModel):
 async def list_complaints(
     _: Supervisor,
     db: DatabaseDep,
-    show: Annotated[Literal["all", "open", "answered", "overdue"], Query()] = "all",
+    show: Annotated[Show, Query()] = "all",
     account_no: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -69,8 +74,8 @@ async def list_complaints(
     now = datetime.now(UTC)
     rows = await read_register(
         db,
-        answered={"open": False, "answered": True}.get(show),
-        overdue_at=now if show == "overdue" else None,
+        show=show,
+        now=now,
         case_id=case_id(account_no) if account_no else None,
         limit=limit,
         offset=offset,

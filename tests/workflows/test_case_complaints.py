@@ -55,7 +55,8 @@ async def test_a_complaint_pauses_collection_escalates_past_its_deadline_and_its
     assert (TaskKind.ESCALATION, TaskStatus.OPEN) in tasks
     stored = await list_tasks(harness.db, case_id=handle.id, status="escalated")
     assert [t.kind for t in stored] == [TaskKind.COMPLAINT]
-    [overdue] = await list_complaints(harness.db, overdue_at=await harness.env.get_current_time())
+    now = await harness.env.get_current_time()
+    [overdue] = await list_complaints(harness.db, show="overdue", now=now)
     assert overdue.key == complaint.key and overdue.asks == COMPLAINT.asks
 
     answer = ResolveComplaintInput(complaint.key, ComplaintOutcome.PARTLY_UPHELD, "calls moved")
@@ -72,7 +73,7 @@ async def test_a_complaint_pauses_collection_escalates_past_its_deadline_and_its
     await harness.sleep_days(3)
     assert len(sent_at(await harness.timeline(handle))) > sent_before
 
-    [row] = await list_complaints(harness.db, case_id=handle.id)
+    [row] = await list_complaints(harness.db, now=now, case_id=handle.id)
     assert (row.outcome, row.response, row.resolved_by) == (
         "partly_upheld",
         "calls moved",
