@@ -4,17 +4,32 @@ from the row's origin (`CaseRow.due_origin`) in the row's days (`day_seconds`). 
 or a row written before the origin was kept, shows the figure it was written with.
 
 In SQL, "at least n days past due" is an origin at or before now - n days: a datetime computed
-here for each day length in use (one, unless a demo strategy shares the database), never a
-database's date arithmetic, which SQLite and PostgreSQL spell differently.
+here for each day length in use (one, unless a demo strategy shares the database). An order
+cannot be written so: it needs each row's count (`days_past_due_at`), whole days of the row's
+`day_seconds` since its origin. The one piece of date arithmetic that takes, an instant as
+microseconds since 1970, is compiled for each database (`_EpochMicroseconds`); the rest is
+integer arithmetic, the same in both, and exact, so the order agrees with `days_past_due`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    FunctionElement,
+    and_,
+    case,
+    cast,
+    false,
+    literal,
+    or_,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -76,3 +91,42 @@ def at_least(days: int, *, now: datetime, lengths: Sequence[int]) -> ColumnEleme
         ),
     )
     return or_(and_(counting(), by_origin), and_(~counting(), col(CaseRow.days_past_due) >= days))
+
+
+class _EpochMicroseconds(FunctionElement[int]):
+    """A stored instant as whole microseconds since 1970 (UTC)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_EpochMicroseconds, "sqlite")
+def _sqlite_epoch(element: _EpochMicroseconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLAlchemy keeps a datetime in SQLite as the text 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC here);
+    # strftime's '%s' gives its whole seconds, characters 21-26 its microseconds.
+    at = compiler.process(element.clauses, **kw)
+    return (
+        f"(CAST(strftime('%s', {at}) AS INTEGER) * 1000000 + CAST(substr({at}, 21, 6) AS INTEGER))"
+    )
+
+
+@compiles(_EpochMicroseconds, "postgresql")
+def _postgresql_epoch(element: _EpochMicroseconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # EXTRACT gives a numeric (PostgreSQL 14 on): exact to the microsecond.
+    return (
+        f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000000 AS BIGINT)"
+    )
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def days_past_due_at(now: datetime) -> ColumnElement[int]:
+    """Each row's days past due at `now`, as `readmodel.aging.days_past_due` counts them: whole
+    days of the row's `day_seconds` since its origin while they run on, else the figure written."""
+    elapsed = literal((now - EPOCH) // timedelta(microseconds=1), BigInteger) - _EpochMicroseconds(
+        col(CaseRow.due_origin)
+    )
+    day = cast(col(CaseRow.day_seconds), BigInteger) * 1_000_000  # 86,400,000,000: past 2**31
+    counted = case((elapsed < 0, 0), else_=elapsed // day)
+    return case((counting(), counted), else_=col(CaseRow.days_past_due))

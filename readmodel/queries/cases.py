@@ -16,9 +16,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models.contracts import Stage
 from models.contracts import case_id as case_id_of
 from readmodel import sealing
-from readmodel.aging import aged, at_least, day_lengths
+from readmodel.aging import aged, at_least, day_lengths, days_past_due_at
 from readmodel.engine import Database
-from readmodel.queries.days_past_due import days_past_due_at
 from readmodel.queries.paging import Column, Page, in_order_of, ordered
 from readmodel.tables import (
     AuditLogRow,
