@@ -3,6 +3,10 @@
 - `list [--queue operations|supervisor] [--status open] [--assignee X] [--case ACCOUNT]`:
   from the database (`human_tasks`), soonest deadline first.
 - `claim TASK_KEY --collector C`: locks the task to the collector.
+- `assign TASK_KEY --to P [--reason R]` (supervisors): puts the task in P's queue; P must be an
+  active person whose role works the task's queue.
+- `book-visit TASK_KEY --day D --hours 10:00-12:00 --collectors a,b`, `check-in`, `check-out`:
+  a field visit's slot in the customer's time, and the collectors at the door.
 - `complete TASK_KEY --collector C --outcome O [--note] [--promised-amount-minor N
   --promised-date D] [--visit-collectors a,b --consent]`: reports the outcome.
 The task's row names its case; claiming and completing are that case's `claim_task` and
@@ -15,9 +19,9 @@ database unreachable; 3 no task with that key; 4 the case is closed. See `cli.ac
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,14 +34,18 @@ from cli.actions import (
     at_minute,
     jsonable,
     launch,
+    settled,
 )
 from cli.case_actions import act, workflow_id_for
+from models.contracts import ActionResult
 from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,
     TaskOutcome,
     TaskStatus,
+    VisitCheckInput,
+    VisitSlotInput,
 )
 from workflows.case import CollectionCaseWorkflow as Case
 
@@ -169,6 +177,13 @@ def complete(
     promised_date: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With promise_made.")
     ] = None,
+    right_party: Annotated[
+        bool | None,
+        typer.Option("--right-party/--not-right-party", help="Spoke with the customer themself."),
+    ] = None,
+    call_seconds: Annotated[
+        int | None, typer.Option(min=0, help="How long the call lasted, in seconds.")
+    ] = None,
     visit_collectors: Annotated[
         str | None, typer.Option(help="A field visit: both collectors who went, as a,b.")
     ] = None,
@@ -186,6 +201,8 @@ def complete(
         promised_amount_minor=promised_amount_minor,
         promised_date=promised_date.date() if promised_date else None,
         visit=visit_report(visit_collectors, consent),
+        right_party=right_party,
+        call_seconds=call_seconds,
     )
     launch(lambda env: complete_task(env, req), json_output=json_output)
 
@@ -201,3 +218,82 @@ def visit_report(collectors: str | None, consent: bool) -> FieldVisitReport | No
 
 async def complete_task(env: CommandEnv, req: CompleteTaskInput) -> int:
     return await act(env, await task_case(env, req.task_key), Case.complete_task, req)
+
+
+@tasks_app.command("assign")
+def assign(
+    task_key: TaskKeyArg,
+    to: Annotated[str, typer.Option("--to", help="The person whose queue takes it.")],
+    reason: Annotated[str, typer.Option(help="Why (for the record).")] = "",
+    json_output: JsonOption = False,
+) -> None:
+    """Put a task in one person's queue (supervisors): they must be active and work its queue."""
+    launch(lambda env: assign_task(env, task_key, to, reason), json_output=json_output)
+
+
+async def assign_task(env: CommandEnv, task_key: str, to: str, reason: str) -> int:
+    from operations import departments
+
+    answer = await departments.assign_task(
+        await env.gateway(), env.database(), task_key, to, reason
+    )
+    result = await settled(env, answer, f"task {task_key}", action=True)
+    return said(env, result)
+
+
+@tasks_app.command("book-visit")
+def book_visit(
+    task_key: TaskKeyArg,
+    day: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="The customer's day.")],
+    hours: Annotated[str, typer.Option(help="HH:MM-HH:MM in the customer's time.")],
+    collectors: Annotated[str, typer.Option(help="The two collectors who go, as a,b.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Book a field visit's slot; nobody checking in by its end escalates the visit."""
+    start, end = slot_hours(hours)
+    names = tuple(name.strip() for name in collectors.split(",") if name.strip())
+    req = VisitSlotInput(task_key, day.date(), start, end, names)
+    launch(
+        lambda env: act_on_task(env, req.task_key, Case.book_visit, req), json_output=json_output
+    )
+
+
+@tasks_app.command("check-in")
+def check_in(
+    task_key: TaskKeyArg, collector: CollectorOpt, json_output: JsonOption = False
+) -> None:
+    """At the customer's door: the visit is kept, its report due within a day."""
+    req = VisitCheckInput(task_key, collector)
+    launch(
+        lambda env: act_on_task(env, task_key, Case.check_in_visit, req), json_output=json_output
+    )
+
+
+@tasks_app.command("check-out")
+def check_out(
+    task_key: TaskKeyArg, collector: CollectorOpt, json_output: JsonOption = False
+) -> None:
+    """Leaving the customer's door; then complete the task with the visit's report."""
+    req = VisitCheckInput(task_key, collector)
+    launch(
+        lambda env: act_on_task(env, task_key, Case.check_out_visit, req), json_output=json_output
+    )
+
+
+async def act_on_task(env: CommandEnv, task_key: str, update: Any, req: Any) -> int:
+    return await act(env, await task_case(env, task_key), update, req)
+
+
+def slot_hours(text: str) -> tuple[time, time]:
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise typer.BadParameter("as HH:MM-HH:MM, e.g. 10:00-12:00", param_hint="--hours") from None
+    return start, end
+
+
+def said(env: CommandEnv, result: ActionResult) -> int:
+    if env.json_output:
+        return env.print_json(jsonable(result))
+    env.say(result.message, "green")
+    return EXIT_OK

@@ -67,6 +67,7 @@ class PromiseRow:
     made_at: datetime
     status: str
     resolved_at: datetime | None = None
+    made_by: str = ""  # the staff id who obtained it, on its first write
 
 
 @dataclass(frozen=True)

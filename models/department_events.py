@@ -49,6 +49,43 @@ class TaskDone(CaseEvent):
         return f"{self.task_kind} by {self.collector}: {self.outcome}"
 
 
+@event("task_assigned")
+class TaskAssigned(CaseEvent):
+    task_kind: str
+    assignee: str
+    reason: str
+
+    def detail(self) -> str:
+        why = f": {self.reason}" if self.reason else ""
+        return f"{self.task_kind} to {self.assignee}{why}"
+
+
+@event("visit_booked")
+class VisitBooked(CaseEvent):
+    day: str  # the customer's calendar day, ISO
+    hours: str  # `HH:MM-HH:MM` in the customer's time
+    collectors: str  # staff ids, comma-separated
+
+    def detail(self) -> str:
+        return f"field visit on {self.day}, {self.hours} (customer's time), by {self.collectors}"
+
+
+@event("visit_checked_in")
+class VisitCheckedIn(CaseEvent):
+    collector: str
+
+    def detail(self) -> str:
+        return f"at the door: {self.collector}"
+
+
+@event("visit_checked_out")
+class VisitCheckedOut(CaseEvent):
+    collector: str
+
+    def detail(self) -> str:
+        return f"left: {self.collector}"
+
+
 @event("task_escalated")
 class TaskEscalated(CaseEvent):
     task_kind: str

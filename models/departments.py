@@ -7,7 +7,7 @@ idempotency key of its `handoffs` row, so the API can route a department's answe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from models.strategy import Segment
@@ -94,6 +94,22 @@ class TaskRecord:
     note: str = ""
     reopens: TaskKind | None = None  # an escalation: the kind reassigning it opens again
     reopens_queue: str = ""
+    assigned_by: str = ""  # who put it in the assignee's queue ("" when they claimed it)
+    right_party: bool | None = None  # a call or visit: did they speak with the customer?
+    call_seconds: int | None = None  # how long the call lasted, as the collector recorded it
+    visit: VisitPlan | None = None  # a field visit, once its slot is booked
+
+
+@dataclass(frozen=True)
+class VisitPlan:
+    """A field visit's booking and what happened at the door: the slot is in the customer's
+    own time (kept as instants), the two collectors named when it is booked."""
+
+    slot_start: datetime
+    slot_end: datetime
+    collectors: tuple[str, ...]
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +133,37 @@ class CompleteTaskInput:
     promised_amount_minor: int | None = None  # with PROMISE_MADE
     promised_date: date | None = None
     visit: FieldVisitReport | None = None  # with a FIELD_VISIT
+    right_party: bool | None = None  # spoke with the customer themself (not a relative)
+    call_seconds: int | None = None  # the call's length, when the collector recorded it
+
+
+@dataclass(frozen=True)
+class AssignTaskInput:
+    """A supervisor (or the allocator) puts an open task in one collector's queue; the
+    front end checks the person is active and holds the task's role before asking."""
+
+    task_key: str
+    assignee: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class VisitSlotInput:
+    """Books a field visit: a day and hours in the customer's own time, and who goes."""
+
+    task_key: str
+    day: date
+    start: time
+    end: time
+    collectors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VisitCheckInput:
+    """A collector at the door (`check_in`) or leaving it (`check_out`)."""
+
+    task_key: str
+    collector: str
 
 
 # --- risk department ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from models.contracts import ActionResult
 from models.departments import (
     AcceptReferralInput,
+    AssignTaskInput,
     ClaimTaskInput,
     CompleteTaskInput,
     ContactPermissionInput,
@@ -27,14 +28,18 @@ from models.departments import (
     RiskDecision,
     RiskReviewState,
     RiskReviewStatus,
+    VisitCheckInput,
+    VisitSlotInput,
 )
 from models.permissions import UPDATE_ROLES
+from operations import staff
 from operations.answers import Answer, Outcome
 from operations.approvals import act_or_ask
 from operations.cases import as_case
 from operations.catalogue import update_name
 from operations.gateway import Gateway
 from operations.roles import Role
+from readmodel import queries
 from readmodel.engine import Database
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.legal_referral import LegalReferralWorkflow as Legal
@@ -61,6 +66,45 @@ TASK_WORKERS = frozenset({Role.SUPERVISOR, Role.OPERATIONS})
 def works_queue(role: Role, queue: str) -> bool:
     """A supervisor works both queues; a collector only the operations queue."""
     return role is Role.SUPERVISOR or queue != Role.SUPERVISOR
+
+
+async def assignee_problem(db: Database, assignee: str, queue: str) -> str:
+    """Why `assignee` cannot be given work on `queue` ("" when they can): nobody by that id,
+    inactive, a service account, or without the role that works the queue."""
+    row = await staff.find(db, assignee.strip())
+    if row is None or row.kind != "person":
+        return f"no person {assignee!r} in the staff directory"
+    if not row.active:
+        return f"{assignee} is not active"
+    if not any(works_queue(role, queue) for role in staff.roles_from(row.roles) & TASK_WORKERS):
+        return f"{assignee} does not hold a role that works the {queue} queue"
+    return ""
+
+
+async def assign_task(
+    gateway: Gateway, db: Database, task_key: str, assignee: str, reason: str = ""
+) -> Answer[ActionResult]:
+    """Puts an open task in one person's queue; an unknown, inactive or unfit person is refused
+    here, before the case is asked, and nothing changes."""
+    row = await queries.get_task(db, task_key=task_key)
+    if row is None:
+        return Answer(Outcome.NOT_FOUND, message=f"no task {task_key}")
+    if problem := await assignee_problem(db, assignee, row.queue):
+        return Answer(Outcome.REFUSED, message=problem)
+    req = AssignTaskInput(task_key=task_key, assignee=assignee.strip(), reason=reason)
+    return as_case(row.case_id, await gateway.update(row.case_id, Case.assign_task, req))
+
+
+async def book_visit(gateway: Gateway, case_id: str, req: VisitSlotInput) -> Answer[ActionResult]:
+    return as_case(case_id, await gateway.update(case_id, Case.book_visit, req))
+
+
+async def check_visit(
+    gateway: Gateway, case_id: str, req: VisitCheckInput, *, leaving: bool
+) -> Answer[ActionResult]:
+    """A collector at the door (`leaving=False`) or leaving it."""
+    update = Case.check_out_visit if leaving else Case.check_in_visit
+    return as_case(case_id, await gateway.update(case_id, update, req))
 
 
 async def claim_task(

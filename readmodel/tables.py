@@ -167,6 +167,7 @@ class PromiseRecordRow(SQLModel, table=True):
     made_at: datetime
     status: str = Field(index=True)
     resolved_at: datetime | None = None
+    made_by: str | None = Field(default=None, index=True)  # who obtained it (a staff id)
 
 
 class HumanTaskRow(SQLModel, table=True):
@@ -186,6 +187,14 @@ class HumanTaskRow(SQLModel, table=True):
     deadline: datetime
     created_at: datetime
     closed_at: datetime | None = None
+    assigned_by: str | None = None  # a supervisor or the allocator; None: claimed by the assignee
+    right_party: bool | None = None  # a call or a visit that spoke with the customer themself
+    call_seconds: int | None = None
+    visit_start: datetime | None = None  # a field visit's booked slot, and its door times
+    visit_end: datetime | None = None
+    visit_collectors: str | None = None  # staff ids, comma-separated
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
 
 
 class HandoffRow(SQLModel, table=True):
@@ -264,6 +273,8 @@ class StaffRow(SQLModel, table=True):
     roles: str
     team: str = ""
     languages: str = ""
+    products: str = ""  # comma-separated; empty: works every product
+    capacity: int = 40  # open tasks the allocator gives them at most
     active: bool = True
     password_hash: str | None = None  # None: no local password (SSO only, or a service)
     must_change_password: bool = False

@@ -278,6 +278,7 @@ async def record_promise(
         made_at=promise.made_at,
         status=promise.status,
         resolved_at=promise.resolved_at,
+        made_by=promise.made_by or None,
     )
     stmt = _insert(session, PromiseRecordRow, _values(row))
     await session.exec(
@@ -287,6 +288,24 @@ async def record_promise(
             where=col(PromiseRecordRow.status) == "open",
         )
     )
+
+
+# What a task's later writes change; the rest is as it was opened.
+TASK_CHANGES = (
+    "assignee",
+    "status",
+    "outcome",
+    "closed_at",
+    "deadline",
+    "assigned_by",
+    "right_party",
+    "call_seconds",
+    "visit_start",
+    "visit_end",
+    "visit_collectors",
+    "checked_in_at",
+    "checked_out_at",
+)
 
 
 async def upsert_task(session: AsyncSession, *, task: TaskRecord) -> None:
@@ -301,9 +320,16 @@ async def upsert_task(session: AsyncSession, *, task: TaskRecord) -> None:
         deadline=task.deadline,
         created_at=task.created_at,
         closed_at=task.closed_at,
+        assigned_by=task.assigned_by or None,
+        right_party=task.right_party,
+        call_seconds=task.call_seconds,
     )
+    if (visit := task.visit) is not None:
+        row.visit_start, row.visit_end = visit.slot_start, visit.slot_end
+        row.visit_collectors = ",".join(visit.collectors)
+        row.checked_in_at, row.checked_out_at = visit.checked_in_at, visit.checked_out_at
     stmt = _insert(session, HumanTaskRow, _values(row))
-    changes = {name: stmt.excluded[name] for name in ("assignee", "status", "outcome", "closed_at")}
+    changes = {name: stmt.excluded[name] for name in TASK_CHANGES}
     await session.exec(
         stmt.on_conflict_do_update(
             index_elements=["idempotency_key"],

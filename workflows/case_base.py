@@ -55,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
     )
     from workflows import case_rules as rules
-    from workflows.acting import current_actor
+    from workflows.acting import current_actor, current_actor_id
 
 # An operator's update acts before the run loop of its workflow task (see `_ready`).
 ACT_FIRST = "act-first-2026-12"
@@ -253,6 +253,7 @@ class CaseBase:
                 made_at=promise.made_at,
                 status=promise.status,
                 resolved_at=None if promise.status == "open" else workflow.now(),
+                made_by=current_actor_id() if promise.status == "open" else "",
             )
         )
 

@@ -24,20 +24,23 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.department_events import ForbearanceEnded, TaskClaimed, TaskDone, TaskEscalated
     from models.departments import (
+        AssignTaskInput,
         ClaimTaskInput,
         CompleteTaskInput,
         TaskKind,
         TaskOutcome,
         TaskRecord,
         TaskStatus,
+        VisitCheckInput,
+        VisitSlotInput,
         misfit_outcome,
     )
-    from models.people import COLLECTORS
+    from models.people import COLLECTORS, SUPERVISORS
     from models.permissions import taken_by
     from models.strategy import Channel
     from workflows import case_rules as rules
-    from workflows import complaint_rules, contact_rules
-    from workflows.acting import current_approver
+    from workflows import complaint_rules, contact_rules, task_rules
+    from workflows.acting import current_actor_id, current_approver
     from workflows.case_base import OPERATIONS, SUPERVISOR, bounded, invalid
     from workflows.case_handoffs import CaseHandoffs
 
@@ -47,6 +50,7 @@ DEPARTMENT_ACTIONS = frozenset(
 )
 # One collector task at a time; an escalated one waits for its supervisor.
 COLLECTOR_WORK = frozenset({TaskKind.COLLECTOR_CALL, TaskKind.FIELD_VISIT, TaskKind.ESCALATION})
+LONGEST_CALL = 4 * 3600  # seconds; a longer figure is a typing slip
 EFFECTIVE_OUTCOMES = {TaskOutcome.REACHED, TaskOutcome.PROMISE_MADE, TaskOutcome.REFUSED}
 
 
@@ -75,6 +79,85 @@ class CaseTasks(CaseHandoffs):
             raise invalid(f"task is locked to {task.assignee}")
 
     @workflow.update
+    @taken_by(SUPERVISORS)
+    async def assign_task(self, req: AssignTaskInput) -> ActionResult:
+        await self._ready()
+        self._validate_assignment(req)
+        task, event = task_rules.assign(self._find_task(req.task_key), req, current_actor_id())
+        self._replace_task(task)
+        self._emit(event)
+        return self._result(f"task assigned to {task.assignee}")
+
+    @assign_task.validator
+    def _validate_assignment(self, req: AssignTaskInput) -> None:
+        bounded(req)
+        if self._open_state() is None:
+            return
+        if problem := task_rules.assignment_problem(self._find_task(req.task_key), req):
+            raise invalid(problem)
+
+    @workflow.update
+    @taken_by(COLLECTORS)
+    async def book_visit(self, req: VisitSlotInput) -> ActionResult:
+        await self._ready()
+        self._validate_booking(req)
+        task, event = task_rules.book(self._find_task(req.task_key), req, self._time_zone())
+        self._replace_task(task)
+        self._emit(event)
+        return self._result("visit booked; it escalates if nobody checks in by the slot's end")
+
+    @book_visit.validator
+    def _validate_booking(self, req: VisitSlotInput) -> None:
+        bounded(req)
+        state = self._open_state()
+        if state is None:
+            return
+        task = self._find_task(req.task_key)
+        rules_ = state.assessment.strategy.contact
+        problem = task_rules.booking_problem(task, req, rules_, self._time_zone(), workflow.now())
+        if problem:
+            raise invalid(problem)
+
+    @workflow.update
+    @taken_by(COLLECTORS)
+    async def check_in_visit(self, req: VisitCheckInput) -> ActionResult:
+        await self._ready()
+        self._validate_check_in(req)
+        task, event = task_rules.check_in(self._find_task(req.task_key), req, workflow.now())
+        self._replace_task(task)
+        self._emit(event)
+        return self._result("checked in; the visit's report is due within a day")
+
+    @check_in_visit.validator
+    def _validate_check_in(self, req: VisitCheckInput) -> None:
+        self._validate_check(req, leaving=False)
+
+    @workflow.update
+    @taken_by(COLLECTORS)
+    async def check_out_visit(self, req: VisitCheckInput) -> ActionResult:
+        await self._ready()
+        self._validate_check_out(req)
+        task, event = task_rules.check_out(self._find_task(req.task_key), req, workflow.now())
+        self._replace_task(task)
+        self._emit(event)
+        return self._result("checked out; complete the task with the visit's report")
+
+    @check_out_visit.validator
+    def _validate_check_out(self, req: VisitCheckInput) -> None:
+        self._validate_check(req, leaving=True)
+
+    def _validate_check(self, req: VisitCheckInput, *, leaving: bool) -> None:
+        bounded(req)
+        if self._open_state() is None:
+            return
+        problem = task_rules.check_problem(self._find_task(req.task_key), req, leaving=leaving)
+        if problem:
+            raise invalid(problem)
+
+    def _time_zone(self) -> str:
+        return self._input.contact.time_zone
+
+    @workflow.update
     @taken_by(COLLECTORS)
     async def complete_task(self, req: CompleteTaskInput) -> ActionResult:
         await self._ready()
@@ -90,6 +173,8 @@ class CaseTasks(CaseHandoffs):
                     "outcome": req.outcome,
                     "closed_at": now,
                     "note": req.note or task.note,
+                    "right_party": req.right_party,
+                    "call_seconds": req.call_seconds,
                 }
             )
         )
@@ -114,6 +199,8 @@ class CaseTasks(CaseHandoffs):
             visit = req.visit
             if visit is None or len(set(visit.collectors)) < 2:
                 raise invalid("a field visit is made by two collectors: name both")
+        if req.call_seconds is not None and not 0 <= req.call_seconds <= LONGEST_CALL:
+            raise invalid(f"call_seconds must be between 0 and {LONGEST_CALL}")
         if req.outcome is TaskOutcome.PROMISE_MADE:
             if req.promised_amount_minor is None or req.promised_date is None:
                 raise invalid("a promise needs its amount and date")

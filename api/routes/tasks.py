@@ -8,7 +8,7 @@ A task key holds slashes (`case-<account_no>/<opened>/t<n>`): it is the path up 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
@@ -25,6 +25,8 @@ from models.departments import (
     TaskKind,
     TaskOutcome,
     TaskStatus,
+    VisitCheckInput,
+    VisitSlotInput,
 )
 from operations import departments
 from operations.gateway import Gateway
@@ -53,6 +55,14 @@ class TaskView(BaseModel):
     deadline: datetime
     created_at: datetime
     closed_at: datetime | None
+    assigned_by: str | None = None
+    right_party: bool | None = None
+    call_seconds: int | None = None
+    visit_start: datetime | None = None
+    visit_end: datetime | None = None
+    visit_collectors: list[str] = []
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
 
     @classmethod
     def of(cls, row: HumanTaskRow) -> TaskView:
@@ -67,6 +77,16 @@ class TaskView(BaseModel):
             deadline=row.deadline,
             created_at=row.created_at,
             closed_at=row.closed_at,
+            assigned_by=row.assigned_by,
+            right_party=row.right_party,
+            call_seconds=row.call_seconds,
+            visit_start=row.visit_start,
+            visit_end=row.visit_end,
+            visit_collectors=(row.visit_collectors or "").split(",")
+            if row.visit_collectors
+            else [],
+            checked_in_at=row.checked_in_at,
+            checked_out_at=row.checked_out_at,
         )
 
 
@@ -83,6 +103,8 @@ class CompleteBody(BaseModel):
     promised_amount_minor: int | None = None  # with promise_made
     promised_date: date | None = None
     visit: FieldVisitReport | None = None  # with a field visit: both collectors, and consent
+    right_party: bool | None = None  # spoke with the customer themself
+    call_seconds: int | None = None  # the call's length
 
 
 @router.get("")
@@ -140,6 +162,67 @@ async def complete_task(
     report = CompleteTaskInput(task_key=task_key, **fields)
     answer = await departments.complete_task(gateway, db, row.case_id, report)
     return awaiting_or_answered(answer, response)
+
+
+class AssignBody(BaseModel):
+    assignee: str  # an active person whose role works the task's queue
+    reason: str = ""
+
+
+class VisitBody(BaseModel):
+    """A field visit's slot, in the customer's own time, and the two collectors who go."""
+
+    day: date
+    start: time
+    end: time
+    collectors: tuple[str, ...]
+
+
+class CheckBody(BaseModel):
+    collector: str = ""  # you: blank or your own id
+
+
+SupervisorRole = Annotated[Role, Depends(require_roles(Role.SUPERVISOR))]
+
+
+@router.post("/{task_key:path}/assign", responses=REFUSALS)
+async def assign_task(
+    task_key: str, body: AssignBody, _: SupervisorRole, db: DatabaseDep, gateway: GatewayDep
+) -> ActionResult:
+    """Puts the task in one person's queue (a supervisor's, or the allocator's, decision); an
+    unknown or inactive person, or one whose role does not work the queue, is refused (400)."""
+    return answered(
+        await departments.assign_task(gateway, db, task_key, body.assignee, body.reason)
+    )
+
+
+@router.post("/{task_key:path}/book-visit", responses=REFUSALS)
+async def book_visit(
+    task_key: str, body: VisitBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
+) -> ActionResult:
+    """Books a field visit within the contact hours in the customer's time; a visit nobody
+    checks in to by the slot's end escalates to a supervisor."""
+    row = await task_for(db, task_key, role)
+    req = VisitSlotInput(task_key=task_key, **body.model_dump())
+    return answered(await departments.book_visit(gateway, row.case_id, req))
+
+
+@router.post("/{task_key:path}/check-in", responses=REFUSALS)
+async def check_in(
+    task_key: str, body: CheckBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
+) -> ActionResult:
+    row = await task_for(db, task_key, role)
+    req = VisitCheckInput(task_key=task_key, collector=body.collector or _me(gateway))
+    return answered(await departments.check_visit(gateway, row.case_id, req, leaving=False))
+
+
+@router.post("/{task_key:path}/check-out", responses=REFUSALS)
+async def check_out(
+    task_key: str, body: CheckBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
+) -> ActionResult:
+    row = await task_for(db, task_key, role)
+    req = VisitCheckInput(task_key=task_key, collector=body.collector or _me(gateway))
+    return answered(await departments.check_visit(gateway, row.case_id, req, leaving=True))
 
 
 def _me(gateway: Gateway) -> str:

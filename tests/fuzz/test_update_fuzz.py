@@ -65,10 +65,13 @@ from models.contracts import (
     Stage,
 )
 from models.departments import (
+    AssignTaskInput,
     ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,
     TaskOutcome,
+    VisitCheckInput,
+    VisitSlotInput,
 )
 from models.intake import MAX_MINOR
 from models.strategy import Channel
@@ -257,8 +260,22 @@ task_work = st.one_of(
             collectors=st.lists(collectors, max_size=3).map(tuple),
             consent_to_enter=st.booleans(),
         ),
+        right_party=st.none() | st.booleans(),
+        call_seconds=st.none() | INT64,
     ),
     call("raise_dispute", ReasonInput, reason=reasons),  # opens a dispute investigation
+    call("assign_task", AssignTaskInput, task_key=task_keys, assignee=collectors, reason=texts),
+    call(
+        "book_visit",
+        VisitSlotInput,
+        task_key=task_keys,
+        day=dates,
+        start=st.times(),
+        end=st.times(),
+        collectors=st.lists(collectors, max_size=3).map(tuple),
+    ),
+    call("check_in_visit", VisitCheckInput, task_key=task_keys, collector=collectors),
+    call("check_out_visit", VisitCheckInput, task_key=task_keys, collector=collectors),
 )
 refreshes = call(
     "refresh_account",
@@ -289,6 +306,10 @@ UPDATES = (
     "change_mobile",
     "change_address",
     "mark_number_wrong",
+    "assign_task",
+    "book_visit",
+    "check_in_visit",
+    "check_out_visit",
 )
 json_values = st.recursive(
     st.none() | st.booleans() | INT64 | st.floats(allow_nan=False) | texts,
