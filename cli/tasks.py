@@ -42,6 +42,7 @@ from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,
+    PlaceCallInput,
     TaskOutcome,
     TaskStatus,
     VisitCheckInput,
@@ -278,6 +279,18 @@ def check_out(
     launch(
         lambda env: act_on_task(env, task_key, Case.check_out_visit, req), json_output=json_output
     )
+
+
+@tasks_app.command("call")
+def call(
+    task_key: TaskKeyArg,
+    collector: CollectorOpt,
+    agent_phone: Annotated[str, typer.Option(help="Your phone, E.164: it rings once they answer.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Click-to-call: the contact policy decides, then the customer's phone rings, then yours."""
+    req = PlaceCallInput(task_key, collector, agent_phone)
+    launch(lambda env: act_on_task(env, task_key, Case.place_call, req), json_output=json_output)
 
 
 async def act_on_task(env: CommandEnv, task_key: str, update: Any, req: Any) -> int:

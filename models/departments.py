@@ -159,6 +159,17 @@ class VisitSlotInput:
 
 
 @dataclass(frozen=True)
+class PlaceCallInput:
+    """Click-to-call: the customer's phone rings, and once they answer, the collector's own
+    phone (`agent_phone`, E.164) is dialled into the call. Checked by the contact policy like
+    any contact; the collector's number is never written to the case's record."""
+
+    task_key: str
+    collector: str
+    agent_phone: str
+
+
+@dataclass(frozen=True)
 class VisitCheckInput:
     """A collector at the door (`check_in`) or leaving it (`check_out`)."""
 

@@ -21,6 +21,7 @@ class DeliveryStatusInput:
     provider_id: str = ""  # MessageSid / CallSid
     idempotency_key: str = ""  # the StatusCallback URL's `key` parameter
     error_code: int | None = None  # 30003-30008 with undelivered/failed
+    duration_seconds: int | None = None  # CallDuration, on a call's completed callback
 
 
 _STATUS = {

@@ -23,6 +23,7 @@ from models.departments import (
     CompleteTaskInput,
     ContactPermissionInput,
     LegalReferralStatus,
+    PlaceCallInput,
     ProceedingInput,
     ReturnReferralInput,
     RiskDecision,
@@ -105,6 +106,13 @@ async def check_visit(
     """A collector at the door (`leaving=False`) or leaving it."""
     update = Case.check_out_visit if leaving else Case.check_in_visit
     return as_case(case_id, await gateway.update(case_id, update, req))
+
+
+async def place_call(gateway: Gateway, case_id: str, req: PlaceCallInput) -> Answer[ActionResult]:
+    """Click-to-call: the case asks the contact policy, then rings the customer and bridges the
+    collector's phone; a call the policy refuses now is answered (not accepted) with why and
+    when the customer may next be called."""
+    return as_case(case_id, await gateway.update(case_id, Case.place_call, req))
 
 
 async def claim_task(

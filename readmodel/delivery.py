@@ -63,6 +63,10 @@ async def apply_delivery_status(
             req.error_code if status in (AttemptStatus.UNDELIVERED, AttemptStatus.FAILED) else None
         )
         await advance_status(s, where=[col(Row.id) == row.id], status=status, code=code)
+        if req.duration_seconds is not None and req.duration_seconds >= 0:
+            await update_attempts(
+                s, where=[col(Row.id) == row.id], duration_seconds=req.duration_seconds
+            )
         await s.refresh(row)
         return AppliedStatus(
             case_id=row.case_id,

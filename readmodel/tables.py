@@ -134,6 +134,7 @@ class ContactAttemptRow(SQLModel, table=True):
     retry_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+    duration_seconds: int | None = None  # a call's length, from the provider's callback
 
 
 class PaymentRecordRow(SQLModel, table=True):

@@ -37,8 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import complaint_rules
     from workflows.case_actions import CaseActions
     from workflows.case_base import store
+    from workflows.case_calls import CaseCalls
     from workflows.case_complaints import CaseComplaints
-    from workflows.case_contact import CaseContact
     from workflows.case_contact_details import CaseContactDetails
     from workflows.case_handoffs import APPROVAL_RETRY_DAYS
     from workflows.case_records import CHEAPER_CASE, CLOSE_AT_ONCE, QUIET_CASE, CaseRecords
@@ -58,7 +58,7 @@ _ACTION_WORDS = {
 
 @workflow.defn(name="CollectionCase")
 class CollectionCaseWorkflow(
-    CaseActions, CaseComplaints, CaseContactDetails, CaseContact, CaseRecords
+    CaseActions, CaseComplaints, CaseContactDetails, CaseCalls, CaseRecords
 ):
     @workflow.init
     def __init__(self, input: CaseInput) -> None:

@@ -174,18 +174,30 @@ class CaseContact(CaseBase):
         when = decision.earliest.isoformat() if decision.earliest else ""
         self._emit(ContactRefused(channel, template, reason=decision.reason, may_go_at=when))
 
-    async def _send(self, channel: Channel, template: str, until: datetime) -> SendResult | None:
+    async def _send(
+        self,
+        channel: Channel,
+        template: str,
+        until: datetime,
+        *,
+        key: str = "",
+        extra: dict[str, str] | None = None,
+    ) -> SendResult | None:
         """One attempt through the provider, retried no later than `until`; None when the
         provider stayed unreachable.
 
-        The key is kept until the attempt is settled, so a send that timed out is retried
-        under the same key later and the activity can find out whether it went out.
+        The ladder's key is kept until the attempt is settled, so a send that timed out is
+        retried under the same key later and the activity can find out whether it went out.
+        A collector's call passes its own `key` (it is not the ladder's, and is not retried
+        once the collector has stopped waiting) and its `extra` params.
         """
         state = self._live()
         give_up = max(until - workflow.now(), timedelta(seconds=1))
         contact = self._input.contact
-        key = state.inflight_key or self._next_key("c")
-        state.inflight_key = key
+        ladder = not key
+        key = key or state.inflight_key or self._next_key("c")
+        if ladder:
+            state.inflight_key = key
         try:
             result: SendResult = await workflow.execute_activity(
                 "send_contact",
@@ -197,7 +209,7 @@ class CaseContact(CaseBase):
                     to=contact_rules.mobile_of(state, contact.mobile),
                     language=contact.language,
                     template=template,
-                    params=self._message_params(),
+                    params={**self._message_params(), **(extra or {})},
                 ),
                 result_type=SendResult,
                 start_to_close_timeout=SEND_TIMEOUT,
@@ -208,14 +220,16 @@ class CaseContact(CaseBase):
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.non_retryable:
                 # A message that can never be built (a template problem): skip it, loudly.
-                state.inflight_key = None
+                if ladder:
+                    state.inflight_key = None
                 self._emit(ContactFailed(channel, template, cause=str(cause.type)))
                 return SendResult(
                     idempotency_key=key, status=AttemptStatus.FAILED, reason=str(cause.type)
                 )
             self._emit(ContactDelayed(channel, template))
             return None
-        state.inflight_key = None
+        if ladder:
+            state.inflight_key = None
         if result.status is AttemptStatus.FAILED:
             self._emit(ContactFailed(channel, template, cause=f"error {result.error_code}"))
             return result

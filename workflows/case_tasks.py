@@ -150,7 +150,8 @@ class CaseTasks(CaseHandoffs):
         bounded(req)
         if self._open_state() is None:
             return
-        problem = task_rules.check_problem(self._find_task(req.task_key), req, leaving=leaving)
+        task = self._find_task(req.task_key)
+        problem = task_rules.check_problem(task, req, workflow.now(), leaving=leaving)
         if problem:
             raise invalid(problem)
 

@@ -27,6 +27,7 @@ from workflows.contact_policy import zone_info
 
 BOOKING_HORIZON = timedelta(days=14)  # a visit is booked at most two weeks ahead
 LONGEST_SLOT = timedelta(hours=4)
+EARLY_CHECK_IN = timedelta(minutes=30)  # at the door a little early is still the visit
 REPORT_TIME = timedelta(days=1)  # after check-in, the visit's report is due within a day
 
 Changed = tuple[TaskRecord, CaseEvent]
@@ -85,7 +86,7 @@ def book(task: TaskRecord, req: VisitSlotInput, time_zone: str) -> Changed:
     return booked, VisitBooked(day=req.day.isoformat(), hours=hours, collectors=named)
 
 
-def check_problem(task: TaskRecord, req: VisitCheckInput, *, leaving: bool) -> str:
+def check_problem(task: TaskRecord, req: VisitCheckInput, now: datetime, *, leaving: bool) -> str:
     visit = task.visit
     if task.kind is not TaskKind.FIELD_VISIT or visit is None:
         return "book the visit's slot first"
@@ -93,6 +94,8 @@ def check_problem(task: TaskRecord, req: VisitCheckInput, *, leaving: bool) -> s
         return f"{req.collector} is not one of this visit's collectors"
     if not leaving and visit.checked_in_at is not None:
         return "already checked in"
+    if not leaving and now < visit.slot_start - EARLY_CHECK_IN:
+        return f"the visit's slot starts at {visit.slot_start:%Y-%m-%d %H:%M} UTC"
     if leaving and visit.checked_in_at is None:
         return "check in before checking out"
     if leaving and visit.checked_out_at is not None:

@@ -17,7 +17,7 @@ from models.contracts import Language
 
 # The only params a template may receive; anything else (a name, a full account number under
 # another key) is refused rather than silently carried along.
-PARAMS = frozenset({"bank", "last4", "amount", "date"})
+PARAMS = frozenset({"bank", "last4", "amount", "date", "agent"})
 
 OPT_OUT = {
     Language.EN: " Reply STOP to opt out.",
@@ -31,6 +31,7 @@ _SAY_LANGUAGE = {Language.EN: "en-US", Language.ZH_CN: "zh-CN"}
 class Template:
     voice: bool
     text: dict[Language, str]
+    bridge: bool = False  # a collector's call: once the customer answers, dial the `agent`
 
 
 TEMPLATES: dict[str, Template] = {
@@ -112,7 +113,20 @@ TEMPLATES: dict[str, Template] = {
             "请账户持有人方便时尽快回电。谢谢。",
         },
     ),
+    # Click-to-call: the customer's phone rings first; when they answer, a short hold line
+    # (which names no debt: anyone may have picked up) and the collector's phone is dialled.
+    # The collector confirms they speak with the customer before saying why the bank calls.
+    "voice_bridge": Template(
+        voice=True,
+        bridge=True,
+        text={
+            Language.EN: "Hello, this is {bank}. Please hold while we connect your call.",
+            Language.ZH_CN: "您好，这里是{bank}，正在为您接通，请稍候。",
+        },
+    ),
 }
+
+BRIDGE_RING_SECONDS = 30  # how long the collector's phone rings before the bridge gives up
 
 
 def is_voice(template: str) -> bool:
@@ -133,7 +147,8 @@ def render(template: str, language: Language, params: dict[str, str]) -> str:
     unknown = sorted(set(params) - PARAMS)
     if unknown:
         raise ValueError(f"template {template!r}: unknown params {', '.join(unknown)}")
-    missing = sorted(required_params(template) - {k for k, v in params.items() if v.strip()})
+    needed = required_params(template) | ({"agent"} if spec.bridge else set())
+    missing = sorted(needed - {k for k, v in params.items() if v.strip()})
     if missing:
         raise ValueError(f"template {template!r}: missing params {', '.join(missing)}")
     values = {k: v.strip() for k, v in params.items()}
@@ -144,6 +159,8 @@ def render(template: str, language: Language, params: dict[str, str]) -> str:
     if spec.voice:
         response = VoiceResponse()
         response.say(text, language=_SAY_LANGUAGE[Language(language)])
+        if spec.bridge:
+            response.dial(values["agent"], timeout=BRIDGE_RING_SECONDS)
         return str(response)
     return text + OPT_OUT[Language(language)]
 

@@ -22,6 +22,7 @@ from models.contracts import ActionResult
 from models.departments import (
     CompleteTaskInput,
     FieldVisitReport,
+    PlaceCallInput,
     TaskKind,
     TaskOutcome,
     TaskStatus,
@@ -223,6 +224,24 @@ async def check_out(
     row = await task_for(db, task_key, role)
     req = VisitCheckInput(task_key=task_key, collector=body.collector or _me(gateway))
     return answered(await departments.check_visit(gateway, row.case_id, req, leaving=True))
+
+
+class CallBody(BaseModel):
+    agent_phone: str  # your own phone, E.164: it rings once the customer answers
+    collector: str = ""  # you: blank or your own id
+
+
+@router.post("/{task_key:path}/call", responses=REFUSALS)
+async def place_call(
+    task_key: str, body: CallBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
+) -> ActionResult:
+    """Click-to-call (a collector call task): the contact policy decides first; the customer's
+    phone rings, then yours. A call the policy refuses now answers 200 with `accepted: false`
+    and why, and the refusal is recorded like any contact's."""
+    row = await task_for(db, task_key, role)
+    collector = body.collector or _me(gateway)
+    req = PlaceCallInput(task_key=task_key, collector=collector, agent_phone=body.agent_phone)
+    return answered(await departments.place_call(gateway, row.case_id, req))
 
 
 def _me(gateway: Gateway) -> str:

@@ -110,6 +110,7 @@ async def delivery_status(
         provider_id=form.get("MessageSid") or form.get("CallSid") or "",
         idempotency_key=request.query_params.get(CALLBACK_KEY_PARAM, ""),
         error_code=_int_or_none(form.get("ErrorCode", "")),
+        duration_seconds=_int_or_none(form.get("CallDuration", "")),
     )
     applied = await apply_delivery_status(db, report=report)
     if applied is None:

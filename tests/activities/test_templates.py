@@ -14,7 +14,7 @@ PARAMS_FULL = {
     "date": "2025-07-01",
 }
 SMS = sorted(name for name, spec in TEMPLATES.items() if not spec.voice)
-VOICE = sorted(name for name, spec in TEMPLATES.items() if spec.voice)
+VOICE = sorted(name for name, spec in TEMPLATES.items() if spec.voice and not spec.bridge)
 
 
 def test_the_ladder_templates_exist() -> None:
@@ -64,6 +64,25 @@ def test_a_customer_name_is_refused_with_an_error_that_does_not_repeat_it() -> N
 def test_missing_param_names_the_template_and_the_param() -> None:
     with pytest.raises(ValueError, match=r"'reminder_firm'.*amount"):
         render("reminder_firm", Language.EN, {"bank": "B", "last4": "1234"})
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_a_collectors_call_holds_the_customer_then_dials_the_collector(language: Language) -> None:
+    root = ET.fromstring(
+        render("voice_bridge", language, {**PARAMS_FULL, "agent": "+8613800000001"})
+    )
+    say, dial = list(root)
+    assert (say.tag, dial.tag, dial.text, dial.get("timeout")) == (
+        "Say",
+        "Dial",
+        "+8613800000001",
+        "30",
+    )
+    # Whoever picks up hears the bank's name only: the collector confirms who they speak to.
+    text = say.text or ""
+    assert "Example Bank" in text and "5678" not in text and "CNY" not in text
+    with pytest.raises(ValueError, match=r"'voice_bridge'.*agent"):
+        render("voice_bridge", language, PARAMS_FULL)
 
 
 def test_unknown_template() -> None:

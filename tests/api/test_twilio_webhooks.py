@@ -29,6 +29,8 @@ from api.routes.twilio_webhooks import INBOUND_PATH, STATUS_PATH
 from config.settings import Settings, TaskQueues
 from models.case_status import CaseStatus
 from models.contracts import RecordPaymentInput, Stage
+from models.departments import PlaceCallInput
+from models.people import Actor, Role
 from models.strategy import Channel
 from operations.gateway import Gateway
 from readmodel.engine import Database
@@ -163,6 +165,33 @@ async def test_a_signed_status_callback_updates_the_attempt_and_reaches_the_case
     assert answer.status_code == 204
     assert (await reload(harness, row)).status == "delivered"
     assert await eventually(lambda: outcomes(handle), "the outcome") == ["sms: delivered"]
+
+
+async def test_a_collectors_bridged_call_reports_its_status_and_length(
+    harness: CaseHarness, http: httpx.AsyncClient
+) -> None:
+    handle = await harness.start(dpd=40)  # the collector stage: a collector call is open
+    await harness.sleep_until_local(10)
+    [task] = [t for t in (await handle.query(Case.status)).open_tasks]
+    collector = Actor("ann.li", via="console", roles=(Role.OPERATIONS,))
+    gateway = Gateway(harness.client, answer_within=10).acting(collector)
+    placed = await gateway.update(
+        handle.id, Case.place_call, PlaceCallInput(task.key, "ann.li", "+8613800000001")
+    )
+    assert placed.unwrap().accepted
+    [row] = [a for a in await harness.attempts(handle) if a.template == "voice_bridge"]
+    params = {
+        "AccountSid": "AC" + "0" * 32,
+        "From": OUR_NUMBER,
+        "CallSid": row.provider_id or "",
+        "CallStatus": "completed",
+        "CallDuration": "185",
+    }
+
+    assert (await post_signed(http, status_path(row), params)).status_code == 204
+    answered = await reload(harness, row)
+    assert (answered.status, answered.duration_seconds) == ("answered", 185)
+    assert await eventually(lambda: outcomes(handle), "the outcome") == ["voice: answered"]
 
 
 async def test_the_same_callback_twice_changes_things_once(

@@ -69,6 +69,7 @@ from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,
+    PlaceCallInput,
     TaskOutcome,
     VisitCheckInput,
     VisitSlotInput,
@@ -274,6 +275,13 @@ task_work = st.one_of(
         end=st.times(),
         collectors=st.lists(collectors, max_size=3).map(tuple),
     ),
+    call(
+        "place_call",
+        PlaceCallInput,
+        task_key=task_keys,
+        collector=collectors,
+        agent_phone=st.one_of(st.just("+8613800000001"), texts),
+    ),
     call("check_in_visit", VisitCheckInput, task_key=task_keys, collector=collectors),
     call("check_out_visit", VisitCheckInput, task_key=task_keys, collector=collectors),
 )
@@ -310,6 +318,7 @@ UPDATES = (
     "book_visit",
     "check_in_visit",
     "check_out_visit",
+    "place_call",
 )
 json_values = st.recursive(
     st.none() | st.booleans() | INT64 | st.floats(allow_nan=False) | texts,

@@ -5,7 +5,7 @@ escalates when nobody checks in by the end of its slot."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +18,7 @@ from models.departments import (
     ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,
+    PlaceCallInput,
     TaskKind,
     TaskOutcome,
     TaskStatus,
@@ -187,8 +188,7 @@ async def test_a_visit_checked_in_during_its_slot_is_reported_and_does_not_escal
     )
     assert not_theirs.outcome is Outcome.REFUSED and "not one of" in not_theirs.message
 
-    await harness.sleep_until_local(14, "Asia/Shanghai")
-    await harness.skip(timedelta(minutes=20))
+    await harness.sleep_until(datetime.combine(day, time(14, 20), SHANGHAI))
     (
         await gateway.acting(BO).update(
             handle.id, Case.check_in_visit, VisitCheckInput(key, "bo.chen")
@@ -222,3 +222,40 @@ async def test_a_visit_checked_in_during_its_slot_is_reported_and_does_not_escal
     [row] = [r for r in await rows_when_written(harness, handle) if r.kind == "field_visit"]
     assert (row.status, row.outcome, row.right_party) == ("done", "reached", True)
     assert (await handle.query(Case.status)).stage is Stage.COLLECTOR
+
+
+async def test_click_to_call_rings_the_customer_then_the_collector_within_the_policy(
+    harness: CaseHarness,
+) -> None:
+    handle = await collector_case(harness)
+    call = await open_task(handle, TaskKind.COLLECTOR_CALL)
+    gateway = Gateway(harness.client, answer_within=10).acting(ANN)
+    agent = "+8613800000001"
+
+    # At night in the customer's time the policy refuses, says when, and records the refusal.
+    await harness.sleep_until_local(22)
+    night = await gateway.update(
+        handle.id, Case.place_call, PlaceCallInput(call.key, "ann.li", agent)
+    )
+    assert night.outcome is Outcome.ACCEPTED and night.value is not None
+    assert not night.value.accepted and "outside_window" in night.value.message
+    assert "may be called from" in night.value.message
+    bad_phone = await gateway.update(
+        handle.id, Case.place_call, PlaceCallInput(call.key, "ann.li", "13800000001")
+    )
+    assert bad_phone.outcome is Outcome.REFUSED and "agent_phone" in bad_phone.message
+
+    await harness.sleep_until_local(10)
+    calls_before = len(harness.fake.calls)
+    placed = (
+        await gateway.update(handle.id, Case.place_call, PlaceCallInput(call.key, "ann.li", agent))
+    ).unwrap()
+    assert placed.accepted and "your phone rings" in placed.message
+    [bridge] = harness.fake.calls[calls_before:]
+    assert f'<Dial timeout="30">{agent}</Dial>' in bridge.body
+    assert "Please hold" in bridge.body or "请稍候" in bridge.body
+    attempts = [(a.template, a.status, a.reason) for a in await harness.attempts(handle)]
+    assert ("voice_bridge", "refused", "outside_window") in attempts
+    assert any(t == "voice_bridge" and s != "refused" for t, s, _ in attempts)
+    [row] = await rows_when_written(harness, handle)
+    assert (row.assignee, row.status) == ("ann.li", "claimed")  # placing the call claimed it
