@@ -44,12 +44,17 @@ from models.contracts import (
 )
 from models.daily_intake import DailyIntakeInput
 from models.departments import (
+    AssignTaskInput,
     ClaimTaskInput,
     CompleteTaskInput,
+    FieldVisitReport,
+    PlaceCallInput,
     RiskDecision,
     RiskDecisionKind,
     TaskKind,
     TaskOutcome,
+    VisitCheckInput,
+    VisitSlotInput,
 )
 from models.retention import RetentionInput
 from models.strategy import Channel
@@ -172,6 +177,47 @@ async def quiet_case(harness: CaseHarness) -> Recorded:
     handle = await harness.start(dpd=5, outstanding=300_000, overdue=90_000)
     await harness.sleep_days(100)
     await pay(handle, 300_000, "BANK-Q")
+    await handle.result()
+    return [("", await handle.fetch_history())]
+
+
+async def collector_workspace(harness: CaseHarness) -> Recorded:
+    """The collector's workspace: a call task assigned by a supervisor, a click-to-call
+    refused at night and placed in the morning, a wrong number planning a field visit, the
+    visit booked, checked in to and out of, and reported with a promise; then paid in full."""
+    await morning(harness.env)
+    handle = await harness.start(dpd=40, outstanding=300_000, overdue=120_000)
+    await harness.sleep_days(0.1)
+    call = next(t for t in (await handle.query(Case.status)).open_tasks)
+    await handle.execute_update(Case.assign_task, AssignTaskInput(call.key, "ann.li", "zh"))
+    await morning(harness.env, hour=22)
+    bridge = PlaceCallInput(call.key, "ann.li", "+8613800000001")
+    await handle.execute_update(Case.place_call, bridge)  # refused: night in Shanghai
+    await morning(harness.env)
+    await handle.execute_update(Case.place_call, bridge)
+    wrong = CompleteTaskInput(call.key, "ann.li", TaskOutcome.WRONG_NUMBER, call_seconds=40)
+    await handle.execute_update(Case.complete_task, wrong)
+    visit = next(t for t in (await handle.query(Case.status)).open_tasks)
+    tomorrow = await harness.today() + timedelta(days=1)
+    pair = ("ann.li", "bo.chen")
+    slot = VisitSlotInput(visit.key, tomorrow, time(14), time(16), pair)
+    await handle.execute_update(Case.book_visit, slot)
+    await harness.sleep_until(datetime.combine(tomorrow, time(14, 10), ZoneInfo("Asia/Shanghai")))
+    await handle.execute_update(Case.check_in_visit, VisitCheckInput(visit.key, "bo.chen"))
+    await harness.sleep_days(1 / 24)
+    await handle.execute_update(Case.check_out_visit, VisitCheckInput(visit.key, "bo.chen"))
+    report = CompleteTaskInput(
+        visit.key,
+        "bo.chen",
+        TaskOutcome.PROMISE_MADE,
+        promised_amount_minor=120_000,
+        promised_date=tomorrow + timedelta(days=3),
+        visit=FieldVisitReport(pair, consent_to_enter=True),
+        right_party=True,
+    )
+    await handle.execute_update(Case.complete_task, report)
+    await harness.sleep_days(2)
+    await pay(handle, 300_000, "BANK-W")
     await handle.result()
     return [("", await handle.fetch_history())]
 
@@ -308,6 +354,7 @@ SCENARIOS: dict[str, Scenario] = {
     "paid_at_night_in_review": paid_at_night_in_review,
     "retention_erases_a_closed_case": retention_erases_a_closed_case,
     "daily_intake_loads_a_file": daily_intake_loads_a_file,
+    "collector_workspace": collector_workspace,
 }
 
 
