@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         case_id,
         text_problem,
     )
-    from models.department_events import TaskCancelled, TaskOpened
+    from models.department_events import TaskOpened
     from models.departments import (
         DepartmentState,
         Evidence,
@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
     )
     from workflows import case_rules as rules
+    from workflows import task_rules
     from workflows.acting import current_actor, current_actor_id
 
 # An operator's update acts before the run loop of its workflow task (see `_ready`).
@@ -311,6 +312,13 @@ class CaseBase:
         )
         return task
 
+    def _adopt_task(self, changed: task_rules.Changed) -> TaskRecord:
+        """Adopts what a task rule decided: the task as it becomes, and its event."""
+        task, event = changed
+        self._replace_task(task)
+        self._emit(event)
+        return task
+
     def _replace_task(self, task: TaskRecord) -> None:
         dept = self._dept()
         dept.tasks = [t for t in dept.tasks if t.key != task.key]
@@ -336,10 +344,7 @@ class CaseBase:
                 t.kind is kind if kind is not None else t.kind not in kept and t.reopens not in kept
             )
         ]:
-            self._replace_task(
-                TaskRecord(**{**task.__dict__, "status": TaskStatus.CANCELLED, "closed_at": now})
-            )
-            self._emit(TaskCancelled(task_kind=task.kind, why=why))
+            self._adopt_task(task_rules.cancel(task, why, now))
 
     def _add_evidence(self, at: datetime, how: str, key: str) -> None:
         dept = self._dept()

@@ -17,12 +17,12 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.contracts import ActionResult, AttemptStatus
-    from models.department_events import TaskClaimed
-    from models.departments import PlaceCallInput, TaskKind, TaskRecord, TaskStatus
+    from models.departments import PlaceCallInput, TaskKind
     from models.intake import mobile_problem
     from models.people import COLLECTORS
     from models.permissions import taken_by
     from models.strategy import Channel
+    from workflows import task_rules
     from workflows.case_base import bounded, invalid
     from workflows.case_contact import CaseContact
     from workflows.contact_policy import decide
@@ -40,11 +40,7 @@ class CaseCalls(CaseContact):
         now = workflow.now()
         task = self._find_task(req.task_key)
         if task.assignee is None:
-            claimed = TaskRecord(
-                **{**task.__dict__, "status": TaskStatus.CLAIMED, "assignee": req.collector}
-            )
-            self._replace_task(claimed)
-            self._emit(TaskClaimed(task_kind=task.kind, collector=req.collector))
+            self._adopt_task(task_rules.claim(task, req.collector))
         decision = decide(self._policy_context(Channel.VOICE, now))
         if not decision.allowed:
             await self._record_refusal(Channel.VOICE, BRIDGE_TEMPLATE, now, decision)

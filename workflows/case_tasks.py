@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
         PromiseToPayInput,
         Stage,
     )
-    from models.department_events import ForbearanceEnded, TaskClaimed, TaskDone, TaskEscalated
+    from models.department_events import ForbearanceEnded
     from models.departments import (
         AssignTaskInput,
         ClaimTaskInput,
@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         TaskKind,
         TaskOutcome,
         TaskRecord,
-        TaskStatus,
         VisitCheckInput,
         VisitSlotInput,
         misfit_outcome,
@@ -60,11 +59,7 @@ class CaseTasks(CaseHandoffs):
     async def claim_task(self, req: ClaimTaskInput) -> ActionResult:
         await self._ready()
         self._validate_claim(req)
-        task = self._find_task(req.task_key)
-        self._replace_task(
-            TaskRecord(**{**task.__dict__, "status": TaskStatus.CLAIMED, "assignee": req.collector})
-        )
-        self._emit(TaskClaimed(task_kind=task.kind, collector=req.collector))
+        self._adopt_task(task_rules.claim(self._find_task(req.task_key), req.collector))
         return self._result(f"task claimed by {req.collector}")
 
     @claim_task.validator
@@ -83,9 +78,8 @@ class CaseTasks(CaseHandoffs):
     async def assign_task(self, req: AssignTaskInput) -> ActionResult:
         await self._ready()
         self._validate_assignment(req)
-        task, event = task_rules.assign(self._find_task(req.task_key), req, current_actor_id())
-        self._replace_task(task)
-        self._emit(event)
+        changed = task_rules.assign(self._find_task(req.task_key), req, current_actor_id())
+        task = self._adopt_task(changed)
         return self._result(f"task assigned to {task.assignee}")
 
     @assign_task.validator
@@ -101,9 +95,7 @@ class CaseTasks(CaseHandoffs):
     async def book_visit(self, req: VisitSlotInput) -> ActionResult:
         await self._ready()
         self._validate_booking(req)
-        task, event = task_rules.book(self._find_task(req.task_key), req, self._time_zone())
-        self._replace_task(task)
-        self._emit(event)
+        self._adopt_task(task_rules.book(self._find_task(req.task_key), req, self._time_zone()))
         return self._result("visit booked; it escalates if nobody checks in by the slot's end")
 
     @book_visit.validator
@@ -123,9 +115,7 @@ class CaseTasks(CaseHandoffs):
     async def check_in_visit(self, req: VisitCheckInput) -> ActionResult:
         await self._ready()
         self._validate_check_in(req)
-        task, event = task_rules.check_in(self._find_task(req.task_key), req, workflow.now())
-        self._replace_task(task)
-        self._emit(event)
+        self._adopt_task(task_rules.check_in(self._find_task(req.task_key), req, workflow.now()))
         return self._result("checked in; the visit's report is due within a day")
 
     @check_in_visit.validator
@@ -137,9 +127,7 @@ class CaseTasks(CaseHandoffs):
     async def check_out_visit(self, req: VisitCheckInput) -> ActionResult:
         await self._ready()
         self._validate_check_out(req)
-        task, event = task_rules.check_out(self._find_task(req.task_key), req, workflow.now())
-        self._replace_task(task)
-        self._emit(event)
+        self._adopt_task(task_rules.check_out(self._find_task(req.task_key), req, workflow.now()))
         return self._result("checked out; complete the task with the visit's report")
 
     @check_out_visit.validator
@@ -165,21 +153,7 @@ class CaseTasks(CaseHandoffs):
         self._validate_completion(req)
         task = self._find_task(req.task_key)
         now = workflow.now()
-        self._replace_task(
-            TaskRecord(
-                **{
-                    **task.__dict__,
-                    "status": TaskStatus.DONE,
-                    "assignee": req.collector,
-                    "outcome": req.outcome,
-                    "closed_at": now,
-                    "note": req.note or task.note,
-                    "right_party": req.right_party,
-                    "call_seconds": req.call_seconds,
-                }
-            )
-        )
-        self._emit(TaskDone(task_kind=task.kind, collector=req.collector, outcome=req.outcome))
+        self._adopt_task(task_rules.complete(task, req, now))
         message = self._steer_by_outcome(task, req, now)
         return self._result(message)
 
@@ -330,12 +304,7 @@ class CaseTasks(CaseHandoffs):
             for task in [t for t in dept.tasks if t.deadline <= now]:
                 if task.kind is TaskKind.ESCALATION:
                     continue
-                self._replace_task(
-                    TaskRecord(
-                        **{**task.__dict__, "status": TaskStatus.ESCALATED, "closed_at": now}
-                    )
-                )
-                self._emit(TaskEscalated(task_kind=task.kind))
+                self._adopt_task(task_rules.escalate(task, now))
                 self._open_task(
                     TaskKind.ESCALATION,
                     SUPERVISOR,

@@ -1,5 +1,6 @@
-"""What a case's tasks decide, as pure functions: putting a task in a collector's queue, booking
-a field visit in the customer's own hours, and the collectors at the door.
+"""What a case's tasks decide, as pure functions: claiming, completing, escalating and cancelling
+a task, putting it in a collector's queue, booking a field visit in the customer's own hours,
+and the collectors at the door.
 
 Each takes the task and the command and answers the task as it becomes with the event that
 says so, or a problem in words (the update's validator refuses with it). The case's handlers in
@@ -12,9 +13,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from models.case_events import CaseEvent
-from models.department_events import TaskAssigned, VisitBooked, VisitCheckedIn, VisitCheckedOut
+from models.department_events import (
+    TaskAssigned,
+    TaskCancelled,
+    TaskClaimed,
+    TaskDone,
+    TaskEscalated,
+    VisitBooked,
+    VisitCheckedIn,
+    VisitCheckedOut,
+)
 from models.departments import (
     AssignTaskInput,
+    CompleteTaskInput,
     TaskKind,
     TaskRecord,
     TaskStatus,
@@ -31,6 +42,39 @@ EARLY_CHECK_IN = timedelta(minutes=30)  # at the door a little early is still th
 REPORT_TIME = timedelta(days=1)  # after check-in, the visit's report is due within a day
 
 Changed = tuple[TaskRecord, CaseEvent]
+
+
+def claim(task: TaskRecord, collector: str) -> Changed:
+    """Locked to `collector` until they complete it (or a supervisor moves it)."""
+    claimed = replace(task, status=TaskStatus.CLAIMED, assignee=collector)
+    return claimed, TaskClaimed(task_kind=task.kind, collector=collector)
+
+
+def complete(task: TaskRecord, req: CompleteTaskInput, now: datetime) -> Changed:
+    """Done with its outcome, and how the call or visit went; the case steers by the outcome."""
+    done = replace(
+        task,
+        status=TaskStatus.DONE,
+        assignee=req.collector,
+        outcome=req.outcome,
+        closed_at=now,
+        note=req.note or task.note,
+        right_party=req.right_party,
+        call_seconds=req.call_seconds,
+    )
+    return done, TaskDone(task_kind=task.kind, collector=req.collector, outcome=req.outcome)
+
+
+def escalate(task: TaskRecord, now: datetime) -> Changed:
+    """Past its deadline: closed as escalated (the case opens a supervisor's escalation)."""
+    escalated = replace(task, status=TaskStatus.ESCALATED, closed_at=now)
+    return escalated, TaskEscalated(task_kind=task.kind)
+
+
+def cancel(task: TaskRecord, why: str, now: datetime) -> Changed:
+    return replace(task, status=TaskStatus.CANCELLED, closed_at=now), TaskCancelled(
+        task_kind=task.kind, why=why
+    )
 
 
 def assignment_problem(task: TaskRecord, req: AssignTaskInput) -> str:
