@@ -158,6 +158,10 @@ async def _roll_rates(db: Database, start: datetime, now: datetime) -> list[Roll
                 within.append(move)
             elif (known := at_start.get(case_id)) is None or at > known[0]:
                 at_start[case_id] = (at, bucket)
+        # A case past the last floor before the window (which `_aging_moves` leaves out) is in
+        # the worst bucket at its start, whatever bucket its last write named.
+        for case_id in await _past_the_last_floor(session, start):
+            at_start[case_id] = (start, DELINQUENT[-1].value)
     # M4+ has no worse bucket to roll to.
     present: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT[:-1]}
     rolled: dict[str, set[str]] = {bucket.value: set() for bucket in DELINQUENT[:-1]}
@@ -173,6 +177,39 @@ async def _roll_rates(db: Database, start: datetime, now: datetime) -> list[Roll
         RollRate(bucket, Rate(len(rolled[bucket] & present[bucket]), len(present[bucket])))
         for bucket in present
     ]
+
+
+async def _past_the_last_floor(session: AsyncSession, start: datetime) -> list[str]:
+    """The cases open at `start` whose days past due had run past the last floor by then."""
+    lengths = await day_lengths(session)
+    last_floor = AGING_MOVES[0][0]
+    old = or_(
+        false(),
+        *(
+            and_(
+                col(CaseRow.day_seconds) == seconds,
+                col(CaseRow.due_origin) <= start - timedelta(seconds=seconds) * last_floor,
+            )
+            for seconds in lengths
+        ),
+    )
+    closures = (
+        select(BucketMoveRow.case_id, func.max(BucketMoveRow.at).label("at"))
+        .where(BucketMoveRow.to_bucket == Bucket.CLOSED.value)
+        .group_by(col(BucketMoveRow.case_id))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(CaseRow.case_id)
+        .outerjoin(closures, col(CaseRow.case_id) == closures.c.case_id)
+        .where(
+            col(CaseRow.due_origin).is_not(None),
+            col(CaseRow.opened_at) < start,
+            col(CaseRow.closed_reason).is_(None) | (closures.c.at >= start),
+            old,
+        )
+    )
+    return list(rows.all())
 
 
 async def _aging_moves(session: AsyncSession, start: datetime, now: datetime) -> list[Move]:

@@ -128,6 +128,9 @@ async def test_the_center_kpis_count_what_happened_in_the_window(database: Datab
     await case(6, NOW - timedelta(hours=1), 0)
     # In M3 at the start (80 days), rolls to M4+ 19 days ago.
     await case(7, LONG_AGO, 20)
+    # Opened in M1 200 days ago and never written since: in M4+ long before the window, so it
+    # is no case of M1's (a write's bucket is not where an unwritten case stays).
+    await case(8, NOW - 200 * day, 5)
 
     async with database.session() as session:
         for n, status, resolved in [
@@ -193,15 +196,15 @@ async def test_the_center_kpis_count_what_happened_in_the_window(database: Datab
 
     kpis = await center_kpis(database, now=NOW)
 
-    assert kpis.by_stage["closed"] == 2 and kpis.by_stage["early"] == 3
-    assert kpis.by_stage["collector"] == 2 and sum(kpis.by_stage.values()) == 7
-    assert kpis.by_bucket == {"current": 1, "M1": 0, "M2": 1, "M3": 2, "M4+": 1}
+    assert kpis.by_stage["closed"] == 2 and kpis.by_stage["early"] == 4
+    assert kpis.by_stage["collector"] == 2 and sum(kpis.by_stage.values()) == 8
+    assert kpis.by_bucket == {"current": 1, "M1": 0, "M2": 1, "M3": 2, "M4+": 2}
     rolls = {r.bucket: r.rolled for r in kpis.roll_rates}
     assert rolls["M1"] == Rate(1, 2)  # case 1 of cases 1 and 2
     assert rolls["M2"] == Rate(2, 3)  # cases 3 and 4 of cases 1, 3 and 4
     assert rolls["M3"] == Rate(1, 3) and "M4+" not in rolls  # case 7 of 3, 4 and 7
     assert Rate(0, 0).value is None
-    assert kpis.cure == Rate(1, 6)  # case 2, of the six open during the window
+    assert kpis.cure == Rate(1, 7)  # case 2, of the seven open during the window
     assert kpis.promise_kept == Rate(2, 3)
     assert kpis.right_party_contact == Rate(2, 4)
     assert kpis.refusals == {"outside_window": 2, "daily_cap": 1}
