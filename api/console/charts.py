@@ -55,3 +55,49 @@ def bar_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+COLUMN_HEIGHT = 140
+AXIS_HEIGHT = 18
+AXIS_LABELS = 12  # at most this many labels under a series; the others on hover
+
+
+def column_chart(
+    name: str,
+    items: Sequence[tuple[str, float]],
+    *,
+    shown: Sequence[str] | None = None,
+    maximum: float | None = None,
+) -> Markup:
+    """Vertical columns in order, one per (label, value): a series over days or months.
+    `shown` and `maximum` as `bar_chart`'s; every label is the column's title."""
+    if not items:
+        return Markup(
+            f'<svg class="chart empty" data-chart="{escape(name)}" width="0" height="0"></svg>'
+        )
+    top = maximum if maximum is not None else max((v for _, v in items), default=0) or 1
+    step = WIDTH / len(items)
+    width = max(1.0, step * 0.8)
+    every = -(-len(items) // AXIS_LABELS)
+    height = COLUMN_HEIGHT + AXIS_HEIGHT
+    parts = [
+        f'<svg class="chart" data-chart="{escape(name)}" role="img" viewBox="0 0 {WIDTH} {height}"'
+        f' width="100%" style="max-width:{WIDTH}px" xmlns="http://www.w3.org/2000/svg">'
+        f'<line x1="0" y1="{COLUMN_HEIGHT}" x2="{WIDTH}" y2="{COLUMN_HEIGHT}" stroke="#d8dee6"/>'
+    ]
+    for i, (label, value) in enumerate(items):
+        length = max(0.0, min(1.0, value / top)) * COLUMN_HEIGHT if top else 0.0
+        x = i * step + (step - width) / 2
+        text = shown[i] if shown is not None else f"{value:g}"
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{COLUMN_HEIGHT - length:.1f}" width="{width:.1f}"'
+            f' height="{length:.1f}" fill="{COLOURS[0]}" data-label="{escape(label)}"'
+            f' data-value="{value:g}"><title>{escape(label)}: {escape(text)}</title></rect>'
+        )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{x + width / 2:.1f}" y="{height - 4}" text-anchor="middle"'
+                f' font-size="10">{escape(label)}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
