@@ -3,11 +3,12 @@
 - `schedule list`: every schedule of the namespace, paused or not, its next and last run;
 - `schedule pause [NAME] [--note ...]`, `schedule unpause [NAME]`: stop and resume its ticks;
 - `schedule trigger [NAME]`: run it now;
-- `schedule ensure`: create the retention and daily intake schedules, or bring them up to date
-  with the settings (`collections up` does this itself; on a cluster, run it once after
-  deploying).
+- `schedule ensure`: create the retention, daily intake and allocation schedules, or bring them
+  up to date with the settings (`collections up` does this itself; on a cluster, run it once
+  after deploying).
 NAME defaults to `collections-retention`, the daily erasure of personal data past its period;
-`collections-daily-intake` loads the bank's overdue file from the drop folder, hourly.
+`collections-daily-intake` loads the bank's overdue file from the drop folder, hourly;
+`collections-allocation` puts new tasks in collectors' queues every `ALLOCATE_EVERY_MINUTES`.
 
 Exit codes: 0 done; 2 Temporal unreachable (or no payload keys); 3 no such schedule.
 """
@@ -31,6 +32,7 @@ from cli.actions import (
     at_minute,
     launch,
 )
+from models.allocation import ALLOCATION_SCHEDULE
 from models.daily_intake import DAILY_INTAKE_SCHEDULE
 from models.retention import RETENTION_SCHEDULE
 
@@ -141,6 +143,10 @@ async def ensure_schedules(env: CommandEnv) -> int:
             f"{done} {DAILY_INTAKE_SCHEDULE}: hourly at :05, loading new files from "
             f"{settings.intake_drop_dir} (due by {settings.intake_due_hour_utc:02d}:00 UTC)"
         )
+        done = await schedules.ensure_allocation(gateway, settings)
+        every = settings.allocate_every_minutes
+        when = f"every {every} min, new tasks to collectors" if every else "off (0 minutes)"
+        env.say(f"{done} {ALLOCATION_SCHEDULE}: {when}")
     return EXIT_OK
 
 

@@ -4,6 +4,8 @@ host's command line (which holds the system's authority: nobody signs in here).
 - `staff add ID --name N --role R [--role ...] [--team T] [--language L ...] [--service]`: a
   person gets a one-time password, printed once, to be changed at their first sign-in; a
   service account (`--service`) has none and signs in by token only.
+- `staff work ID [--team T] [--language L ...] [--product P ... | --every-product]
+  [--capacity N]`: what the allocator reads of them (`cli.staff_work`).
 - `staff list [--all]`; `staff disable ID` (their sessions end, their tokens are revoked) and
   `staff enable ID`; `staff roles ID --role R [--role ...]` (replaces them); `staff
   reset-password ID` (a new one-time password, printed once).
@@ -37,6 +39,7 @@ from cli.actions import (
     at_minute,
     launch,
 )
+from cli.staff_work import CapacityOpt, EveryProductOpt, LanguagesOpt, ProductsOpt, TeamOpt
 
 if TYPE_CHECKING:
     from readmodel.tables import ApiTokenRow, StaffRow
@@ -150,7 +153,7 @@ def list_(
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """The directory: id, name, kind, roles, team, languages, active."""
+    """The directory: id, name, kind, roles, team, languages, products, capacity, active."""
     launch(lambda env: list_staff(env, include_inactive=include_inactive), json_output=json_output)
 
 
@@ -163,6 +166,8 @@ def listed(row: StaffRow) -> dict[str, Any]:
         "roles": _split(row.roles),
         "team": row.team,
         "languages": _split(row.languages),
+        "products": _split(row.products),
+        "capacity": row.capacity,
         "active": row.active,
     }
 
@@ -187,12 +192,32 @@ async def list_staff(env: CommandEnv, *, include_inactive: bool = False) -> int:
             ", ".join(p["roles"]),
             p["team"] or "-",
             ", ".join(p["languages"]) or "-",
+            ", ".join(p["products"]) or "all",
+            str(p["capacity"]),
             "yes" if p["active"] else "no",
         )
         for p in people
     ]
-    env.table(("id", "name", "kind", "roles", "team", "languages", "active"), rows)
+    columns = ("id", "name", "kind", "roles", "team", "languages", "products", "cap", "active")
+    env.table(columns, rows)
     return EXIT_OK
+
+
+@staff_app.command("work")
+def work(
+    person_id: PersonArg,
+    team: TeamOpt = None,
+    language: LanguagesOpt = None,
+    product: ProductsOpt = None,
+    every_product: EveryProductOpt = False,
+    capacity: CapacityOpt = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Set what a person works: team, languages, products, capacity (the allocator's)."""
+    from cli.staff_work import WorkChange, set_work
+
+    change = WorkChange(team, language, [] if every_product else product, capacity)
+    launch(lambda env: set_work(env, person_id, change), json_output=json_output)
 
 
 @staff_app.command("disable")

@@ -1,7 +1,9 @@
 """`collections tasks`: the collectors' and supervisors' work queues.
 
-- `list [--queue operations|supervisor] [--status open] [--assignee X] [--case ACCOUNT]`:
-  from the database (`human_tasks`), soonest deadline first.
+- `list [--queue operations|supervisor] [--status open] [--assignee X] [--case ACCOUNT]
+  [--sort deadline|priority|...]`: from the database (`human_tasks`), soonest deadline first
+  (`priority`: a collector's queue, overdue first, then by deadline day, promise, balance).
+- `allocate`, `reassign --from P [--to Q] --reason R` (supervisors): see `cli.allocation`.
 - `claim TASK_KEY --collector C`: locks the task to the collector.
 - `assign TASK_KEY --to P [--reason R]` (supervisors): puts the task in P's queue; P must be an
   active person whose role works the task's queue.
@@ -48,6 +50,7 @@ from models.departments import (
     VisitCheckInput,
     VisitSlotInput,
 )
+from readmodel.queries.tasks import TaskSort
 from workflows.case import CollectionCaseWorkflow as Case
 
 if TYPE_CHECKING:
@@ -75,12 +78,15 @@ def list_command(
     assignee: Annotated[str | None, typer.Option(help="Only tasks of this collector.")] = None,
     case: Annotated[str | None, typer.Option(help="Only tasks of this account's case.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    sort: Annotated[
+        TaskSort, typer.Option(help="priority: overdue, deadline day, promise, balance.")
+    ] = TaskSort.DEADLINE,
     json_output: JsonOption = False,
 ) -> None:
-    """Tasks from the work queues, soonest deadline first."""
+    """Tasks from the work queues, soonest deadline first (or as `--sort` says)."""
     launch(
         lambda env: list_tasks(
-            env, queue=queue, status=status, assignee=assignee, case=case, limit=limit
+            env, queue=queue, status=status, assignee=assignee, case=case, limit=limit, sort=sort
         ),
         json_output=json_output,
     )
@@ -94,6 +100,7 @@ async def list_tasks(
     assignee: str | None = None,
     case: str | None = None,
     limit: int = 100,
+    sort: TaskSort = TaskSort.DEADLINE,
 ) -> int:
     from readmodel import queries
 
@@ -104,6 +111,7 @@ async def list_tasks(
         assignee=assignee,
         case_id=workflow_id_for(case) if case else None,
         limit=limit,
+        sort=sort,
     )
     if env.json_output:
         return env.print_json({"tasks": [task_view(row) for row in rows]})
@@ -310,3 +318,27 @@ def said(env: CommandEnv, result: ActionResult) -> int:
         return env.print_json(jsonable(result))
     env.say(result.message, "green")
     return EXIT_OK
+
+
+@tasks_app.command("allocate")
+def allocate(json_output: JsonOption = False) -> None:
+    """Put unassigned tasks in collectors' queues now: by language, product and capacity."""
+    from cli import allocation
+
+    launch(allocation.allocate, json_output=json_output)
+
+
+@tasks_app.command("reassign")
+def reassign(
+    from_person: Annotated[str, typer.Option("--from", help="Whose open tasks move.")],
+    reason: Annotated[str, typer.Option(help="Why (for the record), e.g. on leave.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Who takes them all; none: shared in the team.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Move a whole queue in one action (an absent collector's); a target who is inactive or
+    does not work the queue is refused and nothing moves."""
+    from cli import allocation
+
+    launch(lambda env: allocation.reassign(env, from_person, to, reason), json_output=json_output)

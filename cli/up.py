@@ -197,6 +197,12 @@ async def _retention(settings: Settings, console: Console) -> None:
         )
     except Exception as error:
         _not_set_up("The daily intake schedule", error, console)
+    try:
+        done = await schedules.ensure_allocation(gateway, settings)
+        every = settings.allocate_every_minutes
+        console.print(f"Allocation schedule {done}: every {every} min (0: off).", markup=False)
+    except Exception as error:
+        _not_set_up("The allocation schedule", error, console)
 
 
 def _not_set_up(what: str, error: Exception, console: Console) -> None:

@@ -145,6 +145,9 @@ class AssignTaskInput:
     task_key: str
     assignee: str
     reason: str = ""
+    # The allocator's: only a task nobody holds (a collector's claim that reached the case
+    # before the allocator's read of the row wins).
+    only_unassigned: bool = False
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,13 @@ async def assignee_problem(db: Database, assignee: str, queue: str) -> str:
 
 
 async def assign_task(
-    gateway: Gateway, db: Database, task_key: str, assignee: str, reason: str = ""
+    gateway: Gateway,
+    db: Database,
+    task_key: str,
+    assignee: str,
+    reason: str = "",
+    *,
+    only_unassigned: bool = False,
 ) -> Answer[ActionResult]:
     """Puts an open task in one person's queue; an unknown, inactive or unfit person is refused
     here, before the case is asked, and nothing changes."""
@@ -92,7 +98,12 @@ async def assign_task(
         return Answer(Outcome.NOT_FOUND, message=f"no task {task_key}")
     if problem := await assignee_problem(db, assignee, row.queue):
         return Answer(Outcome.REFUSED, message=problem)
-    req = AssignTaskInput(task_key=task_key, assignee=assignee.strip(), reason=reason)
+    req = AssignTaskInput(
+        task_key=task_key,
+        assignee=assignee.strip(),
+        reason=reason,
+        only_unassigned=only_unassigned,
+    )
     return as_case(row.case_id, await gateway.update(row.case_id, Case.assign_task, req))
 
 

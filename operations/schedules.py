@@ -2,11 +2,13 @@
 workflows: how long Temporal keeps a finished case's history (with its encrypted payloads).
 
 `collections-retention` starts the retention workflow (`workflows.retention`) daily at 02:00
-UTC, and `collections-daily-intake` the daily intake (`workflows.daily_intake`) hourly at :05,
-both on the collections queue; a run still going at the next tick is left to finish (overlap:
-skip). `ensure_retention` and `ensure_intake` create them, or bring existing ones up to date
-with the settings while keeping whether an operator paused them. `collections up` calls both;
-on a cluster, run `collections schedule ensure` once after deploying.
+UTC, `collections-daily-intake` the daily intake (`workflows.daily_intake`) hourly at :05, and
+`collections-allocation` the allocator (`workflows.allocation`) every `allocate_every_minutes`,
+all on the collections queue; a run still going at the next tick is left to finish (overlap:
+skip). `ensure_retention`, `ensure_intake` and `ensure_allocation` create them, or bring
+existing ones up to date with the settings while keeping whether an operator paused them (an
+allocation every 0 minutes removes its schedule). `collections up` calls them; on a cluster,
+run `collections schedule ensure` once after deploying.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
+from models.allocation import ALLOCATION_SCHEDULE, ALLOCATION_WORKFLOW
 from models.daily_intake import DAILY_INTAKE_SCHEDULE, DAILY_INTAKE_WORKFLOW, DailyIntakeInput
 from models.retention import RETENTION_SCHEDULE, RETENTION_WORKFLOW, RetentionInput
 from operations.gateway import Gateway
@@ -119,6 +122,40 @@ async def ensure_intake(
     """Creates the daily intake's schedule, or updates it to the settings; "created" or
     "updated". A paused schedule stays paused."""
     return await _ensure(gateway.client, schedule_id, intake_schedule(settings))
+
+
+def allocation_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            ALLOCATION_WORKFLOW,
+            id=ALLOCATION_SCHEDULE,  # Temporal appends each run's scheduled time
+            task_queue=settings.task_queues.collections,
+        ),
+        spec=ScheduleSpec(
+            intervals=[
+                ScheduleIntervalSpec(every=timedelta(minutes=settings.allocate_every_minutes))
+            ],
+            time_zone_name="UTC",
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_allocation(
+    gateway: Gateway, settings: Settings, *, schedule_id: str = ALLOCATION_SCHEDULE
+) -> str:
+    """Creates the allocator's schedule, or updates it to the settings: "created" or "updated"
+    (a paused schedule stays paused); with `allocate_every_minutes` 0, removes it: "removed",
+    or "off" when there was none."""
+    if settings.allocate_every_minutes > 0:
+        return await _ensure(gateway.client, schedule_id, allocation_schedule(settings))
+    try:
+        await gateway.client.get_schedule_handle(schedule_id).delete()
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return "off"
+    return "removed"
 
 
 async def _ensure(client: Client, schedule_id: str, wanted: Schedule) -> str:

@@ -1,9 +1,11 @@
 """The staff directory: people and service accounts, their roles, and their local passwords.
 
-Each person has an id (`ann.li`), a display name, one or more roles, a team and the languages
-they work in; a service account (`svc-intake`) is a named machine caller that signs in only by
-API token. Passwords are hashed with argon2id (`argon2-cffi`); a password set by an admin (or
-the first admin's, made by `up`) is one-time: it must be changed at the next sign-in.
+Each person has an id (`ann.li`), a display name, one or more roles, a team, the languages
+they work in, the products they work (none: every product) and their capacity, the most open
+tasks the allocator gives them (`set_work`); a service account (`svc-intake`) is a named
+machine caller that signs in only by API token. Passwords are hashed with argon2id
+(`argon2-cffi`); a password set by an admin (or the first admin's, made by `up`) is one-time:
+it must be changed at the next sign-in.
 Disabling a person ends their sessions and revokes their tokens in the same transaction.
 """
 
@@ -26,6 +28,13 @@ from readmodel.engine import Database
 from readmodel.tables import ApiTokenRow, StaffRow, StaffSessionRow
 
 PERSON_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+# What the allocator reads of a collector (`operations.allocation`): the products they work
+# (`card`, `personal_loan`: the bank's codes; none, every product), the languages they speak
+# (`zh-CN`, `en`) and the most open tasks it gives them.
+PRODUCT_CODE = re.compile(r"^\w+$")
+LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+DEFAULT_CAPACITY, MAX_CAPACITY = 40, 500
+MAX_TEAM = 64
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
 # A hash to verify against when no such person exists, so that an unknown id costs the same
@@ -156,6 +165,8 @@ async def add(
     team: str = "",
     languages: Iterable[str] = (),
     kind: str = "person",
+    products: Iterable[str] = (),
+    capacity: int = DEFAULT_CAPACITY,
 ) -> str:
     """Adds a person (with a one-time password, returned: show it once) or a service account
     (no password: it signs in by token; returns "")."""
@@ -166,6 +177,7 @@ async def add(
     if not name.strip():
         raise StaffError("a display name is required")
     chosen = parse_roles(roles)
+    work = work_fields(team=team, products=products, capacity=capacity)
     if await find(db, person_id) is not None:
         raise StaffError(f"{person_id} is already in the directory")
     password = one_time_password() if kind == "person" else ""
@@ -175,13 +187,14 @@ async def add(
         display_name=name.strip(),
         kind=kind,
         roles=",".join(sorted(chosen)),
-        team=team.strip(),
         languages=",".join(lang.strip() for lang in languages if lang.strip()),
         password_hash=await hash_password(password) if password else None,
         must_change_password=bool(password),
         created_at=now,
         updated_at=now,
     )
+    for column, value in work.items():
+        setattr(row, column, value)
     async with db.session() as session:
         session.add(row)
     return password
@@ -275,3 +288,65 @@ async def _store_password(db: Database, person_id: str, hashed: str, *, must_cha
             .values(password_hash=hashed, must_change_password=must_change, updated_at=_now())
         )
         await end_sessions(session, person_id)
+
+
+# --- what they work: read by the allocator ------------------------------------------------------
+
+
+def work_fields(
+    *,
+    team: str | None = None,
+    languages: Iterable[str] | None = None,
+    products: Iterable[str] | None = None,
+    capacity: int | None = None,
+) -> dict[str, str | int]:
+    """The columns the given values set, checked: a team of at most 64 characters, language
+    tags (`zh-CN`, `en`), product codes as single words (`card`, `personal_loan`; none: every
+    product), a capacity of 0 to 500 open tasks. A `StaffError` names what is wrong."""
+    fields: dict[str, str | int] = {}
+    if team is not None:
+        if len(team.strip()) > MAX_TEAM:
+            raise StaffError(f"a team's name is at most {MAX_TEAM} characters")
+        fields["team"] = team.strip()
+    if languages is not None:
+        fields["languages"] = _codes(languages, LANGUAGE_CODE, "a language tag (zh-CN, en ...)")
+    if products is not None:
+        fields["products"] = _codes(products, PRODUCT_CODE, "a product code (one word: card ...)")
+    if capacity is not None:
+        if not 0 <= capacity <= MAX_CAPACITY:
+            raise StaffError(f"a capacity is 0 to {MAX_CAPACITY} open tasks, not {capacity}")
+        fields["capacity"] = capacity
+    return fields
+
+
+def _codes(given: Iterable[str], shape: re.Pattern[str], what: str) -> str:
+    """Comma-separated, each once, in the order given; blanks (`a,,b`) are dropped."""
+    codes: list[str] = []
+    for code in (c.strip() for c in given):
+        if code and not shape.match(code):
+            raise StaffError(f"{code!r} is not {what}")
+        if code and code not in codes:
+            codes.append(code)
+    return ",".join(codes)
+
+
+async def set_work(
+    db: Database,
+    person_id: str,
+    *,
+    team: str | None = None,
+    languages: Iterable[str] | None = None,
+    products: Iterable[str] | None = None,
+    capacity: int | None = None,
+) -> StaffRow:
+    """Sets what the person works (only what is given changes); the allocator reads it at its
+    next run. Their tasks stay theirs: `operations.allocation.reassign_queue` moves them."""
+    fields = work_fields(team=team, languages=languages, products=products, capacity=capacity)
+    await _existing(db, person_id)
+    async with db.session() as session:
+        await session.exec(
+            update(StaffRow)
+            .where(col(StaffRow.person_id) == person_id)
+            .values(**fields, updated_at=_now())
+        )
+    return await _existing(db, person_id)

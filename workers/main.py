@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.allocation import AllocationActivities
 from activities.assessment import AssessmentActivities
 from activities.case_store import CaseStoreActivities
 from activities.daily_intake import INTAKE_ACTOR, DailyIntakeActivities, IntakeFolders
@@ -28,6 +29,7 @@ from temporal.client import connect
 from temporal.codec import codec_from_settings
 from workers.metrics import sdk_runtime, serve_metrics
 from workflows.acting import ActorInterceptor
+from workflows.allocation import AllocationWorkflow
 from workflows.case import CollectionCaseWorkflow
 from workflows.daily_intake import DailyIntakeWorkflow
 from workflows.legal_referral import LegalReferralWorkflow
@@ -74,7 +76,12 @@ def make_sender(settings: Settings) -> Sender:
 def workflows_for(settings: Settings, queue: str) -> list[type]:
     queues = settings.task_queues
     hosted: dict[str, list[type]] = {
-        queues.collections: [CollectionCaseWorkflow, RetentionWorkflow, DailyIntakeWorkflow],
+        queues.collections: [
+            CollectionCaseWorkflow,
+            RetentionWorkflow,
+            DailyIntakeWorkflow,
+            AllocationWorkflow,
+        ],
         queues.risk: [RiskReviewWorkflow],
         queues.legal: [LegalReferralWorkflow],
     }
@@ -96,7 +103,7 @@ def activities_for(settings: Settings, queue: str, services: Services) -> list[C
             messaging.apply_delivery_status,
             retention.find_due_for_erasure,
             retention.erase_cases,
-            *_daily_intake(settings, services),
+            *_using_temporal(settings, services),
         ]
     if queue == queues.risk:
         return [store.write_handoff]
@@ -105,7 +112,9 @@ def activities_for(settings: Settings, queue: str, services: Services) -> list[C
     return []
 
 
-def _daily_intake(settings: Settings, services: Services) -> list[Callable[..., Any]]:
+def _using_temporal(settings: Settings, services: Services) -> list[Callable[..., Any]]:
+    """The activities that start or update cases themselves: the daily intake's, the
+    allocator's (which acts as `svc-allocator` on each case it places a task of)."""
     if services.temporal is None:
         return []
     gateway = Gateway(
@@ -117,7 +126,8 @@ def _daily_intake(settings: Settings, services: Services) -> list[Callable[..., 
         IntakeFolders.from_settings(settings),
         task_queue=settings.task_queues.collections,
     )
-    return [intake.scan_drop_folder, intake.load_intake_file]
+    allocator = AllocationActivities(gateway, services.db)
+    return [intake.scan_drop_folder, intake.load_intake_file, allocator.allocate_open_tasks]
 
 
 def build_worker(

@@ -82,6 +82,8 @@ def assignment_problem(task: TaskRecord, req: AssignTaskInput) -> str:
         return "assignee is required"
     if task.status not in (TaskStatus.OPEN, TaskStatus.CLAIMED):
         return f"task is {task.status}"
+    if req.only_unassigned and task.assignee:
+        return f"task is already held by {task.assignee}"
     return ""
 
 

@@ -25,7 +25,7 @@ from readmodel.engine import Database
 router = APIRouter()
 
 KINDS = ("person", "service")
-CHANGES = ("active", "roles", "password", "token")
+CHANGES = ("active", "roles", "password", "token", "work")
 MAX_TOKEN_NAME = 80
 
 
@@ -116,8 +116,8 @@ async def add_staff(request: Request, db: DatabaseDep) -> Response:
 
 @router.post("/staff/{person_id}/{change}", response_class=HTMLResponse)
 async def change_staff(request: Request, person_id: str, change: str, db: DatabaseDep) -> Response:
-    """`active` (enable or disable), `roles`, `password` (a reset) or `token` (a service
-    account's)."""
+    """`active` (enable or disable), `roles`, `password` (a reset), `token` (a service
+    account's) or `work` (team, languages, products, capacity: what the allocator reads)."""
     operator = await _admin(request)
     if not isinstance(operator, Operator):
         return operator
@@ -139,6 +139,16 @@ async def change_staff(request: Request, person_id: str, change: str, db: Databa
                 raise staff.StaffError("you cannot take the admin role from yourself")
             await staff.set_roles(db, person_id, names)
             return answered("/console/staff", f"{person_id}: {t('roles_set')}")
+        if change == "work":
+            await staff.set_work(
+                db,
+                person_id,
+                team=str(form.get("team", "")),
+                languages=str(form.get("languages", "")).split(","),
+                products=str(form.get("products", "")).split(","),
+                capacity=_capacity(str(form.get("capacity", ""))),
+            )
+            return answered("/console/staff", f"{person_id}: {t('work_set')}")
         if change == "password":
             password = await staff.reset_password(db, person_id)
             shown = Shown(person_id, "one_time_password", password)
@@ -165,6 +175,13 @@ async def _service_token(
     except ValueError as error:
         raise staff.StaffError(str(error)) from None
     return await _directory(request, operator, db, shown=Shown(person_id, "token", issued.token))
+
+
+def _capacity(raw: str) -> int:
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 4:
+        raise staff.StaffError(f"a capacity is 0 to {staff.MAX_CAPACITY} open tasks")
+    return int(text)
 
 
 def _days(raw: str) -> int:

@@ -29,7 +29,7 @@ from models.departments import (
     VisitCheckInput,
     VisitSlotInput,
 )
-from operations import departments
+from operations import allocation, departments
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel import queries
@@ -122,7 +122,9 @@ async def list_tasks(
     offset: Offset = 0,
 ) -> list[TaskView]:
     """Soonest deadline first; `sort` by `deadline`, `created`, `kind` or `status` (in their
-    listed order); equal values by when the row was first written, in the same direction;
+    listed order), or `priority` (a collector's queue: overdue first, then by the day the
+    deadline falls in, a promise falling due within two days, the larger balance, the more
+    days past due); equal values by when the row was first written, in the same direction;
     `offset` skips that many."""
     rows = await queries.list_tasks(
         db,
@@ -258,3 +260,36 @@ async def task_for(db: Database, task_key: str, role: Role) -> HumanTaskRow:
     if not departments.works_queue(role, row.queue):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a supervisor works this task")
     return row
+
+
+# --- allocation: these two paths end in no task key, so no `/{task_key:path}/...` route above
+# matches them (each of those ends in its verb after a slash).
+
+
+class ReassignBody(BaseModel):
+    from_person: str  # whose open tasks move (an absent collector)
+    to_person: str | None = None  # an active person fit for the tasks' queues; none: the team
+    reason: str
+
+
+@router.post("/allocate")
+async def allocate_tasks(
+    _: SupervisorRole, db: DatabaseDep, gateway: GatewayDep
+) -> allocation.AllocationReport:
+    """Runs the allocator now (it also runs on its schedule): the operations queue's unassigned
+    tasks go to collectors who speak the customer's language and work the product, round robin
+    within their capacity; the tasks nobody can take are listed with why."""
+    return await allocation.allocate_open_tasks(gateway, db, asked_by=_me(gateway))
+
+
+@router.post("/reassign", responses=REFUSALS)
+async def reassign_queue(
+    body: ReassignBody, _: SupervisorRole, db: DatabaseDep, gateway: GatewayDep
+) -> allocation.AllocationReport:
+    """Moves every open task of `from_person` to `to_person`, or shares them out among the
+    other collectors of their team; an unknown, inactive or unfit `to_person` is refused
+    (400) and nothing moves."""
+    answer = await allocation.reassign_queue(
+        gateway, db, body.from_person, body.to_person, body.reason
+    )
+    return answered(answer)

@@ -1,20 +1,31 @@
-"""Reading the collectors' and supervisors' work: the task lists and one task."""
+"""Reading the collectors' and supervisors' work: the task lists and one task.
+
+A collector's queue by priority (`TaskSort.PRIORITY`): overdue tasks first; then by the day
+the deadline falls in (whole days from now: within a day, within two ...), where what is
+worth most comes first: a promise on the case falling due within two days, then the larger
+outstanding balance, then the more days past due (`readmodel.aging`), then the exact deadline.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, and_, asc, case, desc, exists, func
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.departments import TaskKind, TaskStatus
+from readmodel.aging import days_past_due_at
 from readmodel.engine import Database
 from readmodel.queries.paging import Column, Page, in_order_of, ordered
-from readmodel.tables import HumanTaskRow
+from readmodel.tables import CaseRow, HumanTaskRow, PromiseRecordRow
+
+PROMISE_SOON = timedelta(days=2)  # a promise falling due this soon puts its case's task first
+DAYS_AHEAD = 14  # deadlines further off than this are ordered by the deadline alone
 
 
 class TaskSort(StrEnum):
@@ -24,6 +35,7 @@ class TaskSort(StrEnum):
     CREATED = "created"
     KIND = "kind"
     STATUS = "status"
+    PRIORITY = "priority"  # a collector's queue: see the module's docstring
 
 
 @dataclass(frozen=True)
@@ -47,10 +59,12 @@ async def list_tasks(
     descending: bool = False,
     limit: int = 100,
     offset: int = 0,
+    now: datetime | None = None,
 ) -> list[HumanTaskRow]:
-    """Tasks, soonest deadline first unless `sort` says otherwise (see `TaskFilter`)."""
+    """Tasks, soonest deadline first unless `sort` says otherwise (see `TaskFilter`); `now`
+    (the clock's) is when a priority is judged."""
     where = TaskFilter(queue=queue, status=status, assignee=assignee, case_id=case_id)
-    query = _sorted(_filtered(select(HumanTaskRow), where), sort, descending)
+    query = _sorted(_filtered(select(HumanTaskRow), where), sort, descending, now)
     async with db.session() as session:
         return list(await session.exec(query.limit(limit).offset(offset)))
 
@@ -63,6 +77,7 @@ async def task_page(
     descending: bool = False,
     page: int = 1,
     per_page: int = 50,
+    now: datetime | None = None,
 ) -> Page[HumanTaskRow]:
     """Page `page` (from 1) of the tasks `where` selects, in `sort`'s order, with how many
     there are in all; a page past the last is empty."""
@@ -72,7 +87,7 @@ async def task_page(
         counted = _filtered(select(func.count()).select_from(HumanTaskRow), where)
         total = (await session.exec(counted)).one()
         if offset < total:  # past the end, no offset reaches the database, however large
-            query = _sorted(_filtered(select(HumanTaskRow), where), sort, descending)
+            query = _sorted(_filtered(select(HumanTaskRow), where), sort, descending, now)
             rows = list(await session.exec(query.limit(per_page).offset(offset)))
     return Page(rows, total, page, per_page)
 
@@ -101,8 +116,13 @@ def _values(given: str | Collection[str] | None) -> Collection[str] | None:
 
 
 def _sorted(
-    query: SelectOfScalar[HumanTaskRow], sort: TaskSort, descending: bool
+    query: SelectOfScalar[HumanTaskRow],
+    sort: TaskSort,
+    descending: bool,
+    now: datetime | None = None,
 ) -> SelectOfScalar[HumanTaskRow]:
+    if sort is TaskSort.PRIORITY:
+        return _by_priority(query, now or datetime.now(UTC), descending)
     keys: dict[TaskSort, Column] = {
         TaskSort.DEADLINE: col(HumanTaskRow.deadline),
         TaskSort.CREATED: col(HumanTaskRow.created_at),
@@ -110,6 +130,37 @@ def _sorted(
         TaskSort.STATUS: in_order_of(col(HumanTaskRow.status), list(TaskStatus)),
     }
     return ordered(query, keys[sort], col(HumanTaskRow.id), descending=descending)
+
+
+def _by_priority(
+    query: SelectOfScalar[HumanTaskRow], now: datetime, descending: bool
+) -> SelectOfScalar[HumanTaskRow]:
+    """The priority's keys, each first-is-most-urgent; `descending` turns the whole order round.
+    A task whose case has no row yet sorts as one with no balance and no days past due."""
+    deadline = col(HumanTaskRow.deadline)
+    # 0 overdue, 1 due within a day from now, 2 within two days ... DAYS_AHEAD + 1 further off.
+    day = case(
+        (deadline < now, 0),
+        *((deadline < now + timedelta(days=n), n) for n in range(1, DAYS_AHEAD + 1)),
+        else_=DAYS_AHEAD + 1,
+    )
+    promised = exists().where(
+        and_(
+            col(PromiseRecordRow.case_id) == col(HumanTaskRow.case_id),
+            col(PromiseRecordRow.status) == "open",
+            col(PromiseRecordRow.promised_date) <= (now + PROMISE_SOON).date(),
+        )
+    )
+    first: list[ColumnElement[object] | Column] = [
+        day,
+        case((promised, 0), else_=1),
+        -func.coalesce(col(CaseRow.outstanding_minor), 0),
+        -func.coalesce(days_past_due_at(now), 0),
+        deadline,
+        col(HumanTaskRow.id),
+    ]
+    joined = query.outerjoin(CaseRow, col(CaseRow.case_id) == col(HumanTaskRow.case_id))
+    return joined.order_by(*(desc(key) if descending else asc(key) for key in first))
 
 
 async def get_task(db: Database, *, task_key: str) -> HumanTaskRow | None:

@@ -96,9 +96,10 @@ async def test_a_person_is_added_with_a_one_time_password_shown_once(sqlite_db: 
 
     listed = await cli(lambda env: staff_cli.list_staff(env))
     lines = listed.out.splitlines()
-    assert lines[0] == "id\tname\tkind\troles\tteam\tlanguages\tactive"
-    assert "ann.li\tAnn Li\tperson\tlegal, supervisor\tshanghai-early\tzh-CN, en\tyes" in lines
-    assert "svc-intake\tNightly intake\tservice\toperations\t-\t-\tyes" in lines  # collector
+    assert lines[0] == "id\tname\tkind\troles\tteam\tlanguages\tproducts\tcap\tactive"
+    ann_li = "ann.li\tAnn Li\tperson\tlegal, supervisor\tshanghai-early\tzh-CN, en\tall\t40\tyes"
+    assert ann_li in lines
+    assert "svc-intake\tNightly intake\tservice\toperations\t-\t-\tall\t40\tyes" in lines
     assert password not in listed.out and "argon2" not in listed.out
 
     listed = await cli(lambda env: staff_cli.list_staff(env), json_output=True)
@@ -110,6 +111,8 @@ async def test_a_person_is_added_with_a_one_time_password_shown_once(sqlite_db: 
         "roles": ["legal", "supervisor"],
         "team": "shanghai-early",
         "languages": ["zh-CN", "en"],
+        "products": [],
+        "capacity": 40,
         "active": True,
     }
 

@@ -265,7 +265,14 @@ task_work = st.one_of(
         call_seconds=st.none() | INT64,
     ),
     call("raise_dispute", ReasonInput, reason=reasons),  # opens a dispute investigation
-    call("assign_task", AssignTaskInput, task_key=task_keys, assignee=collectors, reason=texts),
+    call(
+        "assign_task",
+        AssignTaskInput,
+        task_key=task_keys,
+        assignee=collectors,
+        reason=texts,
+        only_unassigned=st.booleans(),
+    ),
     call(
         "book_visit",
         VisitSlotInput,

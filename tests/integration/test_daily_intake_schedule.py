@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.messaging.senders import OutboxSender
 from cli import schedule as schedule_cli
+from models.allocation import ALLOCATION_SCHEDULE
 from models.daily_intake import DAILY_INTAKE_SCHEDULE, DailyIntakeResult
 from models.retention import RETENTION_SCHEDULE
 from operations import schedules
@@ -130,10 +131,11 @@ async def test_schedule_ensure_makes_both_schedules(
         assert ran.code == 0, ran.err
         assert ran.out.splitlines()[0].startswith(f"created {RETENTION_SCHEDULE}: daily")
         assert ran.out.splitlines()[1].startswith(f"created {DAILY_INTAKE_SCHEDULE}: hourly")
+        assert ran.out.splitlines()[2].startswith(f"created {ALLOCATION_SCHEDULE}: every 5 min")
         intake = await client.get_schedule_handle(DAILY_INTAKE_SCHEDULE).describe()
         action = intake.schedule.action
         assert getattr(action, "workflow", None) == "DailyIntake"
     finally:
-        for schedule_id in (RETENTION_SCHEDULE, DAILY_INTAKE_SCHEDULE):
+        for schedule_id in (RETENTION_SCHEDULE, DAILY_INTAKE_SCHEDULE, ALLOCATION_SCHEDULE):
             with contextlib.suppress(RPCError):
                 await client.get_schedule_handle(schedule_id).delete()

@@ -132,6 +132,9 @@ def test_an_assignment_names_someone_and_moves_only_open_work() -> None:
     assert task_rules.assignment_problem(task(status=TaskStatus.DONE), req) == "task is done"
     claimed = task(status=TaskStatus.CLAIMED, assignee="ann.li")
     assert task_rules.assignment_problem(claimed, req) == ""
+    allocator = AssignTaskInput(req.task_key, "bo.chen", only_unassigned=True)
+    assert task_rules.assignment_problem(claimed, allocator) == "task is already held by ann.li"
+    assert task_rules.assignment_problem(task(), allocator) == ""
     moved, event = task_rules.assign(claimed, req, "sup.sue")
     assert (moved.assignee, moved.status, moved.assigned_by) == (
         "bo.chen",
