@@ -44,9 +44,10 @@ class CaseCalls(CaseContact):
         decision = decide(self._policy_context(Channel.VOICE, now))
         if not decision.allowed:
             await self._record_refusal(Channel.VOICE, BRIDGE_TEMPLATE, now, decision)
-            when = f"; the customer may be called from {decision.earliest:%Y-%m-%d %H:%M} UTC"
-            later = when if decision.earliest else ""
-            return self._result(f"not called: {decision.reason}{later}", accepted=False)
+            when = "; not by phone for now"
+            if (earliest := decision.earliest) is not None:
+                when = f"; the customer may be called from {earliest:%Y-%m-%d %H:%M} UTC"
+            return self._result(f"not called: {decision.reason}{when}", accepted=False)
         result = await self._send(
             Channel.VOICE,
             BRIDGE_TEMPLATE,

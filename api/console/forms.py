@@ -49,3 +49,18 @@ def a_date(raw: str, field: str) -> date:
 
 def optional_date(raw: str, field: str) -> date | None:
     return a_date(raw, field) if raw.strip() else None
+
+
+def optional_seconds(raw: str, field: str) -> int | None:
+    """A length typed as minutes:seconds ("4:05") or seconds ("245"); blank for none. How long
+    a call may be is the case's to refuse."""
+    text = raw.strip()
+    if not text:
+        return None
+    minutes, colon, seconds = text.rpartition(":")
+    parts = [minutes, seconds] if colon else [seconds]
+    if not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
+        raise FormError(field, "not_a_duration")
+    if colon and int(seconds) >= 60:
+        raise FormError(field, "not_a_duration")
+    return int(minutes) * 60 + int(seconds) if colon else int(seconds)

@@ -1,4 +1,5 @@
-"""The collectors' tasks: their own, or their queue's; claimed and completed from the list."""
+"""The collectors' tasks: their own (by priority), or their queue's; claimed and completed from
+the list. Supervisors also see the team's queues (`api.console.queues`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.console.forms import FormError, optional_date, optional_minor_units
+from api.console import queues as team_queues
+from api.console.forms import FormError, optional_date, optional_minor_units, optional_seconds
 from api.console.i18n import translator
 from api.console.listing import Columns, pager
 from api.console.pages import (
@@ -42,6 +44,8 @@ router = APIRouter()
 DUE_SOON = timedelta(hours=4)
 # Soonest deadline first; the newest task first when sorted by when it was made.
 COLUMNS = Columns(TaskSort.DEADLINE, frozenset({TaskSort.CREATED}))
+# My tasks: by priority (overdue, the deadline's day, a promise due, balance, days past due).
+MY_COLUMNS = Columns(TaskSort.PRIORITY, frozenset({TaskSort.CREATED}))
 # What a claim or a completion keeps of the list it was made from, to go back to it.
 LIST_FIELDS = ("view", "page", "per_page", "sort", "order")
 
@@ -53,8 +57,10 @@ async def task_list(
     operator = await signed_in(request)
     if not operator.may(PAGES["tasks"]):
         return forbidden(request, operator)
+    if view == "queues":
+        return await team_queues.page(request, operator, db)
     try:
-        listing = COLUMNS.read(request.query_params)
+        listing = (MY_COLUMNS if view == "mine" else COLUMNS).read(request.query_params)
     except FormError as error:
         code, message = refusal(error, operator)
         return render(request, "error.html", operator, status_code=code, message=message)
@@ -114,28 +120,44 @@ async def task_action(
             claimed = await departments.claim_task(gateway, row.case_id, key, operator.staff)
             message = said(claimed)
         else:
-            outcome = form.get("outcome", "")
-            if outcome not in TaskOutcome.__members__.values():
-                raise FormError("outcome", "not_an_outcome")
-            visit = None
-            if form.get("second_collector", "").strip():
-                visit = FieldVisitReport(
-                    collectors=(operator.staff, form["second_collector"].strip()),
-                    consent_to_enter=form.get("consent") == "on",
-                )
-            report = CompleteTaskInput(
-                task_key=key,
-                collector=operator.staff,
-                outcome=TaskOutcome(outcome),
-                note=form.get("note", ""),
-                promised_amount_minor=optional_minor_units(
-                    form.get("promised_amount", ""), await currency_of(db, task_key=key)
-                ),
-                promised_date=optional_date(form.get("promised_date", ""), "promised_date"),
-                visit=visit,
-            )
+            currency = await currency_of(db, task_key=key)
+            report = completion(form, key, operator.staff, currency)
             message = said(await departments.complete_task(gateway, db, row.case_id, report))
     except (FormError, HTTPException) as error:
         _, message = refusal(error, operator)
         return answered(back, f"{translator(operator.language)('error')}: {message}")
     return answered(back, message)
+
+
+def completion(form: dict[str, str], key: str, collector: str, currency: str) -> CompleteTaskInput:
+    """A task's completion as typed into its form, the list's or the work page's (amounts in
+    `currency`); `FormError` for a value that cannot be read: the rest is the case's to refuse."""
+    outcome = form.get("outcome", "")
+    if outcome not in TaskOutcome.__members__.values():
+        raise FormError("outcome", "not_an_outcome")
+    visit = None
+    if form.get("second_collector", "").strip():
+        visit = FieldVisitReport(
+            collectors=(collector, form["second_collector"].strip()),
+            consent_to_enter=form.get("consent") == "on",
+        )
+    right_party = form.get("right_party", "")
+    if right_party not in ("", "yes", "no"):
+        raise FormError("right_party", "not_a_choice")
+    return CompleteTaskInput(
+        task_key=key,
+        collector=collector,
+        outcome=TaskOutcome(outcome),
+        note=form.get("note", ""),
+        promised_amount_minor=optional_minor_units(form.get("promised_amount", ""), currency),
+        promised_date=optional_date(form.get("promised_date", ""), "promised_date"),
+        visit=visit,
+        right_party={"yes": True, "no": False}.get(right_party),
+        call_seconds=optional_seconds(form.get("call_length", ""), "call_length"),
+    )
+
+
+@router.post("/tasks/queues/{verb}", response_class=HTMLResponse)
+async def queue_action(request: Request, verb: str, db: DatabaseDep) -> Response:
+    """Supervisors: `move` a whole queue, or `allocate` now (`api.console.queues`)."""
+    return await team_queues.act(request, await signed_in(request), verb, db)

@@ -359,3 +359,87 @@ async def test_the_dashboard_draws_its_charts_from_the_cases(stack: Stack, brows
     assert max(widths) > 0  # drawn, not just listed
     await screenshot(page, "dashboard")
     await page.context.close()
+
+
+async def test_a_collector_works_a_call_from_its_page_and_records_a_promise(
+    stack: Stack, browser: Any
+) -> None:
+    """A supervisor puts the call in the collector's queue; from their queue to the task's
+    page: the number only once revealed, the script's disclosures, and the call's outcome with
+    right-party contact, its length and a promise; then the supervisor sees it in the team's
+    figures on the dashboard."""
+    account = await stack.started(intake_row(account_no(5), dpd=40))
+    key = (await stack.open_task(account, "collector_call"))["task_key"]
+    counted = ("contacts", "right_party_contacts", "promises_obtained")
+
+    async def figures_now() -> dict[str, int]:
+        """The collector's figures as the API counts them (other tests of this module add
+        their own calls and promises)."""
+        report = await stack.api("GET", "/performance", Role.SUPERVISOR)
+        rows = [r for r in report["collectors"] if r["person_id"] == COLLECTOR]
+        return {name: rows[0][name] if rows else 0 for name in counted}
+
+    before = await figures_now()
+    await stack.api("POST", f"/tasks/{key}/assign", Role.SUPERVISOR, {"assignee": COLLECTOR})
+
+    async def in_their_queue() -> Any:
+        return await stack.api("GET", "/tasks", Role.OPERATIONS, assignee=COLLECTOR)
+
+    await stack.eventually(in_their_queue, "the call in the collector's queue")
+    page = await signed_in(browser, stack, COLLECTOR, language="zh")
+    await page.click("[data-nav=tasks]")  # their own queue first
+    await page.locator(f"tr[data-task='{key}'] [data-work]").click()
+    await page.wait_for_url(f"**/console/tasks/{key}/work")
+    assert MOBILE not in await page.content()
+    assert await page.locator("[data-script] [data-disclosure]").count() == 6
+    assert await page.locator("[data-call-window]").count() == 1
+
+    await page.locator("[data-reveal]").click()
+    await page.locator("[data-contact-mobile]").wait_for()
+    assert await page.locator("[data-contact-mobile]").inner_text() == MOBILE
+    assert await page.get_attribute("[data-tel]", "href") == f"tel:{MOBILE}"
+    form = page.locator("form[data-form=outcome]")
+    await form.locator("select[name=outcome]").select_option("promise_made")
+    await form.locator("input[name=right_party][value=yes]").check()
+    await form.locator("input[name=call_length]").fill("4:05")
+    await form.locator("input[name=promised_amount]").fill("800")
+    await form.locator("input[name=promised_date]").fill(
+        (date.today() + timedelta(days=5)).isoformat()
+    )
+    await form.locator("input[name=note]").fill("周五还款")
+    await screenshot(page, "work-zh")
+    await form.locator("button").click()
+    await page.wait_for_url(f"**/console/tasks/{key}/work")
+    assert "promise recorded" in await page.locator("[data-flash]").inner_text()
+    assert MOBILE not in await page.content()
+    await page.context.close()
+
+    async def done() -> Any:
+        listed = await stack.api(
+            "GET", "/tasks", Role.OPERATIONS, case_id=f"case-{account}", status="done"
+        )
+        return listed[0] if listed else None
+
+    call = await stack.eventually(done, "the call done")
+    assert (call["outcome"], call["right_party"], call["call_seconds"]) == (
+        "promise_made",
+        True,
+        245,
+    )
+    seen = await stack.api("GET", f"/cases/{account}/access-log", Role.SUPERVISOR)
+    assert [(s["person_id"], s["what"], s["reason"]) for s in seen] == [
+        (COLLECTOR, "contact_details", f"calling the customer (task {key})")
+    ]
+
+    supervisor = await signed_in(browser, stack, SUPERVISOR)
+    await supervisor.click("[data-nav=dashboard]")
+    theirs = supervisor.locator(
+        f"[data-table=performance] tr[data-level=collector][data-id='{COLLECTOR}']"
+    )
+    await theirs.wait_for()
+    figures = {
+        name: int(await theirs.locator(f"[data-figure={name}]").inner_text()) for name in counted
+    }
+    assert figures == {name: before[name] + 1 for name in counted}  # this call, this promise
+    await screenshot(supervisor, "dashboard-team")
+    await supervisor.context.close()

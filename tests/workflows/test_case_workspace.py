@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 from temporalio.client import WorkflowUpdateFailedError
 
-from models.contracts import Stage
+from models.contracts import ChannelInput, Stage
 from models.departments import (
     AssignTaskInput,
     ClaimTaskInput,
@@ -26,6 +26,7 @@ from models.departments import (
     VisitSlotInput,
 )
 from models.people import Actor, Role
+from models.strategy import Channel
 from operations.answers import Outcome
 from operations.gateway import Gateway
 from readmodel.tables import HumanTaskRow, PromiseRecordRow
@@ -259,3 +260,19 @@ async def test_click_to_call_rings_the_customer_then_the_collector_within_the_po
     assert any(t == "voice_bridge" and s != "refused" for t, s, _ in attempts)
     [row] = await rows_when_written(harness, handle)
     assert (row.assignee, row.status) == ("ann.li", "claimed")  # placing the call claimed it
+
+
+async def test_a_call_to_a_customer_who_opted_out_of_calls_is_refused_for_good(
+    harness: CaseHarness,
+) -> None:
+    """A refusal with no time it would lift (found by the update fuzz test: it failed the
+    case's workflow task on every retry)."""
+    handle = await collector_case(harness)
+    call = await open_task(handle, TaskKind.COLLECTOR_CALL)
+    await handle.execute_update(Case.opt_out, ChannelInput(Channel.VOICE, "no calls, please"))
+    gateway = Gateway(harness.client, answer_within=10).acting(ANN)
+    bridge = PlaceCallInput(call.key, "ann.li", "+8613800000001")
+    refused = (await gateway.update(handle.id, Case.place_call, bridge)).unwrap()
+    assert not refused.accepted
+    assert refused.message == "not called: opted_out; not by phone for now"
+    assert (await handle.query(Case.status)).stage is Stage.COLLECTOR  # the case is fine
