@@ -18,10 +18,12 @@ from cli.customer import customer_app
 from cli.history import history_app
 from cli.inbox import inbox_app
 from cli.intake import intake, intake_files
+from cli.performance import performance_command
 from cli.runtime import leave, run_and_leave
 from cli.schedule import schedule_app
 from cli.staff import staff_app, token_app
 from cli.tasks import tasks_app
+from cli.training import training_app
 from config.settings import load_settings
 
 app = typer.Typer(
@@ -140,6 +142,7 @@ def api() -> None:
 
 app.command("intake")(intake)
 app.command("intake-files")(intake_files)
+app.command("performance")(performance_command)
 app.add_typer(case_app)
 app.add_typer(tasks_app)
 app.add_typer(complaints_app)
@@ -151,6 +154,7 @@ app.add_typer(token_app)
 app.add_typer(audit_app)
 app.add_typer(customer_app)
 app.add_typer(schedule_app)
+app.add_typer(training_app)
 
 
 def run() -> None:

@@ -85,6 +85,9 @@ class Settings:
     intake_drop_dir: Path = PROJECT_ROOT / "var" / "intake" / "incoming"
     intake_due_hour_utc: int = 1
     intake_late_after_hours: int = 26
+    # How often the allocator puts new tasks in collectors' queues (`operations.allocation`), in
+    # minutes; 0: no schedule (tasks wait for a supervisor or `collections tasks allocate`).
+    allocate_every_minutes: int = 5
     # At SIGTERM the worker stops polling and gives activities in flight this long to finish
     # (a send under way completes) before cancelling them; `up` waits longer than this.
     worker_grace_seconds: float = 20.0
@@ -92,6 +95,9 @@ class Settings:
     # no tracing (config/tracing.py).
     otel_exporter_otlp_endpoint: str = ""
     otel_service_name: str = "collections"
+    # A trainee's id (`collections training up`): the stack works synthetic cases in a namespace
+    # and read model of its own, and its messages go to the outbox only, never to Twilio.
+    training: str = ""
 
     @property
     def tracing(self) -> bool:
@@ -99,7 +105,7 @@ class Settings:
 
     @property
     def twilio_configured(self) -> bool:
-        return bool(self.twilio_account_sid and self.twilio_auth_token)
+        return bool(self.twilio_account_sid and self.twilio_auth_token) and not self.training
 
     @property
     def web_ui_url(self) -> str:
@@ -142,6 +148,13 @@ def _hour(value: str) -> int:
     return hour
 
 
+def _minutes(value: str) -> int:
+    minutes = int(value)
+    if not 0 <= minutes <= 1440:
+        raise ValueError(f"ALLOCATE_EVERY_MINUTES is 0 (off) to 1440 minutes, not {minutes}")
+    return minutes
+
+
 def _log_format(value: str) -> LogFormat:
     for known in LOG_FORMATS:
         if value.lower() == known:
@@ -176,6 +189,10 @@ def load_settings(
         (key_id, SecretStr(key)) for key_id, key in _pairs(get("DATA_KEYS"), "DATA_KEYS")
     )
     cert, key = get("TEMPORAL_TLS_CERT"), get("TEMPORAL_TLS_KEY")
+    training = get("COLLECTIONS_TRAINING")
+    if training:  # whatever the environment or `.env` says, a trainee's stack knows no Twilio
+        for name in [name for name in values if name.startswith("TWILIO_")]:
+            del values[name]
     return Settings(
         var_dir=var_dir,
         temporal_address=get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
@@ -222,7 +239,9 @@ def load_settings(
         intake_drop_dir=Path(get("INTAKE_DROP_DIR") or var_dir / "intake" / "incoming"),
         intake_due_hour_utc=_hour(get("INTAKE_DUE_HOUR_UTC", "1")),
         intake_late_after_hours=int(get("INTAKE_LATE_AFTER_HOURS", "26")),
+        allocate_every_minutes=_minutes(get("ALLOCATE_EVERY_MINUTES", "5")),
         worker_grace_seconds=float(get("WORKER_GRACE_SECONDS", "20")),
         otel_exporter_otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
         otel_service_name=get("OTEL_SERVICE_NAME") or "collections",
+        training=training,
     )

@@ -16,7 +16,7 @@ from api import errors
 from api.auth import SESSION_COOKIE
 from api.console.forms import FormError
 from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, next_action, translator
-from api.deps import get_database, get_gateway, get_gateway_or_none
+from api.deps import get_database, get_gateway, get_gateway_or_none, get_settings
 from models.case_events import entry_text
 from models.contracts import ActionResult
 from models.money import money
@@ -146,6 +146,7 @@ def render(
             "path": request.url.path,
             "flash": request.cookies.get(FLASH_COOKIE, ""),
             "stages": STAGES,
+            "training": get_settings(request).training,  # a trainee's stack: the banner
             **context,
         },
         status_code=status_code,

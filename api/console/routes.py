@@ -26,8 +26,10 @@ from api.console import (
     signin,
     sso,
     tasks,
+    work,
 )
 from api.console.pages import SignInFirst, same_site_forms, sign_in_first
+from api.console.training import router as training_router
 
 __all__ = ["SignInFirst", "router", "sign_in_first"]
 
@@ -35,8 +37,9 @@ __all__ = ["SignInFirst", "router", "sign_in_first"]
 def _console() -> APIRouter:
     """One router under `/console`; a form posted from another site is refused on every page."""
     console = APIRouter(include_in_schema=False, dependencies=[Depends(same_site_forms)])
-    for page in (signin, sso, cases, tasks, inboxes, dashboard, approvals, complaints, admin):
+    for page in (signin, sso, cases, tasks, work, inboxes, dashboard, approvals, complaints, admin):
         console.include_router(page.router, prefix="/console")
+    console.include_router(training_router, prefix="/console")  # 404 unless training
     return console
 
 
