@@ -25,8 +25,8 @@ from cli import ready
 from cli.intake import policy_names
 from cli.local_secrets import local_secrets_env
 from cli.private import keep_private
-from cli.stack import ChildExited, Stack, cli_argv, port_taken, stop_timeout
-from cli.up import _report_exit, _watch
+from cli.stack import ChildExited, Stack, cli_argv, port_taken
+from cli.up import _report_exit, _watch, stop_all
 from config.settings import Settings, load_settings
 from models.visibility import ALL_KEYS
 from operations import training
@@ -112,11 +112,7 @@ async def training_up(
         _report_exit(exited, console)
         return 1
     finally:
-        if stack.children:
-            console.print("Stopping the training stack…")
-            for name in stack.stop(stop_timeout(parent)):
-                console.print(f"[yellow]{name} did not stop in time and was killed[/]")
-            console.print("Stopped.")
+        stop_all(stack, parent, console, "Stopping the training stack…")
 
 
 async def _check(parent: Settings, plan: TrainingStack) -> None:

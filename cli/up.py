@@ -60,11 +60,17 @@ async def up(settings: Settings, console: Console) -> int:
         _report_exit(exited, console)
         return 1
     finally:
-        if stack.children:
-            console.print("Stopping…")
-            for name in stack.stop(stop_timeout(settings)):
-                console.print(f"[yellow]{name} did not stop in time and was killed[/]")
-            console.print("Stopped.")
+        stop_all(stack, settings, console, "Stopping…")
+
+
+def stop_all(stack: Stack, settings: Settings, console: Console, saying: str) -> None:
+    """Stops what `stack` still runs, each within the stop timeout, saying which had to be
+    killed."""
+    if stack.children:
+        console.print(saying)
+        for name in stack.stop(stop_timeout(settings)):
+            console.print(f"[yellow]{name} did not stop in time and was killed[/]")
+        console.print("Stopped.")
 
 
 async def _watch(stack: Stack, console: Console) -> NoReturn:

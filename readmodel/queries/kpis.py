@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_
+from sqlalchemy import ColumnElement, Subquery, and_, case, false, func, not_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -181,6 +181,25 @@ async def _roll_rates(db: Database, start: datetime, now: datetime) -> list[Roll
 
 async def _past_the_last_floor(session: AsyncSession, start: datetime) -> list[str]:
     """The cases open at `start` whose days past due had run past the last floor by then."""
+    old, closures = await _aging_terms(session, start)
+    rows = await session.exec(
+        select(CaseRow.case_id)
+        .outerjoin(closures, col(CaseRow.case_id) == closures.c.case_id)
+        .where(
+            col(CaseRow.due_origin).is_not(None),
+            col(CaseRow.opened_at) < start,
+            col(CaseRow.closed_reason).is_(None) | (closures.c.at >= start),
+            old,
+        )
+    )
+    return list(rows.all())
+
+
+async def _aging_terms(
+    session: AsyncSession, start: datetime
+) -> tuple[ColumnElement[bool], Subquery]:
+    """What both aging queries filter by: a case past the last floor at `start` (in its own
+    day length), and each case's closure (its latest move to `closed`)."""
     lengths = await day_lengths(session)
     last_floor = AGING_MOVES[0][0]
     old = or_(
@@ -199,41 +218,14 @@ async def _past_the_last_floor(session: AsyncSession, start: datetime) -> list[s
         .group_by(col(BucketMoveRow.case_id))
         .subquery()
     )
-    rows = await session.exec(
-        select(CaseRow.case_id)
-        .outerjoin(closures, col(CaseRow.case_id) == closures.c.case_id)
-        .where(
-            col(CaseRow.due_origin).is_not(None),
-            col(CaseRow.opened_at) < start,
-            col(CaseRow.closed_reason).is_(None) | (closures.c.at >= start),
-            old,
-        )
-    )
-    return list(rows.all())
+    return old, closures
 
 
 async def _aging_moves(session: AsyncSession, start: datetime, now: datetime) -> list[Move]:
     """The moves days past due made by running on, up to `now`, of the cases that were open
     at some time in the window and not yet past the last floor at its start: each floor an
     open case crossed after its first write and before its closure."""
-    lengths = await day_lengths(session)
-    last_floor = AGING_MOVES[0][0]
-    young = or_(
-        false(),
-        *(
-            and_(
-                col(CaseRow.day_seconds) == seconds,
-                col(CaseRow.due_origin) > start - timedelta(seconds=seconds) * last_floor,
-            )
-            for seconds in lengths
-        ),
-    )
-    closures = (
-        select(BucketMoveRow.case_id, func.max(BucketMoveRow.at).label("at"))
-        .where(BucketMoveRow.to_bucket == Bucket.CLOSED.value)
-        .group_by(col(BucketMoveRow.case_id))
-        .subquery()
-    )
+    old, closures = await _aging_terms(session, start)
     rows = await session.exec(
         select(CaseRow, closures.c.at)
         .outerjoin(closures, col(CaseRow.case_id) == closures.c.case_id)
@@ -241,7 +233,7 @@ async def _aging_moves(session: AsyncSession, start: datetime, now: datetime) ->
             col(CaseRow.due_origin).is_not(None),
             col(CaseRow.opened_at) <= now,
             col(CaseRow.closed_reason).is_(None) | (closures.c.at >= start),
-            young,
+            not_(old),
         )
     )
     moves: list[Move] = []
