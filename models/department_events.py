@@ -44,9 +44,11 @@ class TaskDone(CaseEvent):
     task_kind: str
     collector: str
     outcome: str
+    note: str = ""  # the collector's note or a visit's report, sealed at rest with the entry
 
     def detail(self) -> str:
-        return f"{self.task_kind} by {self.collector}: {self.outcome}"
+        said = f" ({self.note})" if self.note else ""
+        return f"{self.task_kind} by {self.collector}: {self.outcome}{said}"
 
 
 @event("task_assigned")

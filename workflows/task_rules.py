@@ -62,7 +62,10 @@ def complete(task: TaskRecord, req: CompleteTaskInput, now: datetime) -> Changed
         right_party=req.right_party,
         call_seconds=req.call_seconds,
     )
-    return done, TaskDone(task_kind=task.kind, collector=req.collector, outcome=req.outcome)
+    done_event = TaskDone(
+        task_kind=task.kind, collector=req.collector, outcome=req.outcome, note=req.note.strip()
+    )
+    return done, done_event
 
 
 def escalate(task: TaskRecord, now: datetime) -> Changed:

@@ -155,6 +155,10 @@ def test_claiming_completing_escalating_and_cancelling_record_what_they_say() ->
     report = CompleteTaskInput(
         call.key, "ann.li", TaskOutcome.REACHED, right_party=True, call_seconds=95
     )
+    noted = CompleteTaskInput(call.key, "ann.li", TaskOutcome.REFUSED, note=" will not pay ")
+    assert task_rules.complete(claimed, noted, NOW)[1].detail() == (
+        "collector_call by ann.li: refused (will not pay)"  # the note is kept on the record
+    )
     done, event = task_rules.complete(claimed, report, NOW)
     assert (done.status, done.outcome, done.closed_at, done.note) == (
         TaskStatus.DONE,
