@@ -30,7 +30,7 @@ from models.contracts import case_id
 if TYPE_CHECKING:
     from cli.history_rows import TimelineRow
     from operations.history import Histories
-    from temporal.replay import ReplayReport
+    from workers.replay import ReplayReport
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 Connect = Callable[[Settings], Awaitable["Histories"]]
@@ -198,7 +198,7 @@ async def export_history(
     connect: Connect | None = None,
 ) -> int:
     from operations.history import NoSuchWorkflow
-    from temporal.replay import history_document, write_history
+    from temporal.history_files import history_document, write_history
 
     out = out or Console(highlight=False, soft_wrap=True)
     err = err or Console(stderr=True, highlight=False, soft_wrap=True)
@@ -245,7 +245,7 @@ async def replay_files(
     err: Console | None = None,
 ) -> int:
     from temporal.codec import codec_from_settings
-    from temporal.replay import ReplayOutcome, replay_histories
+    from workers.replay import ReplayOutcome, replay_histories
 
     out = out or Console(highlight=False, soft_wrap=True)
     err = err or Console(stderr=True, highlight=False, soft_wrap=True)

@@ -30,13 +30,14 @@ from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database
 from temporal.client import data_converter
-from temporal.replay import replay_histories, write_history
+from temporal.history_files import write_history
 from temporal.tracing import TracingInterceptor, traced
 from tests.api.test_cases_api import REASON, started_case
 from tests.fakes.twilio_api import FakeTwilio
 from tests.people import as_role, people, sqlite_db  # noqa: F401
 from tests.workflows.harness import CaseHarness, case_worker, fake_twilio, twilio_sender  # noqa: F401
 from workers.main import SANDBOX
+from workers.replay import replay_histories
 from workflows.acting import ActorInterceptor
 from workflows.case import CollectionCaseWorkflow
 

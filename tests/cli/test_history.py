@@ -42,7 +42,7 @@ from operations.history import Histories
 from readmodel.engine import Database
 from temporal.client import data_converter
 from temporal.codec import ENCODING, EncryptionCodec
-from temporal.replay import read_history
+from temporal.history_files import read_history
 from tests.fakes.twilio_api import FakeTwilio
 from tests.histories.record import morning, retries_and_new_run
 from tests.time_skip import skip

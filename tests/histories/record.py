@@ -62,7 +62,7 @@ from models.visibility import ALL_KEYS
 from readmodel import sealing
 from readmodel.engine import Database, migrate
 from temporal.client import data_converter
-from temporal.replay import write_history
+from temporal.history_files import write_history
 from tests.fakes.twilio_api import FakeTwilio
 from tests.temporal_env import installed_binary
 from tests.workflows.harness import CaseHarness, running_harness, test_settings, twilio_sender

@@ -14,9 +14,10 @@ with workflow.unsafe.imports_passed_through():
     from models.case_status import CaseStatus
     from models.contracts import CaseInput
     from temporal.codec import ENCODING
-    from temporal.replay import ReplayOutcome, replay_histories, write_history
+    from temporal.history_files import write_history
     from tests.histories.record import promise_pause_payment
     from tests.workflows.harness import CaseHarness
+    from workers.replay import ReplayOutcome, replay_histories
     from workflows.case import CollectionCaseWorkflow
 
 

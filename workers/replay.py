@@ -1,23 +1,19 @@
 """Replaying recorded workflow histories against the current workflow code.
 
-A history file is the JSON that Temporal's UI and CLI export and `WorkflowHistory.to_json`
-writes (`{"events": [...]}`), with the workflow id beside the events when this project wrote
-it. Payloads stay as they were stored, encrypted when the system encrypts, so the replayer
-needs the payload codec that wrote them. Replay runs in the worker's sandbox with the worker's
-data converter: a history that replays here replays on a worker.
+A history file (`temporal.history_files`) holds payloads as they were stored, encrypted when
+the system encrypts, so the replayer needs the payload codec that wrote them. Replay runs in
+the worker's sandbox with the worker's data converter and the workflows a worker hosts: a
+history that replays here replays on a worker.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
-from google.protobuf.json_format import ParseError
 from temporalio.client import WorkflowHistory
 from temporalio.converter import PayloadCodec
 from temporalio.worker import Replayer
@@ -25,11 +21,11 @@ from temporalio.workflow import NondeterminismError
 
 from config.settings import Settings
 from temporal.client import data_converter
+from temporal.history_files import HistoryFileError, read_history
 from workers.main import SANDBOX, workflows_for
 from workflows.acting import ActorInterceptor
 
 _CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
-WORKFLOW_ID_KEY = "workflowId"  # ignored by `WorkflowHistory.from_json`, so others still read it
 
 
 class ReplayOutcome(StrEnum):
@@ -52,48 +48,6 @@ class ReplayReport:
     @property
     def ok(self) -> bool:
         return self.outcome is ReplayOutcome.OK
-
-
-class HistoryFileError(Exception):
-    """A history file that cannot be read; the message says why."""
-
-
-def history_document(history: WorkflowHistory) -> dict[str, Any]:
-    """The file form of `history`: Temporal's JSON, led by the workflow id."""
-    return {WORKFLOW_ID_KEY: history.workflow_id, **history.to_json_dict()}
-
-
-def write_history(history: WorkflowHistory, path: Path) -> None:
-    text = json.dumps(history_document(history), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
-def read_history(path: Path) -> WorkflowHistory:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HistoryFileError(exc.strerror or type(exc).__name__) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HistoryFileError(f"not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise HistoryFileError("not a history: the JSON is not an object")
-    try:
-        history = WorkflowHistory.from_json(_workflow_id(document, path), document)
-        history.run_id  # noqa: B018 - checks that the first event starts a workflow
-    except (ValueError, ParseError, RuntimeError, AttributeError, TypeError) as exc:
-        raise HistoryFileError(f"not a workflow history: {exc}") from None
-    return history
-
-
-def _workflow_id(document: dict[str, Any], path: Path) -> str:
-    """As written beside the events, else as the server recorded it, else the file's name."""
-    events = document.get("events")
-    first = events[0] if isinstance(events, list) and events else None
-    started = (
-        first.get("workflowExecutionStartedEventAttributes") if isinstance(first, dict) else None
-    )
-    recorded = started.get("workflowId") if isinstance(started, dict) else None
-    return str(document.get(WORKFLOW_ID_KEY) or recorded or path.name.split(".")[0])
 
 
 def registered_workflows(settings: Settings) -> list[type]:
