@@ -40,7 +40,7 @@ from cli.actions import (
 )
 from cli.case_actions import act, workflow_id_for
 from models.contracts import ActionResult
-from models.departments import (
+from models.tasks import (
     ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,

@@ -9,8 +9,8 @@ from enum import StrEnum
 
 from models.complaints import Complaint
 from models.contracts import ClosureReason, Stage
-from models.departments import TaskRecord
 from models.strategy import Channel, Segment
+from models.tasks import TaskRecord
 
 
 @dataclass(frozen=True)

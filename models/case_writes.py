@@ -11,8 +11,8 @@ from typing import Any
 from models.complaints import ComplaintRow
 from models.contact_details import ContactChange
 from models.contracts import CaseInput, ClosureReason, Stage
-from models.departments import TaskRecord
 from models.strategy import Segment
+from models.tasks import TaskRecord
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from models.contracts import CloseInput, ClosureReason, ResolveDisputeInput
-from models.departments import CompleteTaskInput, TaskOutcome
 from models.people import Actor, Role
+from models.tasks import CompleteTaskInput, TaskOutcome
 
 RISK_OFFICERS = frozenset({Role.RISK})
 LEGAL_OFFICERS = frozenset({Role.LEGAL})

@@ -34,8 +34,8 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 
-from models.departments import TaskStatus
 from models.people import Actor
+from models.tasks import TaskStatus
 from operations import departments, staff
 from operations.answers import Answer, Outcome
 from operations.gateway import Gateway

@@ -20,9 +20,9 @@ from sqlmodel import col, select, update
 from temporalio.workflow import UpdateMethodMultiParam
 
 from models.contracts import CloseInput, ResolveDisputeInput, Stage
-from models.departments import CompleteTaskInput, TaskKind, misfit_outcome
 from models.people import Actor
 from models.permissions import UPDATE_ROLES, may, second_person_for
+from models.tasks import CompleteTaskInput, TaskKind, misfit_outcome
 from operations.answers import Answer, Outcome
 from operations.catalogue import update_name
 from operations.gateway import Gateway

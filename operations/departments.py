@@ -18,21 +18,23 @@ from temporalio.workflow import UpdateMethodMultiParam
 from models.contracts import ActionResult
 from models.departments import (
     AcceptReferralInput,
-    AssignTaskInput,
-    ClaimTaskInput,
-    CompleteTaskInput,
     ContactPermissionInput,
     LegalReferralStatus,
-    PlaceCallInput,
     ProceedingInput,
     ReturnReferralInput,
     RiskDecision,
     RiskReviewState,
     RiskReviewStatus,
+)
+from models.permissions import UPDATE_ROLES
+from models.tasks import (
+    AssignTaskInput,
+    ClaimTaskInput,
+    CompleteTaskInput,
+    PlaceCallInput,
     VisitCheckInput,
     VisitSlotInput,
 )
-from models.permissions import UPDATE_ROLES
 from operations import staff
 from operations.answers import Answer, Outcome
 from operations.approvals import act_or_ask

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from models.departments import TaskOutcome
+from models.tasks import TaskOutcome
 
 WINDOW = timedelta(days=30)
 

@@ -38,8 +38,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.contracts import ClosureReason
-from models.departments import TaskKind, TaskStatus
 from models.people import Role
+from models.tasks import TaskKind, TaskStatus
 from readmodel.complaints import ComplaintRegisterRow
 from readmodel.engine import Database
 from readmodel.kpis import RIGHT_PARTY, WRONG_PARTY

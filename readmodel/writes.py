@@ -36,7 +36,8 @@ from models.contracts import (
     CaseInput,
     RefusedAttempt,
 )
-from models.departments import HandoffWrite, TaskRecord
+from models.departments import HandoffWrite
+from models.tasks import TaskRecord
 from readmodel import aging, sealing
 from readmodel.complaints import ComplaintRegisterRow
 from readmodel.engine import Database

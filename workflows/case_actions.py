@@ -27,11 +27,11 @@ with workflow.unsafe.imports_passed_through():
         RecordPaymentInput,
         ResolveDisputeInput,
     )
-    from models.departments import TaskKind
     from models.money import money
     from models.people import COLLECTORS, SUPERVISORS
     from models.permissions import EVERYONE, taken_by
     from models.strategy import Channel
+    from models.tasks import TaskKind
     from workflows import case_rules as rules
     from workflows.case_base import SUPERVISOR, bounded, invalid
     from workflows.case_tasks import CaseTasks

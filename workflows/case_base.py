@@ -47,13 +47,8 @@ with workflow.unsafe.imports_passed_through():
         text_problem,
     )
     from models.department_events import TaskOpened
-    from models.departments import (
-        DepartmentState,
-        Evidence,
-        TaskKind,
-        TaskRecord,
-        TaskStatus,
-    )
+    from models.departments import DepartmentState, Evidence
+    from models.tasks import TaskKind, TaskRecord, TaskStatus
     from workflows import case_rules as rules
     from workflows import task_rules
     from workflows.acting import current_actor, current_actor_id

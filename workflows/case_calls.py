@@ -17,11 +17,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.contracts import ActionResult, AttemptStatus
-    from models.departments import PlaceCallInput, TaskKind
     from models.intake import mobile_problem
     from models.people import COLLECTORS
     from models.permissions import taken_by
     from models.strategy import Channel
+    from models.tasks import PlaceCallInput, TaskKind
     from workflows import task_rules
     from workflows.case_base import bounded, invalid
     from workflows.case_contact import CaseContact

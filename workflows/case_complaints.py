@@ -21,9 +21,9 @@ with workflow.unsafe.imports_passed_through():
         ResolveComplaintInput,
     )
     from models.contracts import ActionResult
-    from models.departments import TaskKind, TaskRecord, TaskStatus
     from models.people import COLLECTORS, SUPERVISORS
     from models.permissions import taken_by
+    from models.tasks import TaskKind, TaskRecord, TaskStatus
     from workflows import complaint_rules
     from workflows.acting import current_actor_id
     from workflows.case_base import SUPERVISOR, CaseBase, bounded, invalid

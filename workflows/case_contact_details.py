@@ -16,10 +16,10 @@ with workflow.unsafe.imports_passed_through():
         WrongNumberInput,
     )
     from models.contracts import ActionResult
-    from models.departments import TaskKind
     from models.intake import mobile_problem
     from models.people import COLLECTORS
     from models.permissions import taken_by
+    from models.tasks import TaskKind
     from workflows import contact_rules
     from workflows.case_base import OPERATIONS, CaseBase, bounded, invalid
 

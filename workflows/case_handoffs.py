@@ -54,9 +54,9 @@ with workflow.unsafe.imports_passed_through():
         RiskDecision,
         RiskDecisionKind,
         RiskReviewInput,
-        TaskKind,
         handoff_id,
     )
+    from models.tasks import TaskKind
     from workflows import case_rules as rules
     from workflows.case_base import SUPERVISOR, CaseBase
     from workflows.legal_referral import LegalReferralWorkflow

@@ -23,7 +23,10 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from models.department_events import ForbearanceEnded
-    from models.departments import (
+    from models.people import COLLECTORS, SUPERVISORS
+    from models.permissions import taken_by
+    from models.strategy import Channel
+    from models.tasks import (
         AssignTaskInput,
         ClaimTaskInput,
         CompleteTaskInput,
@@ -34,9 +37,6 @@ with workflow.unsafe.imports_passed_through():
         VisitSlotInput,
         misfit_outcome,
     )
-    from models.people import COLLECTORS, SUPERVISORS
-    from models.permissions import taken_by
-    from models.strategy import Channel
     from workflows import case_rules as rules
     from workflows import complaint_rules, contact_rules, task_rules
     from workflows.acting import current_actor_id, current_approver

@@ -23,7 +23,8 @@ from models.department_events import (
     VisitCheckedIn,
     VisitCheckedOut,
 )
-from models.departments import (
+from models.strategy import ContactRules
+from models.tasks import (
     AssignTaskInput,
     CompleteTaskInput,
     TaskKind,
@@ -33,7 +34,6 @@ from models.departments import (
     VisitPlan,
     VisitSlotInput,
 )
-from models.strategy import ContactRules
 from workflows.contact_policy import zone_info
 
 BOOKING_HORIZON = timedelta(days=14)  # a visit is booked at most two weeks ahead

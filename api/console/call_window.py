@@ -40,8 +40,8 @@ from config.settings import Settings
 from config.strategy import PolicyError, load_strategy, policy_path
 from models.case_status import CaseStatus
 from models.contracts import AttemptStatus, PastContact, Stage
-from models.departments import TaskStatus
 from models.strategy import Channel, Strategy
+from models.tasks import TaskStatus
 from readmodel.engine import Database
 from readmodel.tables import AuditLogRow, ContactAttemptRow, HumanTaskRow
 from workflows.case_tasks import EFFECTIVE_OUTCOMES

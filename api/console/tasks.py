@@ -27,13 +27,7 @@ from api.console.pages import (
 )
 from api.deps import DatabaseDep, SettingsDep
 from api.routes import tasks
-from models.departments import (
-    OUTCOMES,
-    CompleteTaskInput,
-    FieldVisitReport,
-    TaskOutcome,
-    TaskStatus,
-)
+from models.tasks import OUTCOMES, CompleteTaskInput, FieldVisitReport, TaskOutcome, TaskStatus
 from operations import departments
 from operations.roles import Role
 from readmodel import queries

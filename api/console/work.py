@@ -46,7 +46,8 @@ from api.routes.tasks import task_for
 from config.scripts import Line, current_scripts
 from config.settings import Settings
 from models.contracts import ActionResult
-from models.departments import (
+from models.money import money
+from models.tasks import (
     OUTCOMES,
     PlaceCallInput,
     TaskKind,
@@ -54,7 +55,6 @@ from models.departments import (
     VisitCheckInput,
     VisitSlotInput,
 )
-from models.money import money
 from operations import access, departments
 from operations.access import ContactDetails
 from operations.answers import Answer

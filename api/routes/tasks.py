@@ -19,7 +19,7 @@ from api.deps import DatabaseDep, GatewayDep
 from api.errors import answered
 from api.routes.cases import REFUSALS, ApprovalRequested, Offset, Order, awaiting_or_answered
 from models.contracts import ActionResult
-from models.departments import (
+from models.tasks import (
     CompleteTaskInput,
     FieldVisitReport,
     PlaceCallInput,

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from models.departments import TaskStatus
+from models.tasks import TaskStatus
 from readmodel.engine import Database
 from readmodel.tables import ApprovalRow, CaseRow, HumanTaskRow
 

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.contracts import AttemptStatus, ClosureReason, Stage
-from models.departments import TaskStatus
+from models.tasks import TaskStatus
 from readmodel.aging import at_least, day_lengths
 from readmodel.engine import Database
 from readmodel.kpis import (

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, asc, case, desc, exists, func
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from models.departments import TaskKind, TaskStatus
+from models.tasks import TaskKind, TaskStatus
 from readmodel.aging import days_past_due_at
 from readmodel.engine import Database
 from readmodel.queries.paging import Column, Page, in_order_of, ordered

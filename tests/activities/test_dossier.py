@@ -28,18 +28,10 @@ from models.contracts import (
     RefusedAttempt,
     Stage,
 )
-from models.departments import (
-    BuildDossierInput,
-    HandoffWrite,
-    Precondition,
-    TaskKind,
-    TaskOutcome,
-    TaskRecord,
-    TaskStatus,
-    handoff_id,
-)
+from models.departments import BuildDossierInput, HandoffWrite, Precondition, handoff_id
 from models.money import money
 from models.strategy import Channel, Segment
+from models.tasks import TaskKind, TaskOutcome, TaskRecord, TaskStatus
 from readmodel.dossier_text import render_dossier_text
 from readmodel.engine import Database
 from readmodel.queries import get_dossier, list_handoffs

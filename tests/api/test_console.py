@@ -24,15 +24,9 @@ from api.console.values import GROUPS, NEXT_ACTIONS
 from models.case_events import KINDS
 from models.case_status import NextAction
 from models.contracts import AttemptStatus, ClosureReason, RefusalReason, TimelineEvent
-from models.departments import (
-    LegalOutcomeKind,
-    ProceedingKind,
-    RiskDecisionKind,
-    RiskReviewState,
-    TaskKind,
-    TaskOutcome,
-)
+from models.departments import LegalOutcomeKind, ProceedingKind, RiskDecisionKind, RiskReviewState
 from models.strategy import Channel, Segment
+from models.tasks import TaskKind, TaskOutcome
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.queries import center_kpis

@@ -18,8 +18,8 @@ from api import app as api_app
 from api.console.values import GROUPS, TASK_KINDS, TASK_OUTCOMES, TASK_STATUSES
 from models.case_writes import CaseWrite
 from models.contracts import Stage
-from models.departments import TaskKind, TaskOutcome, TaskStatus
 from models.strategy import Segment
+from models.tasks import TaskKind, TaskOutcome, TaskStatus
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel import writes

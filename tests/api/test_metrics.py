@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.messaging.senders import OutboxSender
 from api.app import create_app
 from config.settings import Settings, TaskQueues
-from models.departments import TaskStatus
+from models.tasks import TaskStatus
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel.engine import Database

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from api.routes.tasks import CompleteBody
-from models.departments import CompleteTaskInput
+from models.tasks import CompleteTaskInput
 from operations.roles import Role
 from readmodel.tables import HumanTaskRow
 from tests.api.test_cases_api import (

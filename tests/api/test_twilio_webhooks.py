@@ -29,9 +29,9 @@ from api.routes.twilio_webhooks import INBOUND_PATH, STATUS_PATH
 from config.settings import Settings, TaskQueues
 from models.case_status import CaseStatus
 from models.contracts import RecordPaymentInput, Stage
-from models.departments import PlaceCallInput
 from models.people import Actor, Role
 from models.strategy import Channel
+from models.tasks import PlaceCallInput
 from operations.gateway import Gateway
 from readmodel.engine import Database
 from readmodel.tables import CaseRow, ContactAttemptRow

@@ -16,7 +16,7 @@ from cli import case as case_cli
 from cli import tasks
 from cli.main import app
 from models.contracts import CloseInput, ClosureReason, ReasonInput, ResolveDisputeInput
-from models.departments import CompleteTaskInput, TaskKind, TaskOutcome, TaskStatus
+from models.tasks import CompleteTaskInput, TaskKind, TaskOutcome, TaskStatus
 from operations import approvals
 from tests.cli.test_case_cli import Cli, started
 from tests.cli.test_tasks_inbox_cli import until

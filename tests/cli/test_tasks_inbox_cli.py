@@ -23,15 +23,17 @@ from cli.tasks import Queue
 from models.contracts import ClosureReason, ReasonInput
 from models.departments import (
     AcceptReferralInput,
-    ClaimTaskInput,
-    CompleteTaskInput,
     ContactPermissionInput,
-    FieldVisitReport,
     Instalment,
     ProceedingInput,
     ProceedingKind,
     RiskDecision,
     RiskDecisionKind,
+)
+from models.tasks import (
+    ClaimTaskInput,
+    CompleteTaskInput,
+    FieldVisitReport,
     TaskKind,
     TaskOutcome,
     TaskStatus,

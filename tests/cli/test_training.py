@@ -21,7 +21,7 @@ from cli.intake import policy_names
 from cli.training import compare_answers, export_answers
 from cli.training_stack import TrainingStack
 from config.settings import load_settings
-from models.departments import TaskKind, TaskOutcome, TaskStatus
+from models.tasks import TaskKind, TaskOutcome, TaskStatus
 from operations import training
 from readmodel.engine import Database
 from readmodel.tables import CaseRow, HumanTaskRow, PromiseRecordRow

@@ -64,7 +64,9 @@ from models.contracts import (
     ResolveDisputeInput,
     Stage,
 )
-from models.departments import (
+from models.intake import MAX_MINOR
+from models.strategy import Channel
+from models.tasks import (
     AssignTaskInput,
     ClaimTaskInput,
     CompleteTaskInput,
@@ -74,8 +76,6 @@ from models.departments import (
     VisitCheckInput,
     VisitSlotInput,
 )
-from models.intake import MAX_MINOR
-from models.strategy import Channel
 from tests.workflows.harness import CaseHarness
 from workflows.case import CollectionCaseWorkflow
 

@@ -43,21 +43,20 @@ from models.contracts import (
     ResolveDisputeInput,
 )
 from models.daily_intake import DailyIntakeInput
-from models.departments import (
+from models.departments import RiskDecision, RiskDecisionKind
+from models.retention import RetentionInput
+from models.strategy import Channel
+from models.tasks import (
     AssignTaskInput,
     ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,
     PlaceCallInput,
-    RiskDecision,
-    RiskDecisionKind,
     TaskKind,
     TaskOutcome,
     VisitCheckInput,
     VisitSlotInput,
 )
-from models.retention import RetentionInput
-from models.strategy import Channel
 from models.visibility import ALL_KEYS
 from readmodel import sealing
 from readmodel.engine import Database, migrate

@@ -18,12 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import load_settings
 from models.case_status import CaseStatus
 from models.contracts import Account, CaseInput, ContactPoints, Stage, case_id
-from models.departments import (
-    AcceptReferralInput,
-    CompleteTaskInput,
-    TaskKind,
-    TaskOutcome,
-)
+from models.departments import AcceptReferralInput
+from models.tasks import CompleteTaskInput, TaskKind, TaskOutcome
 from readmodel.engine import migrate
 from temporal.client import connect
 from temporal.codec import codec_from_settings, generate_key

@@ -18,8 +18,8 @@ from models.contracts import (
     ClosureReason,
     Stage,
 )
-from models.departments import TaskOutcome, TaskStatus
 from models.strategy import Segment
+from models.tasks import TaskOutcome, TaskStatus
 from readmodel import queries, writes
 from readmodel.engine import Database
 from readmodel.kpis import Bucket, Rate, bucket_of, worse

@@ -10,7 +10,7 @@ import pytest
 
 from models.case_writes import CaseWrite
 from models.contracts import ClosureReason, Stage
-from models.departments import TaskKind, TaskStatus
+from models.tasks import TaskKind, TaskStatus
 from readmodel import queries, writes
 from readmodel.engine import Database
 from readmodel.queries import CaseFilter, CaseSort, TaskFilter, TaskSort

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from models.case_writes import CaseWrite
 from models.contracts import ClosureReason, Stage
-from models.departments import TaskKind, TaskOutcome, TaskStatus
+from models.tasks import TaskKind, TaskOutcome, TaskStatus
 from readmodel import writes
 from readmodel.complaints import ComplaintRegisterRow
 from readmodel.engine import Database

@@ -15,7 +15,8 @@ from models.contracts import (
     ClosureReason,
     Stage,
 )
-from models.departments import HandoffWrite, TaskKind, TaskRecord, TaskStatus
+from models.departments import HandoffWrite
+from models.tasks import TaskKind, TaskRecord, TaskStatus
 from readmodel import queries, writes
 from readmodel.engine import Database
 from tests.readmodel.test_writes import (

@@ -29,9 +29,10 @@ from models.contracts import (
     RefusedAttempt,
     Stage,
 )
-from models.departments import HandoffWrite, TaskKind, TaskOutcome, TaskRecord, TaskStatus
+from models.departments import HandoffWrite
 from models.retention import ErasureCounts
 from models.strategy import Channel, Segment
+from models.tasks import TaskKind, TaskOutcome, TaskRecord, TaskStatus
 from readmodel import writes
 from readmodel.complaints import ComplaintRegisterRow
 from readmodel.engine import Database

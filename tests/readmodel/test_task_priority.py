@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from models.departments import TaskKind, TaskStatus
+from models.tasks import TaskKind, TaskStatus
 from readmodel import queries
 from readmodel.engine import Database
 from readmodel.queries import TaskFilter, TaskSort

@@ -27,8 +27,9 @@ from models.contracts import (
     RefusedAttempt,
     Stage,
 )
-from models.departments import HandoffWrite, TaskKind, TaskOutcome, TaskRecord, TaskStatus
+from models.departments import HandoffWrite
 from models.strategy import Channel, Segment
+from models.tasks import TaskKind, TaskOutcome, TaskRecord, TaskStatus
 from readmodel import writes
 from readmodel.engine import Database
 from readmodel.queries import get_case, list_attempts

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from models.allocation import AllocationRun
 from models.contracts import Account, CaseInput, ContactPoints, Language, case_id
-from models.departments import TaskKind
 from models.people import Actor, Role
+from models.tasks import TaskKind
 from operations import staff
 from operations.allocation import allocate_open_tasks, reassign_queue
 from operations.answers import Outcome

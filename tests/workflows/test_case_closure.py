@@ -16,13 +16,8 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 
 from models.case_status import NextAction
 from models.contracts import ClosureReason, ReasonInput, RecordPaymentInput, Stage
-from models.departments import (
-    AcceptReferralInput,
-    Instalment,
-    RiskDecision,
-    RiskDecisionKind,
-    TaskKind,
-)
+from models.departments import AcceptReferralInput, Instalment, RiskDecision, RiskDecisionKind
+from models.tasks import TaskKind
 from models.visibility import CASE_STAGE
 from readmodel.tables import AuditLogRow, CaseRow, HandoffRow, HumanTaskRow, PaymentRecordRow
 from tests.workflows.harness import CaseHarness

@@ -18,8 +18,8 @@ from models.complaints import (
     ResolveComplaintInput,
 )
 from models.contracts import RecordPaymentInput, Stage
-from models.departments import TaskKind, TaskStatus
 from models.people import Actor, Role
+from models.tasks import TaskKind, TaskStatus
 from operations.answers import Outcome
 from operations.gateway import Gateway
 from readmodel.complaints import complaint_counts, list_complaints

@@ -15,7 +15,7 @@ from models.contact_details import (
     ContactSource,
     WrongNumberInput,
 )
-from models.departments import TaskKind
+from models.tasks import TaskKind
 from readmodel.queries import open_cases_for_mobile
 from readmodel.tables import CustomerRow
 from tests.workflows.harness import CaseHarness

@@ -13,7 +13,6 @@ from models.case_status import CaseStatus
 from models.contracts import ClosureReason, ReasonInput, RecordPaymentInput, Stage
 from models.departments import (
     AcceptReferralInput,
-    CompleteTaskInput,
     ContactPermissionInput,
     Instalment,
     ProceedingInput,
@@ -21,9 +20,8 @@ from models.departments import (
     ReturnReferralInput,
     RiskDecision,
     RiskDecisionKind,
-    TaskKind,
-    TaskOutcome,
 )
+from models.tasks import CompleteTaskInput, TaskKind, TaskOutcome
 from tests.workflows.harness import CaseHarness
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.legal_referral import LegalReferralWorkflow

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from models.case_status import CaseStatus
 from models.contracts import ClosureReason, RecordPaymentInput, Stage
-from models.departments import (
+from models.tasks import (
     ClaimTaskInput,
     CompleteTaskInput,
     FieldVisitReport,

@@ -13,7 +13,9 @@ from sqlmodel import select
 from temporalio.client import WorkflowUpdateFailedError
 
 from models.contracts import ChannelInput, Stage
-from models.departments import (
+from models.people import Actor, Role
+from models.strategy import Channel
+from models.tasks import (
     AssignTaskInput,
     ClaimTaskInput,
     CompleteTaskInput,
@@ -25,8 +27,6 @@ from models.departments import (
     VisitCheckInput,
     VisitSlotInput,
 )
-from models.people import Actor, Role
-from models.strategy import Channel
 from operations.answers import Outcome
 from operations.gateway import Gateway
 from readmodel.tables import HumanTaskRow, PromiseRecordRow

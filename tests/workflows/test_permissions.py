@@ -16,9 +16,9 @@ from models.contracts import (
     ResolveDisputeInput,
     Stage,
 )
-from models.departments import ClaimTaskInput
 from models.people import Actor, Role
 from models.permissions import UPDATE_ROLES, refusal, second_person_for
+from models.tasks import ClaimTaskInput
 from operations.answers import Outcome
 from operations.gateway import Gateway
 from tests.workflows.harness import CaseHarness

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from models.departments import (
+from models.strategy import ContactRules
+from models.tasks import (
     AssignTaskInput,
     CompleteTaskInput,
     TaskKind,
@@ -19,7 +20,6 @@ from models.departments import (
     VisitCheckInput,
     VisitSlotInput,
 )
-from models.strategy import ContactRules
 from workflows import task_rules
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
