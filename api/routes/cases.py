@@ -13,7 +13,7 @@ import csv
 import dataclasses
 import io
 import logging
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -213,6 +213,7 @@ async def case_view(db: Database, gateway: Gateway, account_no: str) -> CaseView
 @router.get("")
 async def list_cases(
     db: DatabaseDep,
+    response: Response,
     stage: str | None = None,
     segment: str | None = None,
     min_dpd: DaysPastDue = None,
@@ -223,7 +224,11 @@ async def list_cases(
 ) -> list[CaseRow]:
     """From the read model, most recently changed first; `sort` by days past due (`dpd`, counted
     now), `outstanding`, `overdue`, `stage` (in the order a case moves) or `updated`; equal
-    values by when the row was first written, in the same direction; `offset` skips that many."""
+    values by when the row was first written, in the same direction; `offset` skips that many.
+    `X-Total-Count` says how many cases the filters select in all, for paging."""
+    now = datetime.now(UTC)
+    where = queries.CaseFilter(stage=stage, segment=segment, min_dpd=min_dpd)
+    response.headers["X-Total-Count"] = str(await queries.count_cases(db, where=where, now=now))
     return await queries.search_cases(
         db,
         stage=stage,
@@ -233,6 +238,7 @@ async def list_cases(
         descending=order == "desc",
         limit=limit,
         offset=offset,
+        now=now,
     )
 
 

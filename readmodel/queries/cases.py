@@ -98,6 +98,14 @@ async def search_cases(
     return aged(rows, now)
 
 
+async def count_cases(db: Database, *, where: CaseFilter, now: datetime | None = None) -> int:
+    """How many cases `where` selects, days past due counted at `now`."""
+    now = now or datetime.now(UTC)
+    async with db.session() as session:
+        counted = await _filtered(session, select(func.count()).select_from(CaseRow), where, now)
+        return (await session.exec(counted)).one()
+
+
 async def case_page(
     db: Database,
     *,

@@ -227,6 +227,10 @@ async def test_the_api_lists_take_an_order_and_an_offset(app: httpx.AsyncClient)
     assert [int(c["account_no"][-2:]) for c in cases.json()] == [3, 4, 5]
     newest = await app.get("/cases", params={"limit": "2"}, headers=headers)
     assert [int(c["account_no"][-2:]) for c in newest.json()] == [7, 6]
+    # However few a page holds, the header says how many the filters select in all.
+    assert (cases.headers["x-total-count"], newest.headers["x-total-count"]) == ("7", "7")
+    older = await app.get("/cases", params={"min_dpd": "36500"}, headers=headers)
+    assert (older.json(), older.headers["x-total-count"]) == ([], "0")
     tasks = await app.get(
         "/tasks", params={"sort": "kind", "order": "desc", "offset": "1"}, headers=headers
     )
