@@ -49,11 +49,15 @@ def list_command(
 
 
 async def list_complaints(env: CommandEnv, show: Show, case: str | None, limit: int) -> int:
-    from readmodel.complaints import list_complaints as read_register
+    from operations import access
+    from operations.staff import Person
 
     now = datetime.now(UTC)
-    rows = await read_register(
+    reader = Person(id=env.actor(), name=env.actor(), roles=frozenset())  # the host's user
+    rows = await access.read_complaint_register(
         env.database(),
+        reader,
+        "cli",
         show=show.value,
         now=now,
         case_id=workflow_id_for(case) if case else None,

@@ -1,8 +1,8 @@
 """Reads that reveal a customer's personal data or evidence, each recorded with who, when,
 which case and why: a customer's contact details revealed, a dossier opened, payloads decoded
-through the codec endpoint. `who_saw(account_no)` answers "who saw this customer's phone
-number, and why". The log is append-only; it names staff and accounts, never a customer's
-name or number."""
+through the codec endpoint, the complaint register read. `who_saw(account_no)` answers "who
+saw this customer's phone number, and why". The log is append-only; it names staff and
+accounts, never a customer's name or number."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from enum import StrEnum
 
 from sqlmodel import col, select
 
+from models.contracts import case_account
 from operations.staff import Person
+from readmodel.complaints import ComplaintRegisterRow, Show, list_complaints
 from readmodel.engine import Database
 from readmodel.tables import AccessLogRow, AccountRow, CustomerRow
 
@@ -23,6 +25,7 @@ class Looked(StrEnum):
     PAYLOADS = "payloads"
     CUSTOMER_RECORD = "customer_record"  # everything held about a customer, exported
     ERASURE = "erasure"  # a customer's personal data erased at their request
+    COMPLAINTS = "complaints"  # the complaint register: what customers asked, and the answers
 
 
 # The reasons a console offers; any other typed reason is taken as given.
@@ -64,6 +67,43 @@ async def record(
     )
     async with db.session() as session:
         session.add(row)
+
+
+REGISTER_REASON = "the complaint register"
+
+
+async def read_complaint_register(
+    db: Database,
+    person: Person,
+    via: str,
+    *,
+    show: Show,
+    now: datetime,
+    case_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[ComplaintRegisterRow]:
+    """The register's rows, and one access-log row per account shown: what a customer asked and
+    the answer are their words, and "who saw" them is answered like a look at their number."""
+    rows = await list_complaints(
+        db, show=show, now=now, case_id=case_id, limit=limit, offset=offset
+    )
+    seen = sorted({case_account(row.case_id) for row in rows})
+    looks = [
+        AccessLogRow(
+            at=datetime.now(UTC),
+            person_id=person.id,
+            via=via,
+            account_no=account_no,
+            what=Looked.COMPLAINTS,
+            reason=REGISTER_REASON,
+        )
+        for account_no in seen
+    ]
+    if looks:
+        async with db.session() as session:
+            session.add_all(looks)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse
 from api.console.pages import PAGES, forbidden, render, signed_in
 from api.deps import DatabaseDep
 from models.contracts import case_account
-from readmodel.complaints import SHOWN, Show, list_complaints
+from operations import access
+from readmodel.complaints import SHOWN, Show
 
 router = APIRouter()
 
@@ -26,11 +27,8 @@ async def complaints_page(
     if not operator.may(PAGES["complaints"]):
         return forbidden(request, operator)
     now = datetime.now(UTC)
-    rows = await list_complaints(
-        db,
-        show=show,
-        now=now,
-        limit=500,
+    rows = await access.read_complaint_register(
+        db, operator.person, "console", show=show, now=now, limit=500
     )
     return render(
         request,

@@ -69,3 +69,14 @@ async def test_a_complaint_is_recorded_listed_answered_and_counted(
     [shown] = ran.json()["complaints"]
     assert shown["key"] == complaint["key"] and shown["outcome"] == "upheld"
     assert "+8613900001111" not in ran.out  # the customer's number is masked on screen
+
+    # Each read of the register that showed this customer's complaint is on record: the
+    # supervisor's two lists that held it (the overdue list was empty), and the command line.
+    looks = (await http.get(f"/cases/{account}/access-log", headers=supervisor)).json()
+    assert sorted((look["what"], look["via"]) for look in looks) == [
+        ("complaints", "api"),
+        ("complaints", "api"),
+        ("complaints", "cli"),  # as the host's user (COLLECTIONS_ACTOR or the login name)
+    ]
+    assert {look["person_id"] for look in looks if look["via"] == "api"} == {"sup.sam"}
+    assert {look["reason"] for look in looks} == {"the complaint register"}
