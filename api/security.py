@@ -11,6 +11,9 @@ Headers, on every answer (errors, preflights and an unhandled error's 500 includ
   `no-referrer` would also make a browser send `Origin: null` with the console's own forms,
   which the same-site check (`api.console.pages.same_site_forms`) refuses.
 - `Cache-Control: no-store` unless set: answers name customers, so no disk cache keeps them.
+- `Strict-Transport-Security: max-age=31536000` on an answer over HTTPS (as uvicorn sees the
+  request: behind a balancer that ends TLS, with its `X-Forwarded-Proto` trusted), so a
+  browser that has used the console over HTTPS never falls back to plain HTTP for a year.
 
 Access log: one line per request on `api.access` with the method, the route's template
 (`/cases/{account_no}/timeline`; a path no route matched has its digit runs masked), status and
@@ -71,6 +74,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(AccessLog)
 
 
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: the bank's other hosts are its own
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, console_policy: str) -> None:
         self.app = app
@@ -86,7 +92,7 @@ class SecurityHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                self._add(MutableHeaders(scope=message))
+                self._add(MutableHeaders(scope=message), https=scope.get("scheme") == "https")
             await send(message)
 
         try:
@@ -99,8 +105,10 @@ class SecurityHeaders:
                 await error(scope, receive, send_with_headers)
             raise
 
-    def _add(self, headers: MutableHeaders) -> None:
+    def _add(self, headers: MutableHeaders, *, https: bool) -> None:
         html = headers.get("content-type", "").startswith("text/html")
+        if https:
+            headers.setdefault("Strict-Transport-Security", HSTS)
         headers.setdefault("Content-Security-Policy", self.console_policy if html else API_CSP)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -67,6 +67,17 @@ CONSOLE_CSP = (
 )
 
 
+async def test_only_an_answer_over_https_asks_the_browser_to_stay_on_https(
+    sqlite_db: Database,
+) -> None:
+    app = create_app(Settings(), db=sqlite_db)
+    for base, expected in (("https://api", "max-age=31536000"), ("http://api", None)):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base) as http:
+            answer = await http.get("/health")
+        assert answer.headers.get("strict-transport-security") == expected, base
+
+
 async def test_console_pages_json_and_errors_all_carry_the_headers(client: Client) -> None:
     async with client() as http:
         app: FastAPI = http.app
