@@ -265,6 +265,12 @@ async def test_a_referral_is_approved_accepted_and_judged_in_the_browser(
     row = collector.locator(f"tr[data-task='{second['task_key']}']")
     await row.locator("[data-claim]").click()
     await collector.wait_for_url("**/console/tasks?view=team")
+
+    async def claimed() -> Any:  # the case answered; its row follows a moment later
+        mine = await stack.api("GET", "/tasks", Role.OPERATIONS, assignee=COLLECTOR)
+        return any(t["task_key"] == second["task_key"] for t in mine)
+
+    await stack.eventually(claimed, "the claimed call in the collector's queue")
     await collector.goto("/console/tasks?view=mine")
     await screenshot(collector, "tasks")
     row = collector.locator(f"tr[data-task='{second['task_key']}']")
