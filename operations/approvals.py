@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter
+from sqlalchemy import func
 from sqlmodel import col, select, update
 from temporalio.workflow import UpdateMethodMultiParam
 
@@ -29,6 +30,7 @@ from operations.gateway import Gateway
 from operations.staff import Person
 from readmodel import queries
 from readmodel.engine import Database
+from readmodel.queries.paging import Page, ordered
 from readmodel.tables import ApprovalRow
 from workflows.case import CollectionCaseWorkflow as Case
 
@@ -116,13 +118,36 @@ async def pending(
     query = (
         select(ApprovalRow)
         .where(ApprovalRow.status == ApprovalStatus.PENDING)
-        .order_by(col(ApprovalRow.requested_at))
+        .order_by(col(ApprovalRow.requested_at), col(ApprovalRow.id))
         .limit(limit)
     )
     if case_id:
         query = query.where(ApprovalRow.case_id == case_id)
     async with db.session() as session:
         return list(await session.exec(query))
+
+
+async def pending_page(
+    db: Database, *, descending: bool = False, page: int = 1, per_page: int = 50
+) -> Page[ApprovalRow]:
+    """Page `page` (from 1) of the requests waiting for a second person, the longest waiting
+    first (the newest first if `descending`), with how many wait in all."""
+    waiting = col(ApprovalRow.status) == ApprovalStatus.PENDING
+    offset = (page - 1) * per_page
+    rows: list[ApprovalRow] = []
+    async with db.session() as session:
+        total = (
+            await session.exec(select(func.count()).select_from(ApprovalRow).where(waiting))
+        ).one()
+        if offset < total:  # past the end, no offset reaches the database, however large
+            query = ordered(
+                select(ApprovalRow).where(waiting),
+                col(ApprovalRow.requested_at),
+                col(ApprovalRow.id),
+                descending=descending,
+            )
+            rows = list(await session.exec(query.limit(per_page).offset(offset)))
+    return Page(rows, total, page, per_page)
 
 
 async def get(db: Database, approval_id: int) -> ApprovalRow | None:

@@ -1,6 +1,6 @@
-"""The risk and legal inboxes: a department's handoffs, a handoff's page with its dossier (each
-showing recorded in the access log, as the department's handoff work), and the department's
-answers to it.
+"""The risk and legal inboxes: a department's handoffs in pages (the newest first), a
+handoff's page with its dossier (each showing recorded in the access log, as the department's
+handoff work), and the department's answers to it.
 
 The answers are `operations.departments.HANDOFF_ANSWERS`; a form's fields and how it is read
 follow the answer's input type.
@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, Response
 from api import errors
 from api.console.forms import FormError, a_date, minor_units, optional_date, optional_minor_units
 from api.console.i18n import translator
+from api.console.listing import Columns, pager
 from api.console.pages import (
-    PAGE_SIZE,
     PAGES,
     Operator,
     answered,
@@ -49,8 +49,12 @@ from operations.departments import HANDOFF_ANSWERS, READERS, HandoffAnswer
 from readmodel import queries
 from readmodel.dossier_text import render_dossier_text
 from readmodel.engine import Database
+from readmodel.queries import HandoffSort
 
 router = APIRouter()
+
+# The newest handoff first; by status, in the order a handoff moves through them.
+COLUMNS = Columns(HandoffSort.CREATED, frozenset({HandoffSort.CREATED}))
 
 # The form each input type is typed into (`handoff.html` draws its fields by this name).
 FORMS: dict[type, str] = {
@@ -69,11 +73,27 @@ async def inbox(
     operator = await signed_in(request)
     if department not in READERS or not operator.may(PAGES[department]):
         return forbidden(request, operator)
-    found = await queries.list_handoffs(
-        db, department=[department], newest_first=True, limit=PAGE_SIZE, with_dossier=False
+    try:
+        listing = COLUMNS.read(request.query_params)
+    except FormError as error:
+        code, message = refusal(error, operator)
+        return render(request, "error.html", operator, status_code=code, message=message)
+    found = await queries.handoff_page(
+        db,
+        department=department,
+        sort=listing.sort,
+        descending=listing.descending,
+        page=listing.page,
+        per_page=listing.per_page,
     )
-    rows = [handoffs.HandoffView.of(row) for row in found]
-    return render(request, "inbox.html", operator, department=department, rows=rows)
+    return render(
+        request,
+        "inbox.html",
+        operator,
+        department=department,
+        rows=[handoffs.HandoffView.of(row) for row in found.rows],
+        pager=pager(f"/console/inbox/{department}", {}, listing, found),
+    )
 
 
 async def _handoff_page(

@@ -37,7 +37,6 @@ templates.env.filters["unquote"] = unquote
 
 LANGUAGE_COOKIE = "collections_lang"
 FLASH_COOKIE = "collections_flash"
-PAGE_SIZE = 200
 
 COLLECTORS = frozenset({Role.OPERATIONS, Role.SUPERVISOR})
 EVERYONE = frozenset(Role)

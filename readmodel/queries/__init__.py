@@ -16,7 +16,13 @@ from readmodel.queries.cases import (
     open_cases_for_mobile,
     search_cases,
 )
-from readmodel.queries.handoffs import get_dossier, get_handoff, list_handoffs
+from readmodel.queries.handoffs import (
+    HandoffSort,
+    get_dossier,
+    get_handoff,
+    handoff_page,
+    list_handoffs,
+)
 from readmodel.queries.kpis import center_kpis
 from readmodel.queries.paging import Page
 from readmodel.queries.tasks import TaskFilter, TaskSort, get_task, list_tasks, task_page
@@ -25,6 +31,7 @@ __all__ = [
     "Backlog",
     "CaseFilter",
     "CaseSort",
+    "HandoffSort",
     "Page",
     "TaskFilter",
     "TaskSort",
@@ -38,6 +45,7 @@ __all__ = [
     "get_dossier",
     "get_handoff",
     "get_task",
+    "handoff_page",
     "list_attempts",
     "list_audit",
     "list_handoffs",

@@ -1,18 +1,33 @@
-"""Reading the departments' handoffs: the inboxes, one handoff, its dossier."""
+"""Reading the departments' handoffs: the inboxes (whole, or a page at a time), one handoff,
+its dossier."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from enum import StrEnum
 from typing import Any, cast
 
+from sqlalchemy import func
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
+from models.departments import RiskReviewState
 from readmodel.engine import Database
+from readmodel.queries.paging import Column, Page, in_order_of, ordered
 from readmodel.tables import HandoffRow
 
 # A legal dossier holds every contact of years of collection: an inbox never loads it.
 _WITHOUT_DOSSIER = defer(cast("QueryableAttribute[Any]", HandoffRow.dossier))
+# A handoff's statuses in the order a handoff moves through them: a risk review's, then a legal
+# referral's (`models.departments.LegalState`).
+STATUSES = (*RiskReviewState, "referred", "accepted", "returned", "closed")
+
+
+class HandoffSort(StrEnum):
+    """The columns an inbox sorts by, as a query string names them."""
+
+    CREATED = "created"
+    STATUS = "status"
 
 
 async def list_handoffs(
@@ -43,6 +58,43 @@ async def list_handoffs(
         query = query.options(_WITHOUT_DOSSIER)
     async with db.session() as session:
         return list((await session.exec(query)).all())
+
+
+async def handoff_page(
+    db: Database,
+    *,
+    department: str,
+    status: str | None = None,
+    sort: HandoffSort = HandoffSort.CREATED,
+    descending: bool = True,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[HandoffRow]:
+    """Page `page` (from 1) of a department's inbox, optionally of one status, newest first
+    unless `sort` and `descending` say otherwise, with how many there are in all; without the
+    dossiers. A page past the last is empty."""
+    where = [col(HandoffRow.department) == department]
+    if status:
+        where.append(col(HandoffRow.status) == status)
+    offset = (page - 1) * per_page
+    rows: list[HandoffRow] = []
+    async with db.session() as session:
+        total = (
+            await session.exec(select(func.count()).select_from(HandoffRow).where(*where))
+        ).one()
+        if offset < total:  # past the end, no offset reaches the database, however large
+            keys: dict[HandoffSort, Column] = {
+                HandoffSort.CREATED: col(HandoffRow.created_at),
+                HandoffSort.STATUS: in_order_of(col(HandoffRow.status), STATUSES),
+            }
+            query = ordered(
+                select(HandoffRow).where(*where).options(_WITHOUT_DOSSIER),
+                keys[sort],
+                col(HandoffRow.id),
+                descending=descending,
+            )
+            rows = list(await session.exec(query.limit(per_page).offset(offset)))
+    return Page(rows, total, page, per_page)
 
 
 async def get_handoff(db: Database, *, key: str, with_dossier: bool = True) -> HandoffRow | None:
