@@ -45,6 +45,8 @@ def slot(day: date, start: time, end: time, collectors: tuple[str, ...] = PAIR) 
 
 
 TOMORROW = date(2026, 12, 6)
+HOURS = "a visit is within the contact hours"
+TWO = "a field visit is made by two collectors: name both"
 
 
 @pytest.mark.parametrize(
@@ -52,22 +54,23 @@ TOMORROW = date(2026, 12, 6)
     [
         (slot(TOMORROW, time(8), time(10)), ""),  # the window's first minute
         (slot(TOMORROW, time(17), time(21)), ""),  # its last, and the longest slot
-        (slot(TOMORROW, time(7, 59), time(9)), "within the contact hours, 08:00-21:00"),
-        (slot(TOMORROW, time(19), time(21, 1)), "within the contact hours"),
-        (slot(TOMORROW, time(9), time(13, 1)), "at most 4 hours"),
-        (slot(TOMORROW, time(10), time(10)), "end after it starts"),
-        (slot(TOMORROW, time(10), time(12), ("ann.li",)), "two collectors"),
-        (slot(TOMORROW, time(10), time(12), ("ann.li", " ann.li ")), "two collectors"),
-        (slot(date(2026, 12, 5), time(9), time(11)), "already begun"),  # today at 09:00
+        (slot(TOMORROW, time(7, 59), time(9)), f"{HOURS}, 08:00-21:00 in the customer's time"),
+        (slot(TOMORROW, time(19), time(21, 1)), f"{HOURS}, 08:00-21:00 in the customer's time"),
+        (slot(TOMORROW, time(9), time(13, 1)), "a slot is at most 4 hours"),
+        (slot(TOMORROW, time(10), time(10)), "the slot must end after it starts"),
+        (slot(TOMORROW, time(10), time(12), ("ann.li",)), TWO),
+        (slot(TOMORROW, time(10), time(12), ("ann.li", " ann.li ")), TWO),
+        (slot(date(2026, 12, 5), time(9), time(11)), "the slot has already begun"),  # 09:00 today
+        (slot(date(2026, 12, 5), time(10), time(11)), "the slot has already begun"),  # now
         (slot(date(2026, 12, 19), time(9), time(10)), ""),  # 14 days ahead, less an hour
-        (slot(date(2026, 12, 19), time(11), time(12)), "at most 14 days ahead"),
+        (slot(date(2026, 12, 19), time(10), time(11)), ""),  # 14 days ahead to the minute
+        (slot(date(2026, 12, 19), time(11), time(12)), "a visit is booked at most 14 days ahead"),
     ],
 )
 def test_a_visit_is_booked_inside_the_customers_hours_and_horizon(
     req: VisitSlotInput, problem: str
 ) -> None:
-    found = task_rules.booking_problem(task(), req, RULES, SHANGHAI, NOW)
-    assert problem in found and bool(found) == bool(problem), found
+    assert task_rules.booking_problem(task(), req, RULES, SHANGHAI, NOW) == problem
 
 
 def test_only_a_field_visit_is_booked_and_not_once_the_collectors_are_at_the_door() -> None:
@@ -78,7 +81,9 @@ def test_only_a_field_visit_is_booked_and_not_once_the_collectors_are_at_the_doo
     )
     booked, _ = task_rules.book(task(), req, SHANGHAI)
     arrived, _ = task_rules.check_in(booked, VisitCheckInput(booked.key, "bo.chen"), NOW)
-    assert "already at the door" in task_rules.booking_problem(arrived, req, RULES, SHANGHAI, NOW)
+    assert task_rules.booking_problem(arrived, req, RULES, SHANGHAI, NOW) == (
+        "the collectors are already at the door"
+    )
 
 
 def test_a_booked_slot_is_the_customers_wall_clock_and_its_end_the_deadline() -> None:
@@ -90,6 +95,8 @@ def test_a_booked_slot_is_the_customers_wall_clock_and_its_end_the_deadline() ->
     assert booked_before.visit is not None and booked_after.visit is not None
     assert booked_before.visit.slot_start == datetime(2026, 10, 31, 14, 0, tzinfo=UTC)
     assert booked_after.visit.slot_start == datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    assert booked_after.visit.slot_end == datetime(2026, 11, 2, 17, 0, tzinfo=UTC)
+    assert booked_after.visit.slot_end.utcoffset() == timedelta(0)  # kept in UTC
     assert booked_after.deadline == booked_after.visit.slot_end
     assert (event.detail(), booked_after.visit.collectors) == (
         "field visit on 2026-10-31, 10:00-12:00 (customer's time), by ann.li,bo.chen",
@@ -113,7 +120,9 @@ def test_check_in_from_half_an_hour_before_the_slot_by_its_collectors_once() -> 
         "check in before checking out"
     )
 
-    arrived, _ = task_rules.check_in(booked, bo, start + timedelta(minutes=5))
+    arrived, event = task_rules.check_in(booked, bo, start + timedelta(minutes=5))
+    assert event.detail() == "at the door: bo.chen"
+    assert task_rules.check_problem(arrived, bo, start, leaving=True) == ""
     assert arrived.deadline == start + timedelta(minutes=5) + task_rules.REPORT_TIME
     assert task_rules.check_problem(arrived, bo, start, leaving=False) == "already checked in"
     left, event = task_rules.check_out(arrived, bo, start + timedelta(hours=1))
@@ -135,6 +144,8 @@ def test_an_assignment_names_someone_and_moves_only_open_work() -> None:
     allocator = AssignTaskInput(req.task_key, "bo.chen", only_unassigned=True)
     assert task_rules.assignment_problem(claimed, allocator) == "task is already held by ann.li"
     assert task_rules.assignment_problem(task(), allocator) == ""
+    placed, _ = task_rules.assign(task(), allocator, "svc-allocator")
+    assert (placed.status, placed.assignee) == (TaskStatus.CLAIMED, "bo.chen")  # held now
     moved, event = task_rules.assign(claimed, req, "sup.sue")
     assert (moved.assignee, moved.status, moved.assigned_by) == (
         "bo.chen",
@@ -156,12 +167,13 @@ def test_claiming_completing_escalating_and_cancelling_record_what_they_say() ->
         call.key, "ann.li", TaskOutcome.REACHED, right_party=True, call_seconds=95
     )
     noted = CompleteTaskInput(call.key, "ann.li", TaskOutcome.REFUSED, note=" will not pay ")
-    assert task_rules.complete(claimed, noted, NOW)[1].detail() == (
-        "collector_call by ann.li: refused (will not pay)"  # the note is kept on the record
-    )
-    done, event = task_rules.complete(claimed, report, NOW)
-    assert (done.status, done.outcome, done.closed_at, done.note) == (
+    with_note, event = task_rules.complete(claimed, noted, NOW)
+    assert event.detail() == "collector_call by ann.li: refused (will not pay)"  # on the record
+    assert with_note.note == " will not pay "
+    done, event = task_rules.complete(call, report, NOW)  # completed without a claim first
+    assert (done.status, done.assignee, done.outcome, done.closed_at, done.note) == (
         TaskStatus.DONE,
+        "ann.li",
         TaskOutcome.REACHED,
         NOW,
         "call the customer",  # no note given: the task's own stays
@@ -178,7 +190,8 @@ def test_claiming_completing_escalating_and_cancelling_record_what_they_say() ->
         "collector_call missed its deadline",
     )
     cancelled, event = task_rules.cancel(call, "case closed", NOW)
-    assert (cancelled.status, event.detail()) == (
+    assert (cancelled.status, cancelled.closed_at, event.detail()) == (
         TaskStatus.CANCELLED,
+        NOW,
         "collector_call: case closed",
     )
