@@ -8,7 +8,10 @@ larger outstanding balance, then the more days past due). Collectors take turns 
 that starts with the least loaded (then by id); a task goes to the next in turn who fits: who
 speaks its language (by the language's first part: `zh` speaks to `zh-CN`), works its product
 (a collector with no products works every product) and holds fewer open tasks than their
-capacity. The turn then passes to the one after them. A task nobody fits stays unassigned,
+capacity. The turn then passes to the one after them. When everyone who fits a task is full,
+a task placed earlier in the run moves to someone else who fits it and has room, if that frees
+one of them (a collector who works every product may have taken, in turn, a task a specialist
+could have had). A task nobody fits stays unassigned,
 reported with why: nobody speaks its language, nobody who speaks it works its product, or
 everyone who could take it is at capacity.
 
@@ -142,7 +145,7 @@ def allocate(tasks: Iterable[OpenTask], collectors: Iterable[Collector]) -> Allo
     rotation = sorted(collectors, key=lambda c: (c.load, c.person_id))
     load = {c.person_id: c.load for c in rotation}
     turn = 0
-    placed: list[Placement] = []
+    placed: list[tuple[OpenTask, Collector]] = []
     unplaced: list[Unplaced] = []
     for task in sorted(tasks, key=urgency):
         if task.queue != QUEUE:
@@ -151,15 +154,46 @@ def allocate(tasks: Iterable[OpenTask], collectors: Iterable[Collector]) -> Allo
             continue
         for step in range(len(rotation)):
             taker = rotation[(turn + step) % len(rotation)]
-            fits = taker.speaks(task.language) and taker.works(task.product)
-            if fits and load[taker.person_id] < taker.capacity:
-                placed.append(Placement(task.task_key, taker.person_id))
+            if _fits(taker, task) and load[taker.person_id] < taker.capacity:
+                placed.append((task, taker))
                 load[taker.person_id] += 1
                 turn = (turn + step + 1) % len(rotation)
                 break
         else:
-            unplaced.append(_why_not(task, rotation))
-    return Allocation(tuple(placed), tuple(unplaced))
+            if not _make_room(task, rotation, load, placed):
+                unplaced.append(_why_not(task, rotation))
+    placements = tuple(Placement(task.task_key, taker.person_id) for task, taker in placed)
+    return Allocation(placements, tuple(unplaced))
+
+
+def _fits(taker: Collector, task: OpenTask) -> bool:
+    return taker.speaks(task.language) and taker.works(task.product)
+
+
+def _make_room(
+    task: OpenTask,
+    rotation: Sequence[Collector],
+    load: dict[str, int],
+    placed: list[tuple[OpenTask, Collector]],
+) -> bool:
+    """When everyone who fits `task` is full: a task placed earlier in this run moves from one
+    of them to someone else who fits it and has room, and `task` takes its place. Round robin
+    may have given a collector who works every product the task a specialist could take; this
+    one step gives it back (True when it did)."""
+    for index, (earlier, holder) in enumerate(placed):
+        if not _fits(holder, task):
+            continue
+        for other in rotation:
+            if (
+                other is not holder
+                and _fits(other, earlier)
+                and load[other.person_id] < other.capacity
+            ):
+                placed[index] = (earlier, other)
+                load[other.person_id] += 1
+                placed.append((task, holder))
+                return True
+    return False
 
 
 def _why_not(task: OpenTask, collectors: Sequence[Collector]) -> Unplaced:

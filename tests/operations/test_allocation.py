@@ -83,6 +83,32 @@ def test_caps_are_respected_counting_what_each_already_holds() -> None:
     assert [u.task_key for u in decided.unplaced] == [t.task_key for t in tasks[4:]]
 
 
+def test_a_generalist_s_turn_does_not_cost_a_task_a_place_a_specialist_had() -> None:
+    """In turn, amy (every product) takes the first card and the second (bob, cards only, is
+    past his turn both times): the loan then fits nobody with room, until a card amy holds
+    moves to bob. Found by the allocation flow's test, which failed when its cases came in
+    this order."""
+    tasks = [task(1), task(2, "en", "personal_loan"), task(3), task(4, product="personal_loan")]
+    team = [
+        collector("amy", "zh", capacity=2),
+        collector("bob", "zh", "card", capacity=1),
+        collector("eve", "en", "personal_loan", capacity=1),
+    ]
+
+    decided = allocate(tasks, team)
+
+    assert sorted((p.task_key, p.person_id) for p in decided.placed) == [
+        ("case-1/t1", "bob"),  # moved from amy, to make room for the loan
+        ("case-2/t1", "eve"),
+        ("case-3/t1", "amy"),
+        ("case-4/t1", "amy"),
+    ]
+    assert decided.unplaced == ()
+    full = allocate([*tasks, task(5)], team)  # one more card: now nobody has room
+    assert [u.task_key for u in full.unplaced] == ["case-5/t1"]
+    assert holders(full.placed) == Counter({"amy": 2, "bob": 1, "eve": 1})
+
+
 def test_a_capacity_of_zero_takes_nothing() -> None:
     decided = allocate([task(1)], [collector("ann", capacity=0)])
     assert decided.placed == () and decided.unplaced[0].why is Unplaceable.CAPACITY

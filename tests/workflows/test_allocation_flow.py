@@ -125,7 +125,7 @@ async def test_tasks_are_placed_within_caps_by_language_and_product_and_a_queue_
 
     report = await allocate_open_tasks(Gateway(harness.client, answer_within=10), db)
 
-    assert (len(report.placed), len(report.unplaced), report.refused) == (4, 2, ())
+    assert (len(report.placed), len(report.unplaced), report.refused) == (4, 2, ()), report
     rows = await calls(harness, cases)
     held = holding(rows)
     # Caps: amy 2, bob 1, eve 1. Language and product: the loan in Chinese only amy works,
