@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
+import psycopg
 from temporalio.client import Client
 
 from bench import bare
@@ -53,6 +54,9 @@ class Stack:
     tmp: Path
     policy: Path
     server_pid: int
+    # A PostgreSQL server's URL without a database (`postgresql+psycopg://postgres@host:5432`):
+    # each scale's read model is a fresh database there, dropped after. "": SQLite files.
+    postgresql: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,12 +128,18 @@ class Scale:
         tag = f"n{n}-{seed}"
         self.tag = tag
         self.db_file = stack.tmp / f"{tag}.db"
+        self.pg_name = f"bench_{tag}".replace("-", "_")
+        database_url = (
+            f"{stack.postgresql}/{self.pg_name}"
+            if stack.postgresql
+            else f"sqlite+aiosqlite:///{self.db_file}"
+        )
         self.queue = f"bench-{tag}-cases"
         self.bare_queue = f"bench-{tag}-bare"
         self.counter = stack.tmp / f"{tag}.bare-count"
         self.env = {
             "TEMPORAL_ADDRESS": stack.address,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{self.db_file}",
+            "DATABASE_URL": database_url,
             "COLLECTIONS_POLICY": str(stack.policy),
             "COLLECTIONS_VAR_DIR": str(stack.tmp / "var"),
             "QUEUE_COLLECTIONS": self.queue,
@@ -143,6 +153,10 @@ class Scale:
 
     async def sent_count(self) -> int:
         def count() -> int:
+            if self.stack.postgresql:
+                with psycopg.connect(self._pg_dsn(self.pg_name)) as db:
+                    found = db.execute(SENT.replace("?", "%s"), ("refused", "queued")).fetchone()
+                return int(found[0]) if found else 0
             if not self.db_file.exists():
                 return 0
             with sqlite3.connect(self.db_file, timeout=5) as db:
@@ -150,6 +164,21 @@ class Scale:
             return int(row[0])
 
         return await asyncio.to_thread(count)
+
+    def _pg_dsn(self, database: str) -> str:
+        return f"{self.stack.postgresql.replace('postgresql+psycopg', 'postgresql')}/{database}"
+
+    def create_database(self) -> None:
+        """A fresh PostgreSQL database for this scale (nothing for SQLite: its file is new)."""
+        if self.stack.postgresql:
+            with psycopg.connect(self._pg_dsn("postgres"), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
+                admin.execute(f'CREATE DATABASE "{self.pg_name}"')
+
+    def drop_database(self) -> None:
+        if self.stack.postgresql:
+            with psycopg.connect(self._pg_dsn("postgres"), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
     async def bare_count(self) -> int:
         try:
@@ -202,10 +231,20 @@ async def run_scale(
     """Intake of `n` cases against `n` bare starts; with `first_contact`, also first contact,
     memory, the cost up to the first reminder and (`latency_samples`) record_payment."""
     scale = Scale(stack, n, seed)
+    await asyncio.to_thread(scale.create_database)
+    try:
+        return await _run_scale(scale, stack, n, first_contact, latency_samples)
+    finally:
+        await asyncio.to_thread(scale.drop_database)
+
+
+async def _run_scale(
+    scale: Scale, stack: Stack, n: int, first_contact: bool, latency_samples: int
+) -> ScaleResult:
     await asyncio.to_thread(migrate, scale.env["DATABASE_URL"])
     project = await connect(scale.settings, codec_from_settings(scale.settings))
     plain = await Client.connect(stack.address)
-    warm_csv, day_csv = scale.csv(WARM_UP, seed + 1), scale.csv(n, seed)
+    warm_csv, day_csv = scale.csv(WARM_UP, scale.seed + 1), scale.csv(n, scale.seed)
     within = max(180.0, n * 0.5)
     bare_args = python_module("bench.bare_worker", stack.address, scale.bare_queue)
     with (

@@ -47,7 +47,9 @@ FULL = Mode(
 )
 
 
-async def bench(mode: Mode, tmp: Path) -> tuple[list[ScaleResult], AgingResult]:
+async def bench(
+    mode: Mode, tmp: Path, postgresql: str = ""
+) -> tuple[list[ScaleResult], AgingResult]:
     port = free_port()
     address = f"127.0.0.1:{port}"
     policy = write_bench_policy(tmp / "bench.toml")
@@ -55,7 +57,9 @@ async def bench(mode: Mode, tmp: Path) -> tuple[list[ScaleResult], AgingResult]:
     with process(server_args, {}, tmp / "dev-server.log") as server:
         await wait_for_server(address, server)
         say(f"dev server on {address}; work files in {tmp}")
-        stack = Stack(address=address, tmp=tmp, policy=policy, server_pid=server.pid)
+        stack = Stack(
+            address=address, tmp=tmp, policy=policy, server_pid=server.pid, postgresql=postgresql
+        )
         scales = []
         for seed, n in enumerate(mode.scales, start=1):
             samples = mode.latency_samples if n == mode.latency_scale else 0
@@ -75,18 +79,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N=200 and 1,000, fewer samples")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
+    parser.add_argument(
+        "--postgresql",
+        default="",
+        metavar="URL",
+        help="the read model on this PostgreSQL server (postgresql+psycopg://user@host:port), "
+        "a fresh database per scale, instead of SQLite files",
+    )
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="collections-bench-"))
     began = time.monotonic()
     try:
-        scales, aging = asyncio.run(bench(mode, tmp))
+        scales, aging = asyncio.run(bench(mode, tmp, args.postgresql))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     took = time.monotonic() - began
-    print(f"## {'quick' if args.quick else 'full'} run, {took / 60:.1f} min\n")
+    run = f"{'quick' if args.quick else 'full'} run"
+    read_model = "PostgreSQL" if args.postgresql else "SQLite"
+    print(f"## {run}, read model on {read_model}, {took / 60:.1f} min\n")
     print(table(rows(scales, aging)))
     print()
     for line in machine(load_before):
