@@ -286,6 +286,7 @@ class Promise:
     key: str = ""
     paid_since_minor: int = 0
     status: str = "open"  # open | kept | broken
+    made_by: str = ""  # the staff id who obtained it ("" in a case from before it was kept)
 
 
 @dataclass

@@ -137,8 +137,9 @@ class CaseBase:
     def _customer_today(self) -> date:
         return rules.local_date(workflow.now(), self._input.contact.time_zone)
 
-    def _make_promise(self, req: PromiseToPayInput) -> None:
-        """A promise to pay, taken (its refusals are the validators'), with its key and row."""
+    def _make_promise(self, req: PromiseToPayInput, by: str = "") -> None:
+        """A promise to pay, taken (its refusals are the validators'), with its key and row;
+        obtained `by` a collector (a task's), else by whoever is acting."""
         decided = rules.make_promise(
             self._live(),
             req,
@@ -146,6 +147,7 @@ class CaseBase:
             self._customer_today(),
             time_zone=self._input.contact.time_zone,
             at_day_end=workflow.patched(PROMISE_DAY_END),
+            by=by or current_actor_id(),
         )
         self._decided(decided)
 
@@ -249,7 +251,7 @@ class CaseBase:
                 made_at=promise.made_at,
                 status=promise.status,
                 resolved_at=None if promise.status == "open" else workflow.now(),
-                made_by=current_actor_id() if promise.status == "open" else "",
+                made_by=promise.made_by if promise.status == "open" else "",
             )
         )
 

@@ -214,6 +214,7 @@ def make_promise(
     *,
     time_zone: str = "UTC",
     at_day_end: bool = True,
+    by: str = "",
 ) -> Decided:
     """Contact pauses until the promised date plus grace, and the promise is judged when that
     last day ends for the customer (in `time_zone`; `today` is their calendar day,
@@ -232,6 +233,7 @@ def make_promise(
         promised_date=req.promised_date,
         made_at=now,
         check_at=check_at,
+        made_by=by,
     )
     made = PromiseMade(
         amount_minor=req.amount_minor,

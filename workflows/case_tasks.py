@@ -209,7 +209,7 @@ class CaseTasks(CaseHandoffs):
                     currency=self._input.account.currency,
                     promised_date=req.promised_date,
                 )
-                self._make_promise(promise)
+                self._make_promise(promise, by=req.collector)
                 return "promise recorded; contact paused until it is due"
             case TaskOutcome.WRONG_NUMBER:
                 wrong = WrongNumberInput(f"{task.kind} by {req.collector}")

@@ -276,3 +276,29 @@ async def test_a_call_to_a_customer_who_opted_out_of_calls_is_refused_for_good(
     assert not refused.accepted
     assert refused.message == "not called: opted_out; not by phone for now"
     assert (await handle.query(Case.status)).stage is Stage.COLLECTOR  # the case is fine
+
+
+async def test_a_promise_from_a_task_is_the_collectors_whoever_sent_the_report(
+    harness: CaseHarness,
+) -> None:
+    """The command line (the host's user, no roles) reports bo.chen's call: the promise is
+    bo.chen's in the figures, not the host user's (found trying `make up`)."""
+    handle = await collector_case(harness)
+    call = await open_task(handle, TaskKind.COLLECTOR_CALL)
+    today = (await harness.env.get_current_time()).astimezone(SHANGHAI).date()
+    report = CompleteTaskInput(
+        call.key,
+        "bo.chen",
+        TaskOutcome.PROMISE_MADE,
+        promised_amount_minor=20_000,
+        promised_date=today + timedelta(days=3),
+    )
+    await handle.execute_update(Case.complete_task, report)
+    await harness.skip(timedelta(seconds=1))
+    async with harness.db.session() as session:
+        [promise] = (
+            await session.exec(
+                select(PromiseRecordRow).where(PromiseRecordRow.case_id == handle.id)
+            )
+        ).all()
+    assert promise.made_by == "bo.chen"
