@@ -30,7 +30,7 @@ from operations.gateway import Gateway
 from operations.staff import Person
 from readmodel import queries
 from readmodel.engine import Database
-from readmodel.queries.paging import Page, ordered
+from readmodel.queries.paging import Page, ordered, page_of
 from readmodel.tables import ApprovalRow
 from workflows.case import CollectionCaseWorkflow as Case
 
@@ -133,21 +133,15 @@ async def pending_page(
     """Page `page` (from 1) of the requests waiting for a second person, the longest waiting
     first (the newest first if `descending`), with how many wait in all."""
     waiting = col(ApprovalRow.status) == ApprovalStatus.PENDING
-    offset = (page - 1) * per_page
-    rows: list[ApprovalRow] = []
+    query = ordered(
+        select(ApprovalRow).where(waiting),
+        col(ApprovalRow.requested_at),
+        col(ApprovalRow.id),
+        descending=descending,
+    )
+    counted = select(func.count()).select_from(ApprovalRow).where(waiting)
     async with db.session() as session:
-        total = (
-            await session.exec(select(func.count()).select_from(ApprovalRow).where(waiting))
-        ).one()
-        if offset < total:  # past the end, no offset reaches the database, however large
-            query = ordered(
-                select(ApprovalRow).where(waiting),
-                col(ApprovalRow.requested_at),
-                col(ApprovalRow.id),
-                descending=descending,
-            )
-            rows = list(await session.exec(query.limit(per_page).offset(offset)))
-    return Page(rows, total, page, per_page)
+        return await page_of(session, counted, query, page=page, per_page=per_page)
 
 
 async def get(db: Database, approval_id: int) -> ApprovalRow | None:

@@ -18,7 +18,7 @@ from models.contracts import case_id as case_id_of
 from readmodel import sealing
 from readmodel.aging import aged, at_least, day_lengths, days_past_due_at
 from readmodel.engine import Database
-from readmodel.queries.paging import Column, Page, in_order_of, ordered
+from readmodel.queries.paging import Column, Page, in_order_of, ordered, page_of
 from readmodel.tables import (
     AuditLogRow,
     CaseRow,
@@ -93,8 +93,10 @@ async def search_cases(
     )
     now = now or datetime.now(UTC)
     async with db.session() as session:
-        query = await _filtered(session, select(CaseRow), where, now)
-        rows = await _sorted(session, query, sort, descending, now, limit=limit, offset=offset)
+        query = _sorted(
+            await _filtered(session, select(CaseRow), where, now), sort, descending, now
+        )
+        rows = list(await session.exec(query.limit(limit).offset(offset)))
     return aged(rows, now)
 
 
@@ -102,8 +104,7 @@ async def count_cases(db: Database, *, where: CaseFilter, now: datetime | None =
     """How many cases `where` selects, days past due counted at `now`."""
     now = now or datetime.now(UTC)
     async with db.session() as session:
-        counted = await _filtered(session, select(func.count()).select_from(CaseRow), where, now)
-        return (await session.exec(counted)).one()
+        return (await session.exec(await _counted(session, where, now))).one()
 
 
 async def case_page(
@@ -119,17 +120,18 @@ async def case_page(
     """Page `page` (from 1) of the cases `where` selects, in `sort`'s order, with how many
     there are in all; a page past the last is empty."""
     now = now or datetime.now(UTC)
-    offset = (page - 1) * per_page
-    rows: list[CaseRow] = []
     async with db.session() as session:
-        counted = await _filtered(session, select(func.count()).select_from(CaseRow), where, now)
-        total = (await session.exec(counted)).one()
-        if offset < total:  # past the end, no offset reaches the database, however large
-            query = await _filtered(session, select(CaseRow), where, now)
-            rows = await _sorted(
-                session, query, sort, descending, now, limit=per_page, offset=offset
-            )
-    return Page(aged(rows, now), total, page, per_page)
+        query = _sorted(
+            await _filtered(session, select(CaseRow), where, now), sort, descending, now
+        )
+        found = await page_of(
+            session, await _counted(session, where, now), query, page=page, per_page=per_page
+        )
+    return Page(aged(found.rows, now), found.total, page, per_page)
+
+
+async def _counted(session: AsyncSession, where: CaseFilter, now: datetime) -> SelectOfScalar[int]:
+    return await _filtered(session, select(func.count()).select_from(CaseRow), where, now)
 
 
 Q = TypeVar("Q", SelectOfScalar[CaseRow], SelectOfScalar[int])
@@ -155,16 +157,9 @@ async def _filtered(session: AsyncSession, query: Q, where: CaseFilter, now: dat
     return query
 
 
-async def _sorted(
-    session: AsyncSession,
-    query: SelectOfScalar[CaseRow],
-    sort: CaseSort,
-    descending: bool,
-    now: datetime,
-    *,
-    limit: int,
-    offset: int,
-) -> list[CaseRow]:
+def _sorted(
+    query: SelectOfScalar[CaseRow], sort: CaseSort, descending: bool, now: datetime
+) -> SelectOfScalar[CaseRow]:
     keys: dict[CaseSort, Column] = {
         CaseSort.DAYS_PAST_DUE: days_past_due_at(now),
         CaseSort.OUTSTANDING: col(CaseRow.outstanding_minor),
@@ -172,8 +167,7 @@ async def _sorted(
         CaseSort.STAGE: in_order_of(col(CaseRow.stage), list(Stage)),
         CaseSort.UPDATED: col(CaseRow.updated_at),
     }
-    query = ordered(query, keys[sort], col(CaseRow.id), descending=descending)
-    return list(await session.exec(query.limit(limit).offset(offset)))
+    return ordered(query, keys[sort], col(CaseRow.id), descending=descending)
 
 
 async def list_audit(db: Database, *, case_id: str) -> list[AuditLogRow]:

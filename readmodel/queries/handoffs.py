@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from models.departments import RiskReviewState
 from readmodel.engine import Database
-from readmodel.queries.paging import Column, Page, in_order_of, ordered
+from readmodel.queries.paging import Column, Page, in_order_of, ordered, page_of
 from readmodel.tables import HandoffRow
 
 # A legal dossier holds every contact of years of collection: an inbox never loads it.
@@ -76,25 +76,19 @@ async def handoff_page(
     where = [col(HandoffRow.department) == department]
     if status:
         where.append(col(HandoffRow.status) == status)
-    offset = (page - 1) * per_page
-    rows: list[HandoffRow] = []
+    keys: dict[HandoffSort, Column] = {
+        HandoffSort.CREATED: col(HandoffRow.created_at),
+        HandoffSort.STATUS: in_order_of(col(HandoffRow.status), STATUSES),
+    }
+    query = ordered(
+        select(HandoffRow).where(*where).options(_WITHOUT_DOSSIER),
+        keys[sort],
+        col(HandoffRow.id),
+        descending=descending,
+    )
+    counted = select(func.count()).select_from(HandoffRow).where(*where)
     async with db.session() as session:
-        total = (
-            await session.exec(select(func.count()).select_from(HandoffRow).where(*where))
-        ).one()
-        if offset < total:  # past the end, no offset reaches the database, however large
-            keys: dict[HandoffSort, Column] = {
-                HandoffSort.CREATED: col(HandoffRow.created_at),
-                HandoffSort.STATUS: in_order_of(col(HandoffRow.status), STATUSES),
-            }
-            query = ordered(
-                select(HandoffRow).where(*where).options(_WITHOUT_DOSSIER),
-                keys[sort],
-                col(HandoffRow.id),
-                descending=descending,
-            )
-            rows = list(await session.exec(query.limit(per_page).offset(offset)))
-    return Page(rows, total, page, per_page)
+        return await page_of(session, counted, query, page=page, per_page=per_page)
 
 
 async def get_handoff(db: Database, *, key: str, with_dossier: bool = True) -> HandoffRow | None:

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, asc, case, desc
 from sqlalchemy.orm import Mapped
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 T = TypeVar("T")
@@ -29,6 +30,22 @@ class Page(Generic[T]):
     def pages(self) -> int:
         """How many pages the total makes; an empty list is one (empty) page."""
         return max(1, -(-self.total // self.size))
+
+
+async def page_of(
+    session: AsyncSession,
+    counted: SelectOfScalar[int],
+    rows: SelectOfScalar[T],
+    *,
+    page: int,
+    per_page: int,
+) -> Page[T]:
+    """Page `page` (from 1) of `rows` (filtered and ordered), with `counted`'s total; a page
+    past the last is empty, and no offset past the end, however large, reaches the database."""
+    total = (await session.exec(counted)).one()
+    offset = (page - 1) * per_page
+    found = list(await session.exec(rows.limit(per_page).offset(offset))) if offset < total else []
+    return Page(found, total, page, per_page)
 
 
 def ordered(query: Q, key: Column, tie: Column, *, descending: bool) -> Q:

@@ -21,7 +21,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models.tasks import TaskKind, TaskStatus
 from readmodel.aging import days_past_due_at
 from readmodel.engine import Database
-from readmodel.queries.paging import Column, Page, in_order_of, ordered
+from readmodel.queries.paging import Column, Page, in_order_of, ordered, page_of
 from readmodel.tables import CaseRow, HumanTaskRow, PromiseRecordRow
 
 PROMISE_SOON = timedelta(days=2)  # a promise falling due this soon puts its case's task first
@@ -81,15 +81,10 @@ async def task_page(
 ) -> Page[HumanTaskRow]:
     """Page `page` (from 1) of the tasks `where` selects, in `sort`'s order, with how many
     there are in all; a page past the last is empty."""
-    offset = (page - 1) * per_page
-    rows: list[HumanTaskRow] = []
+    counted = _filtered(select(func.count()).select_from(HumanTaskRow), where)
+    query = _sorted(_filtered(select(HumanTaskRow), where), sort, descending, now)
     async with db.session() as session:
-        counted = _filtered(select(func.count()).select_from(HumanTaskRow), where)
-        total = (await session.exec(counted)).one()
-        if offset < total:  # past the end, no offset reaches the database, however large
-            query = _sorted(_filtered(select(HumanTaskRow), where), sort, descending, now)
-            rows = list(await session.exec(query.limit(per_page).offset(offset)))
-    return Page(rows, total, page, per_page)
+        return await page_of(session, counted, query, page=page, per_page=per_page)
 
 
 Q = TypeVar("Q", SelectOfScalar[HumanTaskRow], SelectOfScalar[int])
