@@ -291,22 +291,10 @@ async def record_promise(
     )
 
 
-# What a task's later writes change; the rest is as it was opened.
-TASK_CHANGES = (
-    "assignee",
-    "status",
-    "outcome",
-    "closed_at",
-    "deadline",
-    "assigned_by",
-    "right_party",
-    "call_seconds",
-    "visit_start",
-    "visit_end",
-    "visit_collectors",
-    "checked_in_at",
-    "checked_out_at",
-)
+# What a task's later writes change: every column but those fixed when it was opened.
+TASK_FIXED = frozenset({"id", "idempotency_key", "case_id", "kind", "queue", "created_at"})
+_TASK_COLUMNS = HumanTaskRow.__table__.columns  # type: ignore[attr-defined]
+TASK_CHANGES = tuple(c.name for c in _TASK_COLUMNS if c.name not in TASK_FIXED)
 
 
 async def upsert_task(session: AsyncSession, *, task: TaskRecord) -> None:
