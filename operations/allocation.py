@@ -34,23 +34,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func
-from sqlmodel import col, select
-
+from models.allocation import QUEUE, OpenTask
 from models.people import Actor
-from models.tasks import TaskStatus
 from operations import departments, staff
 from operations.answers import Answer, Outcome
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel import queries
-from readmodel.aging import days_past_due
 from readmodel.engine import Database
-from readmodel.tables import AccountRow, CaseRow, CustomerRow, HumanTaskRow
+from readmodel.workload import open_loads, open_tasks
 
 ALLOCATOR = "svc-allocator"  # who the cases' timelines say placed a task
-QUEUE = Role.OPERATIONS.value  # the collectors' queue; a supervisor's task is named by hand
-ACTIVE = (TaskStatus.OPEN.value, TaskStatus.CLAIMED.value)
 
 
 class Unplaceable(StrEnum):
@@ -58,19 +52,6 @@ class Unplaceable(StrEnum):
     PRODUCT = "product"  # nobody who speaks it works the account's product
     CAPACITY = "capacity"  # everyone who could take it is at capacity
     QUEUE = "queue"  # not a collector's task: a supervisor names who takes it
-
-
-@dataclass(frozen=True)
-class OpenTask:
-    """A task to place, with what decides who may take it and how urgent it is."""
-
-    task_key: str
-    language: str  # the customer's (`zh-CN`, `en`)
-    product: str  # the account's (`card`, `personal_loan`)
-    deadline: datetime
-    outstanding_minor: int = 0
-    days_past_due: int = 0
-    queue: str = QUEUE
 
 
 @dataclass(frozen=True)
@@ -210,56 +191,6 @@ def _why_not(task: OpenTask, collectors: Sequence[Collector]) -> Unplaced:
 
 
 # --- the read model ------------------------------------------------------------------------
-
-
-async def open_tasks(db: Database, *, assignee: str | None, now: datetime) -> list[OpenTask]:
-    """The open tasks of `assignee` (None: the operations queue's tasks nobody holds), with
-    their customer's language, their account's product, balance and days past due."""
-    where: list[ColumnElement[bool]] = (
-        [
-            col(HumanTaskRow.queue) == QUEUE,
-            col(HumanTaskRow.status) == TaskStatus.OPEN.value,
-            col(HumanTaskRow.assignee).is_(None),
-        ]
-        if assignee is None
-        else [col(HumanTaskRow.status).in_(ACTIVE), col(HumanTaskRow.assignee) == assignee]
-    )
-    query = (
-        select(HumanTaskRow, CaseRow, AccountRow.product, CustomerRow.language)
-        .outerjoin(CaseRow, col(CaseRow.case_id) == col(HumanTaskRow.case_id))
-        .outerjoin(AccountRow, col(AccountRow.account_no) == col(CaseRow.account_no))
-        .outerjoin(CustomerRow, col(CustomerRow.customer_ref) == col(CaseRow.customer_ref))
-        .where(*where)
-        .order_by(col(HumanTaskRow.id))
-    )
-    async with db.session() as session:
-        rows = (await session.exec(query)).all()
-    found = []
-    for task, case, product, language in rows:
-        known = case is not None  # an outer join: a task written before its case's row
-        found.append(
-            OpenTask(
-                task_key=task.idempotency_key,
-                queue=task.queue,
-                deadline=task.deadline,
-                language=language or "",
-                product=product or "",
-                outstanding_minor=case.outstanding_minor if known else 0,
-                days_past_due=days_past_due(case, now) if known else 0,
-            )
-        )
-    return found
-
-
-async def open_loads(db: Database) -> dict[str, int]:
-    """How many open tasks each person holds."""
-    async with db.session() as session:
-        counted = await session.exec(
-            select(HumanTaskRow.assignee, func.count())
-            .where(col(HumanTaskRow.status).in_(ACTIVE), col(HumanTaskRow.assignee).is_not(None))
-            .group_by(col(HumanTaskRow.assignee))
-        )
-        return {person: n for person, n in counted.all() if person}
 
 
 async def collectors(db: Database) -> list[Collector]:
