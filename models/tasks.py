@@ -34,6 +34,11 @@ class TaskOutcome(StrEnum):
     REASSIGNED = "reassigned"
 
 
+# The outcomes of a conversation with the customer themself: the case counts them as effective
+# contacts (the quiet period after a conversation, the legal referral's evidence), the KPIs as
+# right-party contacts, and the collector's page as the last conversation.
+CONVERSATION = frozenset({TaskOutcome.REACHED, TaskOutcome.PROMISE_MADE, TaskOutcome.REFUSED})
+
 OUTCOMES: dict[TaskKind, frozenset[TaskOutcome]] = {
     TaskKind.COLLECTOR_CALL: frozenset(
         {

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from models.tasks import TaskOutcome
+from models.tasks import CONVERSATION, TaskOutcome
 
 WINDOW = timedelta(days=30)
 
@@ -39,7 +39,7 @@ class Bucket(StrEnum):
 
 DELINQUENT = (Bucket.M1, Bucket.M2, Bucket.M3, Bucket.M4)
 _RANK = {bucket: rank for rank, bucket in enumerate((Bucket.CURRENT, *DELINQUENT))}
-RIGHT_PARTY = frozenset({TaskOutcome.REACHED, TaskOutcome.PROMISE_MADE, TaskOutcome.REFUSED})
+RIGHT_PARTY = CONVERSATION
 WRONG_PARTY = frozenset({TaskOutcome.NOT_FOUND, TaskOutcome.WRONG_NUMBER})
 
 

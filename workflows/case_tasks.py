@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from models.permissions import taken_by
     from models.strategy import Channel
     from models.tasks import (
+        CONVERSATION,
         AssignTaskInput,
         ClaimTaskInput,
         CompleteTaskInput,
@@ -50,7 +51,6 @@ DEPARTMENT_ACTIONS = frozenset(
 # One collector task at a time; an escalated one waits for its supervisor.
 COLLECTOR_WORK = frozenset({TaskKind.COLLECTOR_CALL, TaskKind.FIELD_VISIT, TaskKind.ESCALATION})
 LONGEST_CALL = 4 * 3600  # seconds; a longer figure is a typing slip
-EFFECTIVE_OUTCOMES = {TaskOutcome.REACHED, TaskOutcome.PROMISE_MADE, TaskOutcome.REFUSED}
 
 
 class CaseTasks(CaseHandoffs):
@@ -197,7 +197,7 @@ class CaseTasks(CaseHandoffs):
         dept = self._dept()
         strategy = state.assessment.strategy
         quiet = rules.day(strategy) * strategy.contact.quiet_days_after_conversation
-        if req.outcome in EFFECTIVE_OUTCOMES:
+        if req.outcome in CONVERSATION:
             state.last_conversation_at = now
             self._add_evidence(now, f"{task.kind} {req.outcome} by {req.collector}", task.key)
             dept.next_call_at = now + quiet

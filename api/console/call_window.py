@@ -5,7 +5,7 @@ outside the workflow from the most honest source of each input:
 - the attempts: the read model's `contact_attempts` of the case (every send writes its row before
   it goes out, and the provider's reports update its status), the same ones the case counts;
 - the last conversation: the latest task done with an outcome the case counts as one (reached,
-  a promise, a refusal: `workflows.case_tasks.EFFECTIVE_OUTCOMES`), at its close in
+  a promise, a refusal: `models.tasks.CONVERSATION`), at its close in
   `human_tasks`: the instant the case records;
 - the customer's time zone: their `customers` row;
 - the rules: those of the strategy the case runs (`cases.strategy_version`, `name@version`),
@@ -41,10 +41,9 @@ from config.strategy import PolicyError, load_strategy, policy_path
 from models.case_status import CaseStatus
 from models.contracts import AttemptStatus, PastContact, Stage
 from models.strategy import Channel, Strategy
-from models.tasks import TaskStatus
+from models.tasks import CONVERSATION, TaskStatus
 from readmodel.engine import Database
 from readmodel.tables import AuditLogRow, ContactAttemptRow, HumanTaskRow
-from workflows.case_tasks import EFFECTIVE_OUTCOMES
 from workflows.contact_policy import ContactContext, decide, zone_info
 
 # The audit entries that say whether the phone number reaches the customer, and the promise's.
@@ -216,7 +215,7 @@ def contact_context(
     )
 
 
-_EFFECTIVE = frozenset(outcome.value for outcome in EFFECTIVE_OUTCOMES)
+_EFFECTIVE = frozenset(outcome.value for outcome in CONVERSATION)
 
 
 def unreachable(entries: Iterable[tuple[str, Mapping[str, Any] | None]]) -> set[Channel]:
