@@ -163,7 +163,11 @@ class DailyIntakeActivities:
         for start in range(progress.done, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             summary = await run_intake(
-                self._gateway, chunk, task_queue=self._task_queue, concurrency=self._concurrency
+                self._gateway,
+                chunk,
+                task_queue=self._task_queue,
+                concurrency=self._concurrency,
+                db=self._db,
             )
             if summary.failed and len(summary.failed) == len(summary.outcomes):
                 raise ApplicationError(

@@ -38,6 +38,8 @@ from api.routes import (
 from config.settings import Settings
 from config.tracing import flush as flush_spans
 from operations.gateway import Gateway
+from operations.health import pollers as queue_pollers
+from operations.health import temporal_serving
 from operations.metrics import BacklogGauges
 from readmodel.engine import Database, open_database
 from temporal.client import connect, require_codec
@@ -224,14 +226,13 @@ async def _connect_until_reachable(app: FastAPI, settings: Settings) -> None:
 async def _temporal_check(gateway: Gateway | None) -> Reachability:
     if gateway is None:
         return "unreachable"
-    return "ok" if await gateway.healthy(CHECK_TIMEOUT) else "unreachable"
+    return "ok" if await temporal_serving(gateway, within=CHECK_TIMEOUT) else "unreachable"
 
 
 async def _pollers(gateway: Gateway | None, queue: str) -> int | None:
     if gateway is None:
         return None
-    answer = await gateway.pollers(queue, within=CHECK_TIMEOUT)
-    return answer.value if answer.ok else None
+    return await queue_pollers(gateway, queue, within=CHECK_TIMEOUT)
 
 
 async def _database_check(db: Database) -> Reachability:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from cli.actions import CommandEnv
     from operations.gateway import Gateway
     from operations.intake import IntakeSummary, RowOutcome
+    from readmodel.engine import Database
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_ROWS_LISTED = 10
@@ -127,7 +128,22 @@ def intake(
         raise typer.Exit(report(out, str(file), parsed, None, options))
     from cli.runtime import run_and_leave
 
-    run_and_leave(start_cases(parsed, settings=settings, file_label=str(file), options=options))
+    run_and_leave(_start_with_read_model(parsed, settings, str(file), options))
+
+
+async def _start_with_read_model(
+    parsed: ParsedIntake, settings: Settings, file_label: str, options: IntakeOptions
+) -> int:
+    """The read model tells which rows' cases run, so each of those is refreshed in one call."""
+    from readmodel.engine import open_database
+
+    db = open_database(settings)
+    try:
+        return await start_cases(
+            parsed, settings=settings, file_label=file_label, options=options, db=db
+        )
+    finally:
+        await db.dispose()
 
 
 async def start_cases(
@@ -139,8 +155,10 @@ async def start_cases(
     out: Console | None = None,
     err: Console | None = None,
     connect: Callable[[Settings], Awaitable[Gateway]] | None = None,
+    db: Database | None = None,
 ) -> int:
-    """Connects, starts the valid rows with a progress bar, reports; returns the exit code."""
+    """Connects, starts the valid rows with a progress bar, reports; returns the exit code.
+    With the read model `db`, a row whose case it holds open is refreshed in one call."""
     from cli.actions import connect_gateway
     from operations.intake import IntakeSummary, run_intake
 
@@ -184,6 +202,7 @@ async def start_cases(
                 concurrency=options.concurrency,
                 on_progress=advance,
                 refresh=options.refresh,
+                db=db,
             )
     except asyncio.CancelledError:
         partial = IntakeSummary(tuple(sorted(seen, key=lambda o: o.row)))

@@ -30,6 +30,7 @@ class Answer(Generic[T]):
     retry_after: int | None = None  # seconds, for UNREACHABLE
     ended: str = ""  # for CLOSED by a finished workflow: how it ended (completed, terminated ...)
     approval_id: int | None = None  # for AWAITING_APPROVAL: the request a second person decides
+    started: bool | None = None  # for an update-with-start: whether the call started the workflow
 
     @property
     def ok(self) -> bool:

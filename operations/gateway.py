@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any, TypeVar, cast
 
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecution,
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
@@ -49,11 +47,13 @@ from operations import metrics
 from operations.answers import Answer, Outcome
 from operations.catalogue import update_name
 from temporal.acting import ActorInterceptor, acting
+from temporal.with_start import StartSeenInterceptor, seeing_start
 
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 A = TypeVar("A")
+S = TypeVar("S")
 
 # Temporal's rate limits and restarts pass within seconds.
 RETRY_AFTER_SECONDS = 5
@@ -78,12 +78,19 @@ class Gateway:
         self, client: Client, *, answer_within: float = 20.0, actor: Actor | None = None
     ) -> None:
         config = client.config()
-        if not any(isinstance(i, ActorInterceptor) for i in config["interceptors"]):
-            config["interceptors"] = [*config["interceptors"], ActorInterceptor()]
+        mine = (ActorInterceptor, StartSeenInterceptor)
+        missing = [
+            kind() for kind in mine if not any(isinstance(i, kind) for i in config["interceptors"])
+        ]
+        if missing:
+            config["interceptors"] = [*config["interceptors"], *missing]
             client = Client(**config)
         self._client = client
         self.answer_within = answer_within
         self.actor = actor
+        # Set once the server answers that it has no update-with-start (an older server, or
+        # the time-skipping test server): from then on, a start and then the update.
+        self._two_calls = False
 
     def acting(self, actor: Actor) -> Gateway:
         """The same client for one person: made per request, so no client is made again."""
@@ -167,6 +174,72 @@ class Gateway:
             _reraise_cancellation()
             return self._no_answer(workflow_id)
 
+    async def update_with_start(
+        self,
+        update: UpdateMethodMultiParam[[Any, A], R],
+        arg: A,
+        *,
+        start: Callable[[Any, S], Awaitable[Any]],
+        start_arg: S,
+        id: str,
+        task_queue: str,
+    ) -> Answer[R]:
+        """Runs `update` on the workflow `id`, first starting it with `start_arg` if it does not
+        run (a finished one starts again), in one call: Temporal's update-with-start. The
+        answer is the update's, and says in `started` whether this call started the workflow
+        (None when Temporal's answer to the start never came back). A server without
+        update-with-start gets a start, then the update."""
+        if too_big := self._too_big(start_arg) or self._too_big(arg):
+            return too_big
+        began = time.perf_counter()
+        answer = await self._update_with_start(update, arg, start, start_arg, id, task_queue)
+        metrics.update_answered(update_name(update), answer.outcome, time.perf_counter() - began)
+        return answer
+
+    async def _update_with_start(
+        self,
+        update: UpdateMethodMultiParam[[Any, A], R],
+        arg: A,
+        start: Callable[[Any, S], Awaitable[Any]],
+        start_arg: S,
+        id: str,
+        task_queue: str,
+    ) -> Answer[R]:
+        if not self._two_calls:
+            operation = WithStartWorkflowOperation(
+                cast(Any, start),
+                start_arg,
+                id=id,
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            )
+            with seeing_start() as seen:
+                try:
+                    async with asyncio.timeout(self.answer_within):
+                        with acting(self.actor):
+                            value = await self._client.execute_update_with_start_workflow(
+                                cast(Any, update), arg, start_workflow_operation=operation
+                            )
+                    answer: Answer[R] = Answer(Outcome.ACCEPTED, cast(R, value))
+                except WorkflowUpdateFailedError as error:
+                    answer = await self._refused(id, error)
+                except RPCError as error:
+                    self._two_calls = error.status == RPCStatusCode.UNIMPLEMENTED
+                    answer = (
+                        self._no_answer(id) if self._two_calls else await self._rpc_error(id, error)
+                    )
+                except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                    _reraise_cancellation()
+                    answer = self._no_answer(id)
+            if not self._two_calls:
+                return dataclasses.replace(answer, started=seen.started)
+        started = await self.start(start, start_arg, id=id, task_queue=task_queue)
+        if started.outcome not in (Outcome.ACCEPTED, Outcome.ALREADY_RUNNING):
+            return Answer(started.outcome, message=started.message, retry_after=started.retry_after)
+        answer = await self._update(id, update, arg)
+        return dataclasses.replace(answer, started=started.outcome is Outcome.ACCEPTED)
+
     async def signal(
         self, workflow_id: str, signal: Callable[[Any, A], Awaitable[None] | None], arg: A
     ) -> Answer[None]:
@@ -246,32 +319,6 @@ class Gateway:
             _reraise_cancellation()
             return Answer(Outcome.NO_ANSWER, message="Temporal did not answer in time")
         return Answer(Outcome.ACCEPTED, found)
-
-    async def healthy(self, within: float) -> bool:
-        """Whether Temporal's frontend says it is serving, asked for at most `within` seconds."""
-        try:
-            return await self._client.service_client.check_health(timeout=timedelta(seconds=within))
-        except Exception:
-            return False
-
-    async def pollers(self, queue: str, *, within: float) -> Answer[int]:
-        """How many workers poll `queue` for workflow tasks (Temporal forgets a poller a
-        minute or so after its last poll), asked for at most `within` seconds."""
-        request = DescribeTaskQueueRequest(
-            namespace=self._client.namespace,
-            task_queue=TaskQueue(name=queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-        try:
-            async with asyncio.timeout(within):
-                described = await self._client.workflow_service.describe_task_queue(request)
-        except RPCError as error:
-            refused = f"Temporal refused to describe {queue} ({error.status.name})"
-            return _not_now(error) or Answer(Outcome.FAILED, message=refused)
-        except TimeoutError:
-            _reraise_cancellation()
-            return Answer(Outcome.NO_ANSWER, message="Temporal did not answer in time")
-        return Answer(Outcome.ACCEPTED, len(described.pollers))
 
     def _too_big(self, arg: object) -> Answer[Any] | None:
         """REFUSED, with the input's size (never its content), past `MAX_INPUT_BYTES`."""

@@ -1,6 +1,7 @@
 """Sends the acting person with every start, update and signal, in the header
 `collections-actor`: the client interceptor reads the actor of the current call from a
-context variable that `acting` sets (the application layer's `Gateway.acting` does)."""
+context variable that `acting` sets (the application layer's `Gateway.acting` does). An
+update-with-start carries them on both its start and its update."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from temporalio.client import (
     SignalWorkflowInput,
     StartWorkflowInput,
     StartWorkflowUpdateInput,
+    StartWorkflowUpdateWithStartInput,
     WorkflowHandle,
     WorkflowUpdateHandle,
 )
@@ -65,3 +67,10 @@ class _Outbound(OutboundInterceptor):
     ) -> WorkflowUpdateHandle[Any]:
         input.headers = _stamped(input.headers)
         return await super().start_workflow_update(input)
+
+    async def start_update_with_start_workflow(
+        self, input: StartWorkflowUpdateWithStartInput
+    ) -> WorkflowUpdateHandle[Any]:
+        input.start_workflow_input.headers = _stamped(input.start_workflow_input.headers)
+        input.update_workflow_input.headers = _stamped(input.update_workflow_input.headers)
+        return await super().start_update_with_start_workflow(input)

@@ -13,6 +13,7 @@ from readmodel.queries.cases import (
     list_attempts,
     list_audit,
     list_payments,
+    open_case_ids,
     open_cases_for_mobile,
     search_cases,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "list_handoffs",
     "list_payments",
     "list_tasks",
+    "open_case_ids",
     "open_cases_for_mobile",
     "search_cases",
     "task_page",

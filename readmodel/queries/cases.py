@@ -3,6 +3,7 @@ row, its audit log, contact attempts and payments, its customer, the cases of a 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -39,6 +40,19 @@ async def get_case(db: Database, *, account_no: str, now: datetime | None = None
         )
         row = result.first()
     return aged([row], now or datetime.now(UTC))[0] if row is not None else None
+
+
+async def open_case_ids(db: Database, *, case_ids: Collection[str]) -> set[str]:
+    """Which of `case_ids` the read model holds open (not closed)."""
+    if not case_ids:
+        return set()
+    async with db.session() as session:
+        found = await session.exec(
+            select(CaseRow.case_id).where(
+                col(CaseRow.case_id).in_(case_ids), CaseRow.stage != Stage.CLOSED
+            )
+        )
+        return set(found)
 
 
 class CaseSort(StrEnum):

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from temporalio.client import Client
 from temporalio.service import RPCStatusCode
 
 from models.case_status import CaseStatus
-from models.contracts import CloseInput, ClosureReason, ReasonInput, RecordPaymentInput, Stage
-from operations.answers import Outcome
+from models.contracts import (
+    ActionResult,
+    CaseInput,
+    CloseInput,
+    ClosureReason,
+    ReasonInput,
+    RecordPaymentInput,
+    Stage,
+    case_id,
+)
+from operations.answers import Answer, Outcome
 from operations.gateway import MAX_INPUT_BYTES, Gateway
 from temporal.client import data_converter
 from tests.fakes.temporal_service import RefusingService, unreached_client
@@ -132,3 +143,34 @@ async def test_an_input_too_large_for_temporal_is_refused_before_any_call() -> N
         assert "xxxx" not in answer.message
     fits = await gateway.update("case-6222000000000001", Case.pause, ReasonInput(reason="x" * 1000))
     assert fits.outcome is Outcome.UNREACHABLE  # a normal input goes to Temporal
+
+
+async def test_update_with_start_says_whether_it_started_the_case_even_as_two_calls(
+    harness: CaseHarness,
+) -> None:
+    """The time-skipping server has no update-with-start: the gateway then starts and updates
+    in two calls, with the same answer (the dev server's one call: tests/integration)."""
+    history = await harness.client.get_workflow_handle((await harness.start()).id).fetch_history()
+    [payload] = history.events[0].workflow_execution_started_event_attributes.input.payloads
+    [template] = await data_converter().decode([payload], [CaseInput])
+    account = dataclasses.replace(template.account, account_no="6222999900000001")
+    case = dataclasses.replace(template, account=account)
+    gateway = gateway_for(harness)
+
+    async def refresh(overdue: int) -> Answer[ActionResult]:
+        changed = dataclasses.replace(account, overdue_minor=overdue)
+        return await gateway.update_with_start(
+            Case.refresh_account,
+            changed,
+            start=Case.run,
+            start_arg=case,
+            id=case_id(account.account_no),
+            task_queue=harness.queue,
+        )
+
+    first = await refresh(account.overdue_minor)
+    assert (first.outcome, first.started) == (Outcome.ACCEPTED, True)
+    assert first.unwrap().message == "balances unchanged"  # a new case has the row's own
+    second = await refresh(account.overdue_minor - 1_000)
+    assert (second.outcome, second.started) == (Outcome.ACCEPTED, False)
+    assert second.unwrap().message == "balances refreshed"
