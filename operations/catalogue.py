@@ -1,8 +1,11 @@
-"""The operator actions on a case, declared once: what each is called, the update it runs, the
-input it takes (who may take it is `models.permissions.UPDATE_ROLES`). The API's routes, the
-console's forms and the CLI's commands are made from this table; adding an action is a handler
-on the workflow, a row here and its roles there
-(docs/decisions/0005-adding-an-operator-action.md)."""
+"""The operator actions on a case and on its tasks, declared once: what each is called, the
+update it runs, the input it takes (who may take it is `models.permissions.UPDATE_ROLES`). The
+API's routes, the console's forms and the CLI's commands are made from these tables; adding an
+action is a handler on the workflow, a row here and its roles there
+(docs/decisions/0005-adding-an-operator-action.md).
+
+`CASE_ACTIONS` are keyed by the case's account; `TASK_ACTIONS` by a task, whose row in the read
+model names the case that owns it (`operations.departments.act_on_task` runs them)."""
 
 from __future__ import annotations
 
@@ -23,6 +26,14 @@ from models.contracts import (
     ResolveDisputeInput,
 )
 from models.permissions import UPDATE_ROLES
+from models.tasks import (
+    AssignTaskInput,
+    ClaimTaskInput,
+    CompleteTaskInput,
+    PlaceCallInput,
+    VisitCheckInput,
+    VisitSlotInput,
+)
 from operations.roles import Role
 from workflows.case import CollectionCaseWorkflow as Case
 
@@ -118,3 +129,85 @@ _ACTIONS = (
 )
 
 CASE_ACTIONS: dict[str, CaseAction] = {action.name: action for action in _ACTIONS}
+
+
+@dataclass(frozen=True)
+class TaskAction:
+    update: UpdateMethodMultiParam[[Any, Any], ActionResult]  # the case's update, by reference
+    input_type: type  # a frozen dataclass whose `task_key` names the task
+    word: str  # `POST /tasks/{task_key}/<word>`, and `collections tasks <word>`
+    summary: str
+    collector_is_caller: bool = False  # a `collector` left blank (the API's body) is the caller
+    # Some of its inputs wait for a second person (`models.permissions.second_person_for`): 202.
+    approval: bool = False
+    internal: tuple[str, ...] = ()  # fields only the application sets (no front end sends them)
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Who may take it (`models.permissions`, which the workflows check too)."""
+        return UPDATE_ROLES[self.name]
+
+    @property
+    def name(self) -> str:
+        """The update's name (`claim_task`)."""
+        return update_name(self.update)
+
+
+_TASK_ACTIONS = (
+    TaskAction(
+        Case.claim_task,
+        ClaimTaskInput,
+        "claim",
+        "Take a task: it is locked to you until you complete it.",
+        collector_is_caller=True,
+    ),
+    TaskAction(
+        Case.complete_task,
+        CompleteTaskInput,
+        "complete",
+        "The outcome steers the case: a promise pauses contact, not found plans a visit ... "
+        "Upholding a dispute or approving a legal referral waits for a second person (202).",
+        collector_is_caller=True,
+        approval=True,
+    ),
+    TaskAction(
+        Case.assign_task,
+        AssignTaskInput,
+        "assign",
+        "Puts the task in one person's queue (a supervisor's, or the allocator's, decision); an "
+        "unknown or inactive person, or one whose role does not work the queue, is refused (400).",
+        internal=("only_unassigned",),  # the allocator's
+    ),
+    TaskAction(
+        Case.book_visit,
+        VisitSlotInput,
+        "book-visit",
+        "Books a field visit within the contact hours in the customer's time; a visit nobody "
+        "checks in to by the slot's end escalates to a supervisor.",
+    ),
+    TaskAction(
+        Case.check_in_visit,
+        VisitCheckInput,
+        "check-in",
+        "At the customer's door: the visit is kept, its report due within a day.",
+        collector_is_caller=True,
+    ),
+    TaskAction(
+        Case.check_out_visit,
+        VisitCheckInput,
+        "check-out",
+        "Leaving the customer's door; then complete the task with the visit's report.",
+        collector_is_caller=True,
+    ),
+    TaskAction(
+        Case.place_call,
+        PlaceCallInput,
+        "call",
+        "Click-to-call (a collector call task): the contact policy decides first; the customer's "
+        "phone rings, then yours. A call the policy refuses now answers 200 with "
+        "`accepted: false` and why, and the refusal is recorded like any contact's.",
+        collector_is_caller=True,
+    ),
+)
+
+TASK_ACTIONS: dict[str, TaskAction] = {action.word: action for action in _TASK_ACTIONS}

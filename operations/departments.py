@@ -1,10 +1,11 @@
-"""What the departments do: collectors claim and complete their cases' tasks; the risk and
+"""What the departments do: collectors and supervisors work their cases' tasks; the risk and
 legal departments read their handoffs and answer them.
 
-A task is the owning case's (`claim_task`, `complete_task`); a handoff is its department
-workflow's, keyed by the workflow's id (`risk-<account_no>-<n>`, `legal-...`). The answers a
-department gives are declared once in `HANDOFF_ANSWERS`: the API's routes and the console's
-forms are made from it.
+A task is the owning case's: its actions (claim, complete, assign ...) are declared once in
+`operations.catalogue.TASK_ACTIONS`, and `act_on_task` runs any of them on the case the task's
+row names. A handoff is its department workflow's, keyed by the workflow's id
+(`risk-<account_no>-<n>`, `legal-...`). The answers a department gives are declared once in
+`HANDOFF_ANSWERS`: the API's routes and the console's forms are made from it.
 """
 
 from __future__ import annotations
@@ -27,23 +28,17 @@ from models.departments import (
     RiskReviewStatus,
 )
 from models.permissions import UPDATE_ROLES
-from models.tasks import (
-    AssignTaskInput,
-    ClaimTaskInput,
-    CompleteTaskInput,
-    PlaceCallInput,
-    VisitCheckInput,
-    VisitSlotInput,
-)
+from models.tasks import AssignTaskInput
 from operations import staff
 from operations.answers import Answer, Outcome
 from operations.approvals import act_or_ask
 from operations.cases import as_case
-from operations.catalogue import update_name
+from operations.catalogue import TASK_ACTIONS, TaskAction, update_name
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel import queries
 from readmodel.engine import Database
+from readmodel.tables import HumanTaskRow
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.legal_referral import LegalReferralWorkflow as Legal
 from workflows.risk_review import RiskReviewWorkflow as Risk
@@ -84,6 +79,38 @@ async def assignee_problem(db: Database, assignee: str, queue: str) -> str:
     return ""
 
 
+async def worked_task(
+    db: Database, task_key: str, role: Role | None = None
+) -> Answer[HumanTaskRow]:
+    """The task's row: NOT_FOUND when unknown, FORBIDDEN when `role` does not work its queue
+    (no role: a service, or the host's command line)."""
+    row = await queries.get_task(db, task_key=task_key)
+    if row is None:
+        return Answer(Outcome.NOT_FOUND, message=f"no task {task_key}")
+    if role is not None and not works_queue(role, row.queue):
+        return Answer(Outcome.FORBIDDEN, message="only a supervisor works this task")
+    return Answer(Outcome.ACCEPTED, row)
+
+
+async def act_on_task(
+    gateway: Gateway, db: Database, action: TaskAction, arg: Any, *, role: Role | None = None
+) -> Answer[ActionResult]:
+    """Takes a task action (a row of `operations.catalogue.TASK_ACTIONS`) on the case that owns
+    the task, as `role` (checked against the task's queue). Assigning refuses an unknown,
+    inactive or unfit person here, before the case is asked, and nothing changes. A completion
+    that upholds a dispute or approves a legal referral waits for a second person
+    (AWAITING_APPROVAL); every other input runs at once (`act_or_ask`)."""
+    found = await worked_task(db, arg.task_key, role)
+    if not found.ok:
+        return Answer(found.outcome, message=found.message)
+    row = found.unwrap()
+    if action.update is Case.assign_task:
+        if problem := await assignee_problem(db, arg.assignee, row.queue):
+            return Answer(Outcome.REFUSED, message=problem)
+        arg = dataclasses.replace(arg, assignee=arg.assignee.strip())
+    return as_case(row.case_id, await act_or_ask(gateway, db, row.case_id, action.update, arg))
+
+
 async def assign_task(
     gateway: Gateway,
     db: Database,
@@ -93,54 +120,9 @@ async def assign_task(
     *,
     only_unassigned: bool = False,
 ) -> Answer[ActionResult]:
-    """Puts an open task in one person's queue; an unknown, inactive or unfit person is refused
-    here, before the case is asked, and nothing changes."""
-    row = await queries.get_task(db, task_key=task_key)
-    if row is None:
-        return Answer(Outcome.NOT_FOUND, message=f"no task {task_key}")
-    if problem := await assignee_problem(db, assignee, row.queue):
-        return Answer(Outcome.REFUSED, message=problem)
-    req = AssignTaskInput(
-        task_key=task_key,
-        assignee=assignee.strip(),
-        reason=reason,
-        only_unassigned=only_unassigned,
-    )
-    return as_case(row.case_id, await gateway.update(row.case_id, Case.assign_task, req))
-
-
-async def book_visit(gateway: Gateway, case_id: str, req: VisitSlotInput) -> Answer[ActionResult]:
-    return as_case(case_id, await gateway.update(case_id, Case.book_visit, req))
-
-
-async def check_visit(
-    gateway: Gateway, case_id: str, req: VisitCheckInput, *, leaving: bool
-) -> Answer[ActionResult]:
-    """A collector at the door (`leaving=False`) or leaving it."""
-    update = Case.check_out_visit if leaving else Case.check_in_visit
-    return as_case(case_id, await gateway.update(case_id, update, req))
-
-
-async def place_call(gateway: Gateway, case_id: str, req: PlaceCallInput) -> Answer[ActionResult]:
-    """Click-to-call: the case asks the contact policy, then rings the customer and bridges the
-    collector's phone; a call the policy refuses now is answered (not accepted) with why and
-    when the customer may next be called."""
-    return as_case(case_id, await gateway.update(case_id, Case.place_call, req))
-
-
-async def claim_task(
-    gateway: Gateway, case_id: str, task_key: str, collector: str
-) -> Answer[ActionResult]:
-    claim = ClaimTaskInput(task_key=task_key, collector=collector)
-    return as_case(case_id, await gateway.update(case_id, Case.claim_task, claim))
-
-
-async def complete_task(
-    gateway: Gateway, db: Database, case_id: str, report: CompleteTaskInput
-) -> Answer[ActionResult]:
-    """The outcome steers the case: a promise pauses contact, not found plans a visit ...
-    Upholding a dispute and approving a legal referral wait for a second person."""
-    return as_case(case_id, await act_or_ask(gateway, db, case_id, Case.complete_task, report))
+    """The allocator's assignment (`operations.allocation`), as a supervisor's."""
+    req = AssignTaskInput(task_key, assignee, reason, only_unassigned=only_unassigned)
+    return await act_on_task(gateway, db, TASK_ACTIONS["assign"], req)
 
 
 # --- handoffs ------------------------------------------------------------------------------------

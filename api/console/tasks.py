@@ -27,8 +27,16 @@ from api.console.pages import (
 )
 from api.deps import DatabaseDep, SettingsDep
 from api.routes import tasks
-from models.tasks import OUTCOMES, CompleteTaskInput, FieldVisitReport, TaskOutcome, TaskStatus
+from models.tasks import (
+    OUTCOMES,
+    ClaimTaskInput,
+    CompleteTaskInput,
+    FieldVisitReport,
+    TaskOutcome,
+    TaskStatus,
+)
 from operations import departments
+from operations.catalogue import TASK_ACTIONS
 from operations.roles import Role
 from readmodel import queries
 from readmodel.queries import TaskSort
@@ -109,14 +117,15 @@ async def task_action(
     role = operator.acting_as(COLLECTORS)
     gateway = gateway_of(request, operator)
     try:
-        row = await tasks.task_for(db, key, role)
+        await tasks.task_for(db, key, role)
+        req: ClaimTaskInput | CompleteTaskInput
         if verb == "claim":
-            claimed = await departments.claim_task(gateway, row.case_id, key, operator.staff)
-            message = said(claimed)
+            req = ClaimTaskInput(task_key=key, collector=operator.staff)
         else:
             currency = await currency_of(db, task_key=key)
-            report = completion(form, key, operator.staff, currency)
-            message = said(await departments.complete_task(gateway, db, row.case_id, report))
+            req = completion(form, key, operator.staff, currency)
+        action = TASK_ACTIONS[verb]
+        message = said(await departments.act_on_task(gateway, db, action, req, role=role))
     except (FormError, HTTPException) as error:
         _, message = refusal(error, operator)
         return answered(back, f"{translator(operator.language)('error')}: {message}")

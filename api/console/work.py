@@ -49,6 +49,7 @@ from models.contracts import ActionResult
 from models.money import money
 from models.tasks import (
     OUTCOMES,
+    ClaimTaskInput,
     PlaceCallInput,
     TaskKind,
     TaskStatus,
@@ -58,6 +59,7 @@ from models.tasks import (
 from operations import access, departments
 from operations.access import ContactDetails
 from operations.answers import Answer
+from operations.catalogue import TASK_ACTIONS
 from operations.gateway import Gateway
 from readmodel import queries
 from readmodel.engine import Database
@@ -158,14 +160,20 @@ async def _act(
     db: Database,
 ) -> Answer[ActionResult]:
     key, me = row.idempotency_key, operator.staff
+
+    async def take(word: str, req: object) -> Answer[ActionResult]:
+        """The catalogue's task action `word`, as the API's route takes it."""
+        role = operator.acting_as(COLLECTORS)
+        return await departments.act_on_task(gateway, db, TASK_ACTIONS[word], req, role=role)
+
     if verb == "claim":
-        return await departments.claim_task(gateway, row.case_id, key, me)
+        return await take("claim", ClaimTaskInput(task_key=key, collector=me))
     if verb == "call":
         bridge = PlaceCallInput(task_key=key, collector=me, agent_phone=form.get("agent_phone", ""))
-        return await departments.place_call(gateway, row.case_id, bridge)
+        return await take("call", bridge)
     if verb == "outcome":
         report = completion(form, key, me, await currency_of(db, task_key=key))
-        return await departments.complete_task(gateway, db, row.case_id, report)
+        return await take("complete", report)
     if verb == "visit":
         slot = VisitSlotInput(
             task_key=key,
@@ -174,10 +182,8 @@ async def _act(
             end=_clock(form.get("end", ""), "slot_end"),
             collectors=(me, form.get("second_collector", "").strip()),
         )
-        return await departments.book_visit(gateway, row.case_id, slot)
-    at_the_door = VisitCheckInput(task_key=key, collector=me)
-    leaving = verb == "check-out"
-    return await departments.check_visit(gateway, row.case_id, at_the_door, leaving=leaving)
+        return await take("book-visit", slot)
+    return await take(verb, VisitCheckInput(task_key=key, collector=me))  # check-in, check-out
 
 
 def _clock(raw: str, field: str) -> time:

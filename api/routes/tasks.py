@@ -1,35 +1,30 @@
 """Collectors' and supervisors' work queues: list tasks, claim one, report its outcome.
 
-The `human_tasks` table lists the work; claiming and completing go to the owning case as
-its `claim_task` and `complete_task` updates, and the case decides (a task locked to another
-collector, an outcome that does not fit the task ... come back as 400 with its message).
-A task key holds slashes (`case-<account_no>/<opened>/t<n>`): it is the path up to the verb.
+The `human_tasks` table lists the work. Every task action is a row of
+`operations.catalogue.TASK_ACTIONS`: its route is made from the row (path word, body, roles)
+and runs the owning case's update (`claim_task`, `complete_task` ...), and the case decides (a
+task locked to another collector, an outcome that does not fit the task ... come back as 400
+with its message). A task key holds slashes (`case-<account_no>/<opened>/t<n>`): it is the
+path up to the verb.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from typing import Annotated, Literal
+import dataclasses
+from datetime import datetime
+from typing import Annotated, Any, Literal, get_type_hints
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, create_model
 
 from api.auth import require_roles
 from api.deps import DatabaseDep, GatewayDep
 from api.errors import answered
 from api.routes.cases import REFUSALS, ApprovalRequested, Offset, Order, awaiting_or_answered
 from models.contracts import ActionResult
-from models.tasks import (
-    CompleteTaskInput,
-    FieldVisitReport,
-    PlaceCallInput,
-    TaskKind,
-    TaskOutcome,
-    TaskStatus,
-    VisitCheckInput,
-    VisitSlotInput,
-)
+from models.tasks import TaskKind, TaskOutcome, TaskStatus
 from operations import allocation, departments
+from operations.catalogue import TASK_ACTIONS, TaskAction
 from operations.gateway import Gateway
 from operations.roles import Role
 from readmodel import queries
@@ -41,6 +36,7 @@ Queue = Literal["operations", "supervisor"]
 
 # Supervisor first: a key holding both roles is answered as a supervisor, who works both queues.
 CallerRole = Annotated[Role, Depends(require_roles(Role.SUPERVISOR, Role.OPERATIONS))]
+SupervisorRole = Annotated[Role, Depends(require_roles(Role.SUPERVISOR))]
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -91,23 +87,6 @@ class TaskView(BaseModel):
         )
 
 
-class ClaimBody(BaseModel):
-    collector: str = ""  # you: blank or your own id (another person's is refused, 403)
-
-
-class CompleteBody(BaseModel):
-    """`CompleteTaskInput` without the task key, which is in the path."""
-
-    collector: str = ""  # you: blank or your own id (another person's is refused, 403)
-    outcome: TaskOutcome
-    note: str = ""
-    promised_amount_minor: int | None = None  # with promise_made
-    promised_date: date | None = None
-    visit: FieldVisitReport | None = None  # with a field visit: both collectors, and consent
-    right_party: bool | None = None  # spoke with the customer themself
-    call_seconds: int | None = None  # the call's length
-
-
 @router.get("")
 async def list_tasks(
     _: CallerRole,
@@ -140,112 +119,6 @@ async def list_tasks(
     return [TaskView.of(row) for row in rows]
 
 
-@router.post("/{task_key:path}/claim", responses=REFUSALS)
-async def claim_task(
-    task_key: str, body: ClaimBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
-) -> ActionResult:
-    row = await task_for(db, task_key, role)
-    collector = body.collector or _me(gateway)
-    return answered(await departments.claim_task(gateway, row.case_id, task_key, collector))
-
-
-@router.post("/{task_key:path}/complete", responses={**REFUSALS, 202: {"model": ApprovalRequested}})
-async def complete_task(
-    task_key: str,
-    body: CompleteBody,
-    role: CallerRole,
-    db: DatabaseDep,
-    gateway: GatewayDep,
-    response: Response,
-) -> ActionResult | ApprovalRequested:
-    """The outcome steers the case: a promise pauses contact, not found plans a visit ...
-    Upholding a dispute or approving a legal referral waits for a second person (202)."""
-    row = await task_for(db, task_key, role)
-    fields = {**body.model_dump(), "collector": body.collector or _me(gateway)}
-    report = CompleteTaskInput(task_key=task_key, **fields)
-    answer = await departments.complete_task(gateway, db, row.case_id, report)
-    return awaiting_or_answered(answer, response)
-
-
-class AssignBody(BaseModel):
-    assignee: str  # an active person whose role works the task's queue
-    reason: str = ""
-
-
-class VisitBody(BaseModel):
-    """A field visit's slot, in the customer's own time, and the two collectors who go."""
-
-    day: date
-    start: time
-    end: time
-    collectors: tuple[str, ...]
-
-
-class CheckBody(BaseModel):
-    collector: str = ""  # you: blank or your own id
-
-
-SupervisorRole = Annotated[Role, Depends(require_roles(Role.SUPERVISOR))]
-
-
-@router.post("/{task_key:path}/assign", responses=REFUSALS)
-async def assign_task(
-    task_key: str, body: AssignBody, _: SupervisorRole, db: DatabaseDep, gateway: GatewayDep
-) -> ActionResult:
-    """Puts the task in one person's queue (a supervisor's, or the allocator's, decision); an
-    unknown or inactive person, or one whose role does not work the queue, is refused (400)."""
-    return answered(
-        await departments.assign_task(gateway, db, task_key, body.assignee, body.reason)
-    )
-
-
-@router.post("/{task_key:path}/book-visit", responses=REFUSALS)
-async def book_visit(
-    task_key: str, body: VisitBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
-) -> ActionResult:
-    """Books a field visit within the contact hours in the customer's time; a visit nobody
-    checks in to by the slot's end escalates to a supervisor."""
-    row = await task_for(db, task_key, role)
-    req = VisitSlotInput(task_key=task_key, **body.model_dump())
-    return answered(await departments.book_visit(gateway, row.case_id, req))
-
-
-@router.post("/{task_key:path}/check-in", responses=REFUSALS)
-async def check_in(
-    task_key: str, body: CheckBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
-) -> ActionResult:
-    row = await task_for(db, task_key, role)
-    req = VisitCheckInput(task_key=task_key, collector=body.collector or _me(gateway))
-    return answered(await departments.check_visit(gateway, row.case_id, req, leaving=False))
-
-
-@router.post("/{task_key:path}/check-out", responses=REFUSALS)
-async def check_out(
-    task_key: str, body: CheckBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
-) -> ActionResult:
-    row = await task_for(db, task_key, role)
-    req = VisitCheckInput(task_key=task_key, collector=body.collector or _me(gateway))
-    return answered(await departments.check_visit(gateway, row.case_id, req, leaving=True))
-
-
-class CallBody(BaseModel):
-    agent_phone: str  # your own phone, E.164: it rings once the customer answers
-    collector: str = ""  # you: blank or your own id
-
-
-@router.post("/{task_key:path}/call", responses=REFUSALS)
-async def place_call(
-    task_key: str, body: CallBody, role: CallerRole, db: DatabaseDep, gateway: GatewayDep
-) -> ActionResult:
-    """Click-to-call (a collector call task): the contact policy decides first; the customer's
-    phone rings, then yours. A call the policy refuses now answers 200 with `accepted: false`
-    and why, and the refusal is recorded like any contact's."""
-    row = await task_for(db, task_key, role)
-    collector = body.collector or _me(gateway)
-    req = PlaceCallInput(task_key=task_key, collector=collector, agent_phone=body.agent_phone)
-    return answered(await departments.place_call(gateway, row.case_id, req))
-
-
 def _me(gateway: Gateway) -> str:
     assert gateway.actor is not None, "the routes act for a caller"
     return gateway.actor.id
@@ -254,12 +127,74 @@ def _me(gateway: Gateway) -> str:
 async def task_for(db: Database, task_key: str, role: Role) -> HumanTaskRow:
     """The task's row: 404 when unknown, 403 when the caller's role does not work its queue
     (the console asks the same)."""
-    row = await queries.get_task(db, task_key=task_key)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {task_key}")
-    if not departments.works_queue(role, row.queue):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a supervisor works this task")
-    return row
+    return answered(await departments.worked_task(db, task_key, role))
+
+
+# --- task actions: one route per row of the catalogue ------------------------------------------
+
+
+def body_of(action: TaskAction) -> type[BaseModel]:
+    """The action's input without its task key, which is in the path, and without what only
+    the application sets; a `collector` the caller may leave blank when it is the caller."""
+    hints = get_type_hints(action.input_type)
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(action.input_type):
+        if field.name == "task_key" or field.name in action.internal:
+            continue
+        default = ... if field.default is dataclasses.MISSING else field.default
+        if field.name == "collector" and action.collector_is_caller:
+            default = ""  # you: blank or your own id (another person's is refused, 403)
+        fields[field.name] = (hints[field.name], default)
+    name = "".join(part.title() for part in action.word.split("-")) + "Body"
+    doc = f"`{action.input_type.__name__}` without the task key, which is in the path."
+    return create_model(name, __doc__=doc, **fields)
+
+
+BODIES: dict[str, type[BaseModel]] = {word: body_of(a) for word, a in TASK_ACTIONS.items()}
+# Supervisor first: a key holding both roles is answered as a supervisor, who works both queues.
+_SEES_MOST = (Role.SUPERVISOR, *(role for role in Role if role is not Role.SUPERVISOR))
+
+
+def _add_task_route(action: TaskAction) -> None:
+    """`POST /tasks/{task_key}/<word>`: its body is `BODIES[word]`, and only the catalogue's
+    roles may call it, on the queues their role works."""
+    body_type = BODIES[action.word]
+    roles = require_roles(*(role for role in _SEES_MOST if role in action.roles))
+
+    async def take(
+        task_key: str,
+        body: Any,
+        role: Role,
+        db: DatabaseDep,
+        gateway: GatewayDep,
+        response: Response,
+    ) -> ActionResult | ApprovalRequested:
+        fields = {name: getattr(body, name) for name in body_type.model_fields}
+        if action.collector_is_caller:
+            fields["collector"] = fields["collector"] or _me(gateway)
+        arg = action.input_type(task_key=task_key, **fields)
+        answer = await departments.act_on_task(gateway, db, action, arg, role=role)
+        return awaiting_or_answered(answer, response)
+
+    take.__annotations__ = {
+        **take.__annotations__,
+        "body": body_type,
+        "role": Annotated[Role, Depends(roles)],
+    }
+    take.__doc__ = action.summary
+    waits: dict[int | str, dict[str, Any]] = {202: {"model": ApprovalRequested}}
+    router.add_api_route(
+        f"/{{task_key:path}}/{action.word}",
+        take,
+        methods=["POST"],
+        name=action.name,
+        response_model=ActionResult | ApprovalRequested if action.approval else ActionResult,
+        responses={**REFUSALS, **(waits if action.approval else {})},
+    )
+
+
+for _action in TASK_ACTIONS.values():
+    _add_task_route(_action)
 
 
 # --- allocation: these two paths end in no task key, so no `/{task_key:path}/...` route above

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from api.routes.tasks import CompleteBody
-from models.tasks import CompleteTaskInput
+from api.routes.tasks import BODIES, router
+from operations.catalogue import TASK_ACTIONS
 from operations.roles import Role
+from readmodel.engine import Database
 from readmodel.tables import HumanTaskRow
 from tests.api.test_cases_api import (
     approve,
@@ -264,13 +266,63 @@ async def test_tasks_of_a_closed_case_are_409(
     await a_task(http, account, "collector_call", status="cancelled")
 
 
-@pytest.mark.parametrize("verb", ["claim", "complete"])
-async def test_an_unknown_task_is_404(http: httpx.AsyncClient, verb: str) -> None:
+# A body each route takes, so that what refuses it is what the test is about.
+BODY: dict[str, dict[str, Any]] = {
+    "claim": {},
+    "complete": {"outcome": "reached"},
+    "assign": {"assignee": PEOPLE[Role.OPERATIONS]},
+    "book-visit": {"day": "2026-01-05", "start": "10:00", "end": "12:00", "collectors": ["a", "b"]},
+    "check-in": {},
+    "check-out": {},
+    "call": {"agent_phone": "+8613800000001"},
+}
+
+
+def test_every_task_action_has_a_body_here() -> None:
+    assert set(BODY) == set(TASK_ACTIONS)
+
+
+@pytest.mark.parametrize("verb", list(TASK_ACTIONS))
+async def test_an_unknown_task_is_404(offline: httpx.AsyncClient, verb: str) -> None:
     key = "case-6222000000000001/20240101000000/t9"
-    body = {"outcome": "reached"}
-    response = await http.post(f"/tasks/{key}/{verb}", json=body, headers=as_role(Role.SUPERVISOR))
+    response = await offline.post(
+        f"/tasks/{key}/{verb}", json=BODY[verb], headers=as_role(Role.SUPERVISOR)
+    )
     assert response.status_code == 404
     assert detail(response) == f"no task {key}"
+
+
+SUPERVISOR_TASK = "case-6222000000000002/20240101000000/t1"
+
+
+@pytest.fixture(scope="module")
+async def supervisor_task(offline_db: Database) -> str:
+    """An open task of the supervisor queue, in the read model only (no case is asked)."""
+    now = datetime.now(UTC)
+    async with offline_db.session() as session:
+        session.add(
+            HumanTaskRow(
+                idempotency_key=SUPERVISOR_TASK,
+                case_id="case-6222000000000002",
+                kind="dispute_investigation",
+                queue="supervisor",
+                status="open",
+                deadline=now + timedelta(days=2),
+                created_at=now,
+            )
+        )
+    return SUPERVISOR_TASK
+
+
+@pytest.mark.parametrize("verb", [verb for verb in TASK_ACTIONS if verb != "assign"])
+async def test_a_collector_works_no_task_of_the_supervisor_queue(
+    offline: httpx.AsyncClient, supervisor_task: str, verb: str
+) -> None:
+    response = await offline.post(
+        f"/tasks/{supervisor_task}/{verb}", json=BODY[verb], headers=as_role(Role.OPERATIONS)
+    )
+    assert response.status_code == 403
+    assert detail(response) == "only a supervisor works this task"
 
 
 async def test_a_task_whose_case_temporal_no_longer_holds_is_404(
@@ -300,8 +352,7 @@ async def test_a_task_whose_case_temporal_no_longer_holds_is_404(
 KEY = "case-6222000000000001/20240101000000/t1"
 ENDPOINTS = [
     ("GET", "/tasks", None),
-    ("POST", f"/tasks/{KEY}/claim", {}),
-    ("POST", f"/tasks/{KEY}/complete", {"outcome": "reached"}),
+    *[("POST", f"/tasks/{KEY}/{verb}", BODY[verb]) for verb in TASK_ACTIONS if verb != "assign"],
 ]
 
 
@@ -353,6 +404,29 @@ async def test_an_unknown_queue_is_422(offline: httpx.AsyncClient) -> None:
     assert "queue" in fields(response)
 
 
-def test_the_completion_body_is_the_workflows_input_without_the_key() -> None:
-    expected = {f.name for f in dataclasses.fields(CompleteTaskInput)} - {"task_key"}
-    assert set(CompleteBody.model_fields) == expected
+@pytest.mark.parametrize("role", [Role.OPERATIONS, Role.RISK, Role.LEGAL, Role.ENGINEER])
+async def test_only_a_supervisor_assigns(offline: httpx.AsyncClient, role: Role) -> None:
+    response = await offline.post(
+        f"/tasks/{KEY}/assign", json=BODY["assign"], headers=as_role(role)
+    )
+    assert response.status_code == 403
+    assert detail(response) == "only these roles may call this: supervisor"
+
+
+@pytest.mark.parametrize("verb", list(TASK_ACTIONS))
+def test_a_body_is_the_workflows_input_without_the_key(verb: str) -> None:
+    action = TASK_ACTIONS[verb]
+    expected = {f.name for f in dataclasses.fields(action.input_type)} - {"task_key"}
+    assert set(BODIES[verb].model_fields) == expected - set(action.internal)
+    if action.collector_is_caller:  # blank: the caller
+        assert BODIES[verb].model_fields["collector"].default == ""
+
+
+def test_every_task_action_is_in_the_openapi_document_and_only_completing_may_wait() -> None:
+    app = FastAPI()
+    app.include_router(router)
+    paths = app.openapi()["paths"]
+    for verb, action in TASK_ACTIONS.items():
+        answers = paths[f"/tasks/{{task_key}}/{verb}"]["post"]["responses"]
+        assert set(answers) >= {"200", "400", "404", "409", "422"}
+        assert ("202" in answers) is (verb == "complete") is action.approval

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cli import approvals as approvals_cli
 from cli import case as case_cli
-from cli import tasks
+from cli import task_actions, tasks
 from cli.main import app
 from models.contracts import CloseInput, ClosureReason, ReasonInput, ResolveDisputeInput
 from models.tasks import CompleteTaskInput, TaskKind, TaskOutcome, TaskStatus
@@ -194,7 +194,7 @@ async def test_a_referral_approved_on_its_task_waits_for_a_second_supervisor(
     [key] = [t["task_key"] for t in listed["tasks"] if t["kind"] == TaskKind.SUPERVISOR_APPROVAL]
     approve = CompleteTaskInput(key, MAKER, TaskOutcome.APPROVED, note="all evidence in")
 
-    asked = await maker(lambda env: tasks.complete_task(env, approve), json_output=True)
+    asked = await maker(lambda env: task_actions.complete_task(env, approve), json_output=True)
 
     assert asked.code == 0, asked.err
     assert "approving a legal referral needs a second person" in asked.json()["message"]

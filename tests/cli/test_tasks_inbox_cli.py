@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from cli import approvals as approvals_cli
 from cli import case as case_cli
-from cli import inbox, tasks
+from cli import inbox, task_actions, tasks
 from cli.inbox import Department
 from cli.main import app
 from cli.tasks import Queue
@@ -81,14 +81,14 @@ async def test_tasks_are_listed_claimed_and_completed(harness: CaseHarness) -> N
     ran = await cli(lambda env: tasks.list_tasks(env, case=account))
     assert ran.out.startswith("task\tkind\tqueue\tstatus") and f"{key}\tcollector_call" in ran.out
 
-    claim = await cli(lambda env: tasks.claim_task(env, ClaimTaskInput(key, "c-1")))
+    claim = await cli(lambda env: task_actions.claim_task(env, ClaimTaskInput(key, "c-1")))
     assert claim.code == 0 and "task claimed by c-1" in claim.out
-    other = await cli(lambda env: tasks.claim_task(env, ClaimTaskInput(key, "c-2")))
+    other = await cli(lambda env: task_actions.claim_task(env, ClaimTaskInput(key, "c-2")))
     assert other.code == 1 and "refused: task is locked to c-1" in other.err
 
     def complete(**fields: Any) -> Callable[..., Awaitable[int]]:
         req = CompleteTaskInput(task_key=key, collector="c-1", **fields)
-        return lambda env: tasks.complete_task(env, req)
+        return lambda env: task_actions.complete_task(env, req)
 
     no_date = await cli(complete(outcome=TaskOutcome.PROMISE_MADE, promised_amount_minor=50_000))
     assert no_date.code == 1 and "refused: a promise needs its amount and date" in no_date.err
@@ -116,15 +116,17 @@ async def test_tasks_are_listed_claimed_and_completed(harness: CaseHarness) -> N
 
     again = await cli(complete(outcome=TaskOutcome.REACHED))
     assert again.code == 1 and f"refused: no open task {key} on this case" in again.err
-    unknown = await cli(lambda env: tasks.claim_task(env, ClaimTaskInput("case-x/1/t9", "c-1")))
+    unknown = await cli(
+        lambda env: task_actions.claim_task(env, ClaimTaskInput("case-x/1/t9", "c-1"))
+    )
     assert unknown.code == 3 and "no task case-x/1/t9" in unknown.err
 
 
 def test_a_field_visit_report_names_both_collectors() -> None:
-    assert tasks.visit_report("c-1, c-2", True) == FieldVisitReport(("c-1", "c-2"), True)
-    assert tasks.visit_report(None, False) is None
+    assert task_actions.visit_report("c-1, c-2", True) == FieldVisitReport(("c-1", "c-2"), True)
+    assert task_actions.visit_report(None, False) is None
     with pytest.raises(typer.BadParameter):
-        tasks.visit_report(None, True)
+        task_actions.visit_report(None, True)
 
 
 async def risk_handoff(cli: Cli, account: str) -> str:
@@ -203,7 +205,7 @@ async def test_the_legal_inbox_takes_a_referral_from_acceptance_to_settlement(
     )
     [approval] = [t for t in approvals["tasks"] if t["kind"] == TaskKind.SUPERVISOR_APPROVAL]
     approve = CompleteTaskInput(approval["task_key"], "supervisor-1", TaskOutcome.APPROVED)
-    asked = await cli(lambda env: tasks.complete_task(env, approve), json_output=True)
+    asked = await cli(lambda env: task_actions.complete_task(env, approve), json_output=True)
     assert asked.code == 0 and "needs a second person" in asked.json()["message"]
     # A legal referral is approved by two supervisors: the second confirms the first's.
     await add_person(departments.db, "supervisor-2", ["supervisor"])
