@@ -33,8 +33,9 @@ with workflow.unsafe.imports_passed_through():
     from models.strategy import Channel
     from models.tasks import TaskKind
     from workflows import case_rules as rules
-    from workflows.case_base import SUPERVISOR, bounded, invalid
+    from workflows.case_base import bounded, invalid
     from workflows.case_tasks import CaseTasks
+    from workflows.steering_rules import SUPERVISOR
 
 
 def _need_amount(amount_minor: int) -> None:

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from models.departments import DepartmentState, Evidence
     from models.tasks import TaskKind, TaskRecord, TaskStatus
     from workflows import case_rules as rules
+    from workflows import steering_rules as steering
     from workflows import task_rules
     from workflows.acting import current_actor, current_actor_id
 
@@ -80,11 +81,6 @@ async def store(
         start_to_close_timeout=STORE_TIMEOUT,
         retry_policy=STORE_RETRY,
     )
-
-
-OPERATIONS = "operations"  # the queues (roles) human tasks go to
-SUPERVISOR = "supervisor"
-EVIDENCE_KEPT = 50
 
 
 MAX_TEXT = 2_000  # characters in any one text an operator sends; payloads must stay small
@@ -346,9 +342,7 @@ class CaseBase:
     def _add_evidence(self, at: datetime, how: str, key: str) -> None:
         dept = self._dept()
         dept.evidence.append(Evidence(at=at, how=how, key=key))
-        del dept.evidence[:-EVIDENCE_KEPT]
+        del dept.evidence[: -steering.EVIDENCE_KEPT]
 
     def _return_to_collection(self, now: datetime) -> None:
-        state = self._live()
-        self._set_stage(rules.stage_by_dpd(state, now), "back to collection")
-        self._skip_stale(now)
+        self._decided(steering.return_to_collection(self._live(), now))

@@ -26,7 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from models.tasks import TaskKind, TaskRecord, TaskStatus
     from workflows import complaint_rules
     from workflows.acting import current_actor_id
-    from workflows.case_base import SUPERVISOR, CaseBase, bounded, invalid
+    from workflows.case_base import CaseBase, bounded, invalid
+    from workflows.steering_rules import SUPERVISOR
 
 
 class CaseComplaints(CaseBase):

@@ -21,7 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from models.permissions import taken_by
     from models.tasks import TaskKind
     from workflows import contact_rules
-    from workflows.case_base import OPERATIONS, CaseBase, bounded, invalid
+    from workflows.case_base import CaseBase, bounded, invalid
+    from workflows.steering_rules import OPERATIONS
 
 MAX_ADDRESS = 300  # characters
 

@@ -58,8 +58,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.tasks import TaskKind
     from workflows import case_rules as rules
-    from workflows.case_base import SUPERVISOR, CaseBase
+    from workflows.case_base import CaseBase
     from workflows.legal_referral import LegalReferralWorkflow
+    from workflows.steering_rules import SUPERVISOR
 
 
 EVIDENCE_GAP_DAYS = 30  # two effective contacts at least this far apart before suing

@@ -5,51 +5,53 @@ past its deadline escalates to a supervisor; the outcome steers the case (a prom
 contact, not found or a wrong number sends two collectors on a field visit, reached starts the
 quiet period). Claiming locks a task to its collector; completing it is an update validated
 here. When the case closes, its open tasks are cancelled.
+
+What a task becomes is decided by `task_rules`; what its outcome, and the departments' clock,
+do to the case by `steering_rules`. The handlers here adopt the decision and carry out its
+effects in order (`_steer`). The plan's instalments and the legal referral's preconditions
+are still checked by `case_handoffs`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import assert_never
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.contact_details import WrongNumberInput
-    from models.contracts import (
-        ActionResult,
-        AttemptStatus,
-        ClosureReason,
-        PromiseToPayInput,
-        Stage,
-    )
-    from models.department_events import ForbearanceEnded
+    from models.contracts import ActionResult, AttemptStatus, PromiseToPayInput
     from models.people import COLLECTORS, SUPERVISORS
     from models.permissions import taken_by
     from models.strategy import Channel
     from models.tasks import (
-        CONVERSATION,
         AssignTaskInput,
         ClaimTaskInput,
         CompleteTaskInput,
         TaskKind,
         TaskOutcome,
-        TaskRecord,
         VisitCheckInput,
         VisitSlotInput,
         misfit_outcome,
     )
     from workflows import case_rules as rules
-    from workflows import complaint_rules, contact_rules, task_rules
+    from workflows import steering_rules as steering
+    from workflows import task_rules
     from workflows.acting import current_actor_id, current_approver
-    from workflows.case_base import OPERATIONS, SUPERVISOR, bounded, invalid
+    from workflows.case_base import bounded, invalid
     from workflows.case_handoffs import CaseHandoffs
+    from workflows.steering_rules import (
+        MakePromise,
+        OpenTask,
+        StartLegalReferral,
+        Steered,
+        WriteTask,
+    )
 
 
 DEPARTMENT_ACTIONS = frozenset(
     {"task_deadline", "forbearance_end", "instalment", "collector_call", "legal_check"}
 )
-# One collector task at a time; an escalated one waits for its supervisor.
-COLLECTOR_WORK = frozenset({TaskKind.COLLECTOR_CALL, TaskKind.FIELD_VISIT, TaskKind.ESCALATION})
 LONGEST_CALL = 4 * 3600  # seconds; a longer figure is a typing slip
 
 
@@ -154,8 +156,11 @@ class CaseTasks(CaseHandoffs):
         task = self._find_task(req.task_key)
         now = workflow.now()
         self._adopt_task(task_rules.complete(task, req, now))
-        message = self._steer_by_outcome(task, req, now)
-        return self._result(message)
+        currency = self._input.account.currency
+        steered = steering.steer(
+            self._live(), task, req, now, currency=currency, approver=current_approver()
+        )
+        return self._result(self._steer(steered, now))
 
     @complete_task.validator
     def _validate_completion(self, req: CompleteTaskInput) -> None:
@@ -192,135 +197,46 @@ class CaseTasks(CaseHandoffs):
             if problem:
                 raise invalid(problem)
 
-    def _steer_by_outcome(self, task: TaskRecord, req: CompleteTaskInput, now: datetime) -> str:
-        state = self._live()
-        dept = self._dept()
-        strategy = state.assessment.strategy
-        quiet = rules.day(strategy) * strategy.contact.quiet_days_after_conversation
-        if req.outcome in CONVERSATION:
-            state.last_conversation_at = now
-            self._add_evidence(now, f"{task.kind} {req.outcome} by {req.collector}", task.key)
-            dept.next_call_at = now + quiet
-        match req.outcome:
-            case TaskOutcome.PROMISE_MADE:
-                assert req.promised_amount_minor is not None and req.promised_date is not None
-                promise = PromiseToPayInput(
-                    amount_minor=req.promised_amount_minor,
-                    currency=self._input.account.currency,
-                    promised_date=req.promised_date,
-                )
-                self._make_promise(promise, by=req.collector)
-                return "promise recorded; contact paused until it is due"
-            case TaskOutcome.WRONG_NUMBER:
-                wrong = WrongNumberInput(f"{task.kind} by {req.collector}")
-                self._decided(contact_rules.mark_number_wrong(state, wrong))
-                self._open_task(TaskKind.FIELD_VISIT, OPERATIONS, "the number is wrong")
-                return "number marked wrong; a field visit is planned"
-            case TaskOutcome.NOT_FOUND if task.kind is TaskKind.COLLECTOR_CALL:
-                self._open_task(TaskKind.FIELD_VISIT, OPERATIONS, "not found by phone")
-                return "not found; a field visit is planned"
-            case TaskOutcome.NOT_FOUND:
-                dept.next_call_at = now + rules.day(strategy) * strategy.task_deadline_days
-                return "not found at home; calls resume"
-            case TaskOutcome.APPROVED if task.kind is TaskKind.SUPERVISOR_APPROVAL:
-                dept.approval_task = None
-                # Both supervisors are named: the one who approved and the one who confirmed.
-                # (A history from before approvals had no second person: the same input.)
-                second = current_approver()
-                approvers = f"{req.collector} and {second}" if second else req.collector
-                self._start_legal_referral(approvers, now)
-                return "approved; the case is referred to the legal department"
-            case TaskOutcome.REJECTED if task.kind is TaskKind.SUPERVISOR_APPROVAL:
-                dept.approval_task = None
-                dept.approval_rejected_at = now
-                return "referral not approved; collection goes on"
-            case TaskOutcome.DISPUTE_UPHELD:
-                state.dispute_reason = ""
-                self._close(ClosureReason.DISPUTE_UPHELD, req.note or "investigation upheld it")
-                return "dispute upheld; case closed"
-            case TaskOutcome.DISPUTE_REJECTED:
-                state.dispute_reason = ""
-                self._skip_stale(now)
-                return "dispute rejected; collection resumes"
-            case TaskOutcome.REJECTED if task.kind is TaskKind.ESCALATION:
-                dept.next_call_at = now
-                return "escalation closed; calls resume"
-            case TaskOutcome.REASSIGNED:
-                kind = task.reopens or TaskKind.COLLECTOR_CALL
-                self._open_task(kind, task.reopens_queue or OPERATIONS, f"reassigned: {req.note}")
-                return "task reassigned"
-        return f"task done: {req.outcome}"
-
     def _note_delivery(self, key: str, channel: Channel, status: AttemptStatus) -> None:
         """A delivered text or an answered call is an effective contact, with its evidence."""
         if status in (AttemptStatus.DELIVERED, AttemptStatus.ANSWERED):
             self._add_evidence(workflow.now(), f"{channel} {status}", key)
 
     def _department_due(self, now: datetime) -> list[tuple[datetime, str]]:
-        state = self._live()
-        dept = self._dept()
-        due: list[tuple[datetime, str]] = [
-            (task.deadline, "task_deadline")
-            for task in dept.tasks
-            if task.kind is not TaskKind.ESCALATION
-        ]
-        if dept.forbearance_until is not None:
-            due.append((dept.forbearance_until, "forbearance_end"))
-        pending = [i for i in dept.plan if i.status == "due"]
-        if dept.plan_status == "active" and pending:
-            due.append((pending[0].due_at, "instalment"))
-        collecting = state.stage is Stage.COLLECTOR or (
-            state.stage is Stage.LEGAL and dept.legal_contact_allowed
-        )
-        # One collector task at a time; an escalated one waits for its supervisor.
-        idle = not any(t.kind in COLLECTOR_WORK for t in dept.tasks)
-        if collecting and idle and not self._collector_blocked():
-            due.append((dept.next_call_at or now, "collector_call"))
-        legal_dpd = state.assessment.strategy.stages.legal_dpd
-        if (
-            state.stage is Stage.COLLECTOR
-            and not self._collector_blocked()
-            and rules.days_past_due(state, now) >= legal_dpd
-        ):
-            due.append((dept.legal_check_at or now, "legal_check"))
-        return due
+        return steering.department_due(self._live(), now)
 
     def _collector_blocked(self) -> bool:
-        state = self._live()
-        dept = self._dept()
-        return bool(
-            state.paused_reason
-            or complaint_rules.pausing(state)
-            or state.dispute_reason
-            or state.hardship_reason
-            or dept.forbearance_until
-            or dept.plan_status == "active"
-            or (state.promise is not None and state.promise.status == "open")
-        )
+        return steering.collector_blocked(self._live())
 
     async def _department_work(self, action: str, now: datetime) -> None:
-        dept = self._dept()
+        state = self._live()
         if action == "task_deadline":
-            for task in [t for t in dept.tasks if t.deadline <= now]:
-                if task.kind is TaskKind.ESCALATION:
-                    continue
-                self._adopt_task(task_rules.escalate(task, now))
-                self._open_task(
-                    TaskKind.ESCALATION,
-                    SUPERVISOR,
-                    f"{task.kind} missed its deadline",
-                    escalates=task,
-                )
-                if task.kind is TaskKind.SUPERVISOR_APPROVAL:
-                    dept.approval_task = None
+            self._steer(steering.escalate_overdue(state, now), now)
         elif action == "forbearance_end":
-            dept.forbearance_until = dept.forbearance_until_date = None
-            self._emit(ForbearanceEnded())
-            self._return_to_collection(now)
+            self._steer(steering.end_forbearance(state, now), now)
         elif action == "instalment":
             self._check_instalment(now)
         elif action == "collector_call":
-            dept.next_call_at = None
-            self._open_task(TaskKind.COLLECTOR_CALL, OPERATIONS, "call the customer")
+            self._steer(steering.open_collector_call(state), now)
         elif action == "legal_check":
             self._check_legal(now)
+
+    def _steer(self, steered: Steered, now: datetime) -> str:
+        """Adopts what a steering rule decided (its state and events), then carries out its
+        effects in the order given; answers the rule's message."""
+        self._decided((steered.state, steered.events))
+        for effect in steered.effects:
+            match effect:
+                case OpenTask():
+                    self._open_task(
+                        effect.kind, effect.queue, effect.note, escalates=effect.escalates
+                    )
+                case WriteTask():
+                    self._adopt_task((effect.task, effect.event))
+                case MakePromise():
+                    self._make_promise(effect.promise, by=effect.by)
+                case StartLegalReferral():
+                    self._start_legal_referral(effect.approved_by, now)
+                case _:
+                    assert_never(effect)
+        return steered.message
