@@ -42,8 +42,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_complaints import CaseComplaints
     from workflows.case_contact_details import CaseContactDetails
     from workflows.case_handoffs import APPROVAL_RETRY_DAYS
-    from workflows.case_records import CHEAPER_CASE, CLOSE_AT_ONCE, QUIET_CASE, CaseRecords
+    from workflows.case_records import CaseRecords
     from workflows.case_tasks import DEPARTMENT_ACTIONS
+    from workflows.changes import CHEAPER_CASE, CLOSE_AT_ONCE, QUIET_CASE
 
 _ACTION_WORDS = {
     "contact": "contact",
@@ -67,7 +68,7 @@ class CollectionCaseWorkflow(
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseStatus:
-        self._quiet = workflow.patched(QUIET_CASE)
+        self._quiet = self._changes.taken(QUIET_CASE)
         state = self._state or await self._open(input)
         self._state = state
         while state.stage is not Stage.CLOSED:
@@ -99,7 +100,7 @@ class CollectionCaseWorkflow(
                 await self._department_work(action, now)
         why = f"case closed ({state.closed_reason})"
         self._cancel_open_tasks(why)
-        if workflow.patched(CLOSE_AT_ONCE):
+        if self._changes.taken(CLOSE_AT_ONCE):
             # The closure is on record (read model, audit, search attributes, task lists) and
             # every department is told in the task that closed the case; the closing message
             # waits for the contact window on its own.
@@ -124,7 +125,7 @@ class CollectionCaseWorkflow(
         # Scoring reads a cached policy and adds points: local, so that the case's first write
         # goes out in the same workflow task.
         assessment: Assessment = await store(
-            "assess_case", ask, local=workflow.patched(CHEAPER_CASE), result_type=Assessment
+            "assess_case", ask, local=self._changes.taken(CHEAPER_CASE), result_type=Assessment
         )
         state = CaseState(
             started_at=now,

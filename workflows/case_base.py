@@ -53,13 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import steering_rules as steering
     from workflows import task_rules
     from workflows.acting import current_actor, current_actor_id
-
-# An operator's update acts before the run loop of its workflow task (see `_ready`).
-ACT_FIRST = "act-first-2026-12"
-# A promise is judged when the last day of its grace ends for the customer, not at the time of
-# day it was made (a payment that evening kept it; with no grace, one for today was broken the
-# moment it was made).
-PROMISE_DAY_END = "promise-day-end-2026-12"
+    from workflows.changes import ACT_FIRST, PROMISE_DAY_END, Changes
 
 # Store writes are local and quick; they retry until the database is back.
 STORE_TIMEOUT = timedelta(seconds=30)
@@ -112,6 +106,7 @@ class CaseBase:
     def __init__(self, input: CaseInput) -> None:
         self._input = input
         self._id = case_id(input.account.account_no)
+        self._changes = Changes()  # which of the workflow's changes this run takes
         self._state: CaseState | None = input.carried
         self._changed = True  # wakes the run loop
         # An update's answer leaves with the workflow task its handler ran in; a local activity
@@ -142,7 +137,7 @@ class CaseBase:
             workflow.now(),
             self._customer_today(),
             time_zone=self._input.contact.time_zone,
-            at_day_end=workflow.patched(PROMISE_DAY_END),
+            at_day_end=self._changes.taken(PROMISE_DAY_END),
             by=by or current_actor_id(),
         )
         self._decided(decided)
@@ -157,7 +152,7 @@ class CaseBase:
         assessed, an update acts before the run loop in the same workflow task: waiting on a
         condition already true would let a reminder due in that task be decided first, and go
         out after the promise, the pause or the opt-out that arrived with it."""
-        if self._state is None or not workflow.patched(ACT_FIRST):
+        if self._state is None or not self._changes.taken(ACT_FIRST):
             await workflow.wait_condition(lambda: self._state is not None)
         self._answering = True
         return self._live()

@@ -24,24 +24,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import case_rules as rules
     from workflows.case_base import CaseBase, store
-
-# Patches: cases started before a change replay the old commands (see tests/histories).
-# A case opens with local activities (its assessment and its first write), and upserts its
-# search attributes only when one of them changes.
-CHEAPER_CASE = "cheaper-case-2026-11"
-# The case's writes to the read model are local activities, in the workflow task that made the
-# change, unless an update's answer waits in that task.
-LOCAL_WRITES = "local-writes-2026-11"
-# A closed case is written as closed, and its departments told, before its closing message
-# waits for the contact window.
-CLOSE_AT_ONCE = "close-at-once-2026-12"
-# A quiet case wakes only for something it does (a ladder step, the collector and legal
-# thresholds, a promise's date, a task's deadline, an instalment), never on the calendar's daily
-# tick: days past due are counted from a fixed origin where they are read (the `OldestDueDate`
-# search attribute and the read model's `due_origin`, written when they change), and a wake
-# that changes nothing writes nothing. Runs started before it keep waking every day to rewrite
-# `DaysPastDue`, until they continue as new.
-QUIET_CASE = "quiet-case-2026-12"
+    from workflows.changes import CHEAPER_CASE, LOCAL_WRITES
 
 
 class CaseRecords(CaseBase):
@@ -75,8 +58,8 @@ class CaseRecords(CaseBase):
         # No server dispatch and no second workflow task for a local write: the first reminder
         # is scheduled in the task that assessed the case, and a wake is one task.
         # A write that would hold back an update's answer stays an activity.
-        local = (opening and workflow.patched(CHEAPER_CASE)) or (
-            not answering and workflow.patched(LOCAL_WRITES)
+        local = (opening and self._changes.taken(CHEAPER_CASE)) or (
+            not answering and self._changes.taken(LOCAL_WRITES)
         )
         write = CaseWrite(
             snapshot=CaseSnapshot(
@@ -141,7 +124,7 @@ class CaseRecords(CaseBase):
         attributes = (stage, dpd, segment, band)
         # An unchanged upsert is an event and a visibility write for nothing: an operator's
         # payment usually changes no search attribute, and its answer waited for one.
-        if attributes != self._upserted or not workflow.patched(CHEAPER_CASE):
+        if attributes != self._upserted or not self._changes.taken(CHEAPER_CASE):
             self._upserted = attributes
             workflow.upsert_search_attributes(
                 [
