@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from pydantic import SecretStr
@@ -98,6 +99,9 @@ class Settings:
     # A trainee's id (`collections training up`): the stack works synthetic cases in a namespace
     # and read model of its own, and its messages go to the outbox only, never to Twilio.
     training: str = ""
+    # The time zone the console shows instants in (IANA name): the operators', not the
+    # customers' (a customer's own time is shown beside it where it matters, on the call page).
+    console_time_zone: str = "UTC"
 
     @property
     def tracing(self) -> bool:
@@ -146,6 +150,16 @@ def _hour(value: str) -> int:
     if not 0 <= hour <= 23:
         raise ValueError(f"INTAKE_DUE_HOUR_UTC is an hour from 0 to 23, not {hour}")
     return hour
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"CONSOLE_TIME_ZONE is an IANA time zone (Asia/Shanghai), not {value!r}"
+        ) from None
+    return value
 
 
 def _minutes(value: str) -> int:
@@ -244,4 +258,5 @@ def load_settings(
         otel_exporter_otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
         otel_service_name=get("OTEL_SERVICE_NAME") or "collections",
         training=training,
+        console_time_zone=_time_zone(get("CONSOLE_TIME_ZONE", "UTC")),
     )

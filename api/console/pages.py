@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import errors
 from api.auth import SESSION_COOKIE
+from api.console.clock import clock, day
 from api.console.forms import FormError
 from api.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, STAGES, next_action, translator
 from api.deps import get_database, get_gateway, get_gateway_or_none, get_settings
@@ -34,6 +35,8 @@ templates.env.globals["money"] = money
 templates.env.globals["next_action"] = next_action
 templates.env.filters["entry_text"] = lambda e: entry_text(e.kind, e.detail, e.data)
 templates.env.filters["unquote"] = unquote
+templates.env.filters["clock"] = clock
+templates.env.filters["day"] = day
 
 LANGUAGE_COOKIE = "collections_lang"
 FLASH_COOKIE = "collections_flash"

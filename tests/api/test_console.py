@@ -14,13 +14,16 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from api import app as api_app
+from api.console.clock import offset_label
 from api.console.i18n import LABELS, STAGES, TERMS
 from api.console.values import GROUPS, NEXT_ACTIONS
+from config.settings import load_settings
 from models.case_events import KINDS
 from models.case_status import NextAction
 from models.contracts import AttemptStatus, ClosureReason, RefusalReason, TimelineEvent
@@ -465,6 +468,42 @@ async def test_a_case_page_shows_the_plan_and_translates_what_the_case_names(
     assert "Next action check the plan's next instalment · 2026-12-01" in facts
     assert "Payment plan Active" in facts and "Overpaid 123.45 CNY" in facts
     assert ("payment", "Payment") in re.findall(r'data-event="(\w+)">([^<]+)<', english)
+
+
+async def test_the_console_shows_instants_in_the_operators_time_zone(
+    departments: CaseHarness,
+) -> None:
+    """CONSOLE_TIME_ZONE: a collector in Shanghai reads the next action's time and the
+    timeline in Shanghai's time, with its offset; the stored instants stay UTC."""
+    settings = department_settings(departments.queue)
+    shanghai = dataclasses.replace(settings, console_time_zone="Asia/Shanghai")
+    gateway = Gateway(departments.client, answer_within=settings.answer_timeout_seconds)
+    console = Console(departments, api_app.create_app(shanghai, gateway=gateway, db=departments.db))
+    at = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    timeline = (TimelineEvent(at, "opened", "strategy default v1, score 540, segment medium"),)
+    async with stand_ins(departments.client, f"{departments.queue}-stand-in") as cases:
+        account = await cases.start(
+            StandInStart(after_a_risk_decision(new_account()), timeline=timeline)
+        )
+        async with signed_in(console, Role.OPERATIONS) as browser:
+            page = (await browser.get(f"/console/cases/{account}")).text
+
+    facts = text_of(page.split("data-status>")[1].split("</dl>")[0])
+    assert "下一步 核对下一期分期 · 2026-12-01 09:00 UTC+8" in facts
+    assert "2026-11-01 10:00 UTC+8" in text_of(page.split("data-timeline>")[1])
+
+
+def test_an_offset_reads_in_hours_and_minutes_and_a_zone_name_is_checked() -> None:
+    def label(zone: str, at: datetime) -> str:
+        return offset_label(at.astimezone(ZoneInfo(zone)))
+
+    july = datetime(2026, 7, 1, tzinfo=UTC)
+    assert label("UTC", july) == "UTC"
+    assert label("America/New_York", july) == "UTC-4"
+    assert label("America/New_York", july.replace(month=12)) == "UTC-5"
+    assert label("Asia/Kolkata", july) == "UTC+5:30"
+    with pytest.raises(ValueError, match="CONSOLE_TIME_ZONE is an IANA time zone"):
+        load_settings(environ={"CONSOLE_TIME_ZONE": "Beijing"}, env_file=Path("/nonexistent"))
 
 
 async def test_a_case_that_names_no_next_action_kind_shows_its_words(console: Console) -> None:
