@@ -2,7 +2,8 @@
 on the time-skipping server: hypothesis sends JSON bodies of the wrong shape (keys missing,
 extra or of the wrong type, nested junk, huge strings, lone surrogates, numbers past int64),
 bodies that are not JSON at all, and paths with odd account numbers, task keys and handoff
-keys, under every role and none.
+keys, under every role and none. Every task action of the catalogue (`TASK_ACTIONS`) is sent,
+at a collector call and at a field visit whose slot can be booked and checked in to at once.
 
 Whatever it sends, the answer is never a 5xx: Temporal is up and a worker answers, so 503 and
 504 cannot be right either, and 500 or 502 would be a crash or a refusal nobody mapped. Every
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -27,11 +29,13 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
+from api.routes.tasks import BODIES
 from config.settings import Settings, TaskQueues
 from models.case_status import CaseStatus
 from models.contracts import Stage
 from models.departments import handoff_id
 from models.intake import COLUMNS, MAX_MINOR
+from operations.catalogue import TASK_ACTIONS
 from operations.gateway import Gateway
 from operations.roles import Role
 from tests.fakes.temporal_service import unreached_client
@@ -42,6 +46,7 @@ from tests.fuzz.test_update_fuzz import (
     values_in,
 )
 from tests.people import (
+    COLLEAGUES,
     PEOPLE,
     People,
     as_role,
@@ -52,6 +57,7 @@ from tests.workflows.harness import CaseHarness
 from tests.workflows.test_legal_referral import LegalDesk
 from workflows.legal_referral import LegalReferralWorkflow
 
+ANN, SAM = PEOPLE[Role.OPERATIONS], PEOPLE[Role.SUPERVISOR]  # both may work a task
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 FUZZ = settings(
     max_examples=100,
@@ -108,6 +114,14 @@ def today_plus(days: int) -> str:
     return (date.today() + timedelta(days=days)).isoformat()
 
 
+@dataclass(frozen=True)
+class Target:
+    """A real account, task or handoff key, or the field visit's bookable slot (a body's
+    `day`, `start` and `end`), filled in when the request is made."""
+
+    name: str  # account | task | visit | risk | legal | day | start | end
+
+
 # Bodies that pass the API's checks, so that their mutations reach the workflows.
 TEMPLATES: dict[str, dict[str, Any]] = {
     "record_payment": {"amount_minor": 100, "currency": "CNY", "payment_ref": "P-1"},
@@ -120,13 +134,6 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "pause": {"reason": "customer asked"},
     "resume": {"reason": "customer asked"},
     "close": {"reason": "settled", "note": "settled with the branch"},  # waits for a second
-    "claim": {"collector": ""},  # blank: the caller
-    "complete": {
-        "collector": "",
-        "outcome": "promise_made",
-        "promised_amount_minor": 1_000,
-        "promised_date": today_plus(3),
-    },
     # Who answers a handoff names themselves: the role's person who sends it.
     "decide": {
         "kind": "forbearance",
@@ -142,6 +149,31 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "by": PEOPLE[Role.LEGAL],
         "reason": "settlement talks",
     },
+}
+# One per row of the catalogue, naming every field of the row's body (`BODIES`), so that each
+# is mutated; a blank `collector` is the caller.
+TASK_TEMPLATES: dict[str, dict[str, Any]] = {
+    "claim": {"collector": ""},
+    "complete": {
+        "collector": "",
+        "outcome": "promise_made",
+        "note": "",
+        "promised_amount_minor": 1_000,
+        "promised_date": today_plus(3),
+        "visit": {"collectors": [ANN, SAM], "consent_to_enter": True},  # read at a field visit
+        "right_party": True,
+        "call_seconds": 120,
+    },
+    "assign": {"assignee": ANN, "reason": "speaks the customer's language"},
+    "book-visit": {
+        "day": Target("day"),
+        "start": Target("start"),
+        "end": Target("end"),
+        "collectors": [ANN, SAM],
+    },
+    "check-in": {"collector": ""},
+    "check-out": {"collector": ""},
+    "call": {"collector": "", "agent_phone": "+8613800000001"},
 }
 INTAKE_ROW = {
     "account_no": "6222000011112222",
@@ -171,6 +203,30 @@ ODD_VALUES = {
     "oldest_due_date": st.sampled_from([today_plus(1), "2024-02-30", "01/02/2024"]),
     "mobile": st.sampled_from(["+86 138 0013 8000", "8613800138000", "+"]),
     "account_no": st.sampled_from(["ACC1", "6222-0000", "A" * 35, "../../etc"]),
+    # the task actions' bodies
+    "collector": st.sampled_from([ANN, COLLEAGUES[Role.OPERATIONS], " ", "no.such", "x" * 300]),
+    "assignee": st.sampled_from(["", " ", "no.such", PEOPLE[Role.RISK], SAM, f" {ANN} "]),
+    "note": st.sampled_from([None, 7, "\x00", "长" * 10_000]),
+    "promised_amount_minor": st.sampled_from([0, -1, 10**9, 2**63, 1.5, "100", None]),
+    "right_party": st.sampled_from(["yes", 2, None, []]),
+    "call_seconds": st.sampled_from([-1, 0, 4 * 3600 + 1, 2**63, 1.5, "60", None]),  # > 4 h
+    "visit": st.sampled_from(
+        [
+            None,
+            [],
+            {"collectors": "c-1"},
+            {"collectors": [ANN], "consent_to_enter": True},
+            {"collectors": [ANN, ANN], "consent_to_enter": True},
+            {"collectors": [ANN, SAM], "consent_to_enter": "no"},
+        ]
+    ),
+    "day": st.sampled_from(["0001-01-01", "9999-12-31", "2030-02-30", today_plus(15), 20300101]),
+    "start": st.sampled_from(["24:00", "07:59", "21:00", "10:00:00+08:00", "noon", 36_000, None]),
+    "end": st.sampled_from(["00:00", "21:01", "23:59:59.999999", "25:00", "", 1.5]),
+    "collectors": st.sampled_from(
+        [[], [ANN], [ANN, ANN], [ANN, " "], f"{ANN},{SAM}", [ANN, 7], [ANN, "x" * 300]]
+    ),
+    "agent_phone": st.sampled_from(["", "+", "0800 1234", "+86 138 0013 8000", "+999999999999999"]),
 }
 
 
@@ -199,13 +255,6 @@ def bodies(template: dict[str, Any]) -> st.SearchStrategy[Any]:
 # --- requests ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Target:
-    """A real account, task or handoff key, filled in when the request is made."""
-
-    name: str  # account | task | risk | legal
-
-
 SEGMENTS = st.one_of(
     st.sampled_from(["", ".", "..", "%", "?", "#", " ", "0000000000", "6222000011112222"]),
     st.sampled_from(["%2F", "%00", "%ff%fe", "%2e%2e", "a/b", "a%2Fb"]),  # sent as written
@@ -222,9 +271,9 @@ ROLES = st.one_of(st.sampled_from(list(Role)), st.sampled_from([None, "wrong"]))
 PARAMS = st.one_of(st.none(), st.booleans(), INT, st.floats(), st.text(max_size=50))
 
 
-def roles(allowed: Role) -> st.SearchStrategy[Role | str | None]:
+def roles(*allowed: Role) -> st.SearchStrategy[Role | str | None]:
     """Mostly a role the endpoint admits, so that the body is looked at."""
-    return st.sampled_from([allowed] * 20 + [*Role, None, "wrong"])
+    return st.sampled_from([*allowed] * (20 // len(allowed)) + [*Role, None, "wrong"])
 
 
 CASE_ACTIONS = [
@@ -254,13 +303,22 @@ class Request:
 def post(
     path: tuple[st.SearchStrategy[Target | str], ...],
     body: st.SearchStrategy[Any],
-    role: Role = Role.SUPERVISOR,
+    *allowed: Role,
 ) -> st.SearchStrategy[Request]:
-    return st.builds(Request, st.just("POST"), st.tuples(*path), roles(role), body)
+    admitted = roles(*allowed) if allowed else roles(Role.SUPERVISOR)
+    return st.builds(Request, st.just("POST"), st.tuples(*path), admitted, body)
 
 
 def case_action(action: str) -> st.SearchStrategy[Request]:
     return post((st.just("cases"), segment("account"), st.just(action)), bodies(TEMPLATES[action]))
+
+
+def task_action(word: str) -> st.SearchStrategy[Request]:
+    """At the collector call or the field visit (each refuses the other's work), by the
+    catalogue's roles."""
+    task = st.one_of(segment("task"), segment("visit"))
+    body = bodies(TASK_TEMPLATES[word])
+    return post((st.just("tasks"), task, st.just(word)), body, *sorted(TASK_ACTIONS[word].roles))
 
 
 case_requests = st.one_of(
@@ -285,8 +343,7 @@ case_requests = st.one_of(
     ),
 )
 task_requests = st.one_of(
-    post((st.just("tasks"), segment("task"), st.just("claim")), bodies(TEMPLATES["claim"])),
-    post((st.just("tasks"), segment("task"), st.just("complete")), bodies(TEMPLATES["complete"])),
+    *[task_action(word) for word in TASK_TEMPLATES],
     st.builds(
         Request,
         st.just("GET"),
@@ -342,10 +399,17 @@ def intake_rows(draw: st.DrawFn) -> Any:
 # --- the API and what it answers -----------------------------------------------------------
 
 
+def filled(body: Any, targets: dict[str, str]) -> Any:
+    """The body with its `Target`s filled in."""
+    if not isinstance(body, dict):
+        return body
+    return {k: targets[v.name] if isinstance(v, Target) else v for k, v in body.items()}
+
+
 @dataclass
 class Api:
-    """The app in front of the harness's workers, and a real case (with a task), a risk review
-    and a legal referral for requests to reach."""
+    """The app in front of the harness's workers, and a real case (with a collector call),
+    another with a field visit, a risk review and a legal referral for requests to reach."""
 
     harness: CaseHarness
     http: httpx.AsyncClient
@@ -363,7 +427,8 @@ class Api:
             content = request.body.content
             headers["Content-Type"] = request.body.content_type
         elif request.body is not None:
-            content = json.dumps(request.body).encode()  # ASCII: a lone surrogate escaped
+            body = filled(request.body, self.targets)
+            content = json.dumps(body).encode()  # ASCII: a lone surrogate escaped
             headers["Content-Type"] = "application/json"
         else:
             content = None
@@ -378,7 +443,9 @@ class Api:
     def check(self, request: Request, response: httpx.Response) -> None:
         where = f"{request.method} {response.request.url} ({request.role}): {response.text:.300}"
         assert response.status_code < 500, where
-        event(f"{request.method} {request.path[0]}: {response.status_code}")
+        word = request.path[-1] if request.path[0] == "tasks" else None
+        what = f"tasks/{word}" if word in TASK_ACTIONS else request.path[0]
+        event(f"{request.method} {what}: {response.status_code}")
         if response.status_code >= 400:
             answer = response.json()
             assert isinstance(answer, dict) and "detail" in answer, where
@@ -396,22 +463,64 @@ class Api:
         """A case in the collector stage, so with a collector call open: the target of the
         case and task requests, until they close it or finish its task."""
         handle = await self.harness.start(dpd=40)
-        supervisor = as_role(Role.SUPERVISOR)
-
-        async def task() -> str | None:
-            tasks = await self.http.get("/tasks", params={"case_id": handle.id}, headers=supervisor)
-            return next((t["task_key"] for t in tasks.json() if t["status"] == "open"), None)
-
-        self.targets["task"] = await eventually(task, "a collector call")
+        self.targets["task"] = await self.open_task(handle.id, "collector_call")
         self.targets["account"] = handle.id.removeprefix("case-")
         self.workflows.add(handle.id)
 
-    async def still_open(self) -> bool:
-        status = await self.harness.client.get_workflow_handle(
-            f"case-{self.targets['account']}"
-        ).query("status", result_type=CaseStatus)
+    async def visit_case(self) -> None:
+        """A case whose number is wrong, so with a field visit planned: the target of the task
+        requests, until they finish it or close its case. The customer lives where it is about
+        noon, so that a slot beginning in ten minutes may be booked, and checked in to at once;
+        it is booked already, so that checking in and out are reached too."""
+        now = await self.harness.env.get_current_time()
+        ahead = 12 - now.hour  # hours of the customer's clock ahead of UTC
+        zone = f"Etc/GMT{-ahead:+d}" if ahead else "Etc/GMT"  # Etc/GMT-8 is UTC+8
+        handle = await self.harness.start(dpd=40, time_zone=zone)
+        wrong = await self.http.post(
+            f"/cases/{handle.id.removeprefix('case-')}/mark_number_wrong",
+            json={"reason": "a stranger answered"},
+            headers=as_role(Role.SUPERVISOR),
+        )
+        assert wrong.status_code == 200, wrong.text
+        self.targets["visit"] = await self.open_task(handle.id, "field_visit")
+        start = (now.astimezone(ZoneInfo(zone)) + timedelta(minutes=10)).replace(second=0)
+        end = start + timedelta(hours=2)
+        self.targets |= {
+            "day": f"{start:%Y-%m-%d}",
+            "start": f"{start:%H:%M}",
+            "end": f"{end:%H:%M}",
+        }
+        self.workflows.add(handle.id)
+        slot = filled(TASK_TEMPLATES["book-visit"], self.targets)
+        booked = await self.http.post(
+            f"/tasks/{self.targets['visit']}/book-visit",
+            json=slot,
+            headers=as_role(Role.OPERATIONS),
+        )
+        assert booked.status_code == 200, booked.text
+
+    async def open_task(self, case_id: str, kind: str) -> str:
+        supervisor = as_role(Role.SUPERVISOR)
+
+        async def task() -> str | None:
+            tasks = await self.http.get("/tasks", params={"case_id": case_id}, headers=supervisor)
+            return next(
+                (t["task_key"] for t in tasks.json() if (t["kind"], t["status"]) == (kind, "open")),
+                None,
+            )
+
+        return await eventually(task, f"a {kind} task")
+
+    def case_of(self, task: str) -> str:
+        return self.targets[task].partition("/")[0]  # `case-<account_no>/<opened>/t<n>`
+
+    async def still_open(self, task: str) -> bool:
+        """Whether the target `task` is open still, on a case still open."""
+        status = await self.harness.client.get_workflow_handle(self.case_of(task)).query(
+            "status", result_type=CaseStatus
+        )
         return status.stage is not Stage.CLOSED and any(
-            task.key == self.targets["task"] for task in status.open_tasks
+            open_task.key == self.targets[task] for open_task in status.open_tasks
         )
 
 
@@ -456,11 +565,12 @@ async def offline(
 
 @pytest.fixture
 async def api_with_targets(api: Api) -> AsyncIterator[Api]:
-    """A case with a collector call open, another in a risk review, and a legal referral
-    with its dossier; every workflow they reach is checked at the end."""
+    """A case with a collector call open, another with a field visit, another in a risk review,
+    and a legal referral with its dossier; every workflow they reach is checked at the end."""
     harness = api.harness
     supervisor = as_role(Role.SUPERVISOR)
     await api.collector_case()
+    await api.visit_case()
     reviewed = await harness.start(dpd=5)
     hardship = await api.http.post(
         f"/cases/{reviewed.id.removeprefix('case-')}/report_hardship",
@@ -511,12 +621,14 @@ async def test_any_action_task_or_department_answer_is_taken_or_refused_never_a_
     api_with_targets: Api, requests: list[Request]
 ) -> None:
     api = api_with_targets
-    if not await api.still_open():
+    if not await api.still_open("task"):
         await api.collector_case()
+    if not await api.still_open("visit"):
+        await api.visit_case()
     for request in requests:
         api.check(request, await api.send(request))
-    case_id = f"case-{api.targets['account']}"
-    await api.healthy([case_id, api.targets["risk"], api.targets["legal"]])
+    reached = [api.case_of("task"), api.case_of("visit"), api.targets["risk"], api.targets["legal"]]
+    await api.healthy(reached)
 
 
 # --- found by the tests above -----------------------------------------------------------------
@@ -575,3 +687,15 @@ async def test_a_payment_past_int64_is_a_400_not_a_case_stuck_on_its_write(api: 
 
 def test_the_intake_template_is_a_whole_row() -> None:
     assert list(INTAKE_ROW) == [column.name for column in COLUMNS]
+
+
+def test_every_task_action_is_fuzzed_with_a_body_it_takes() -> None:
+    """A new row of the catalogue joins TASK_TEMPLATES, or this fails; a template names every
+    field of its body (each with odd values above), and the body takes it."""
+    assert set(TASK_TEMPLATES) == set(TASK_ACTIONS)
+    slot = {"day": today_plus(1), "start": "10:00", "end": "12:00"}
+    for word, template in TASK_TEMPLATES.items():
+        fields = set(BODIES[word].model_fields)
+        assert set(template) == fields, word
+        assert fields <= set(ODD_VALUES), word
+        BODIES[word].model_validate(filled(template, slot))
