@@ -109,6 +109,13 @@ def booking_problem(
         return "a field visit is made by two collectors: name both"
     if req.end <= req.start:
         return "the slot must end after it starts"
+    # A day far from today is refused before it is read as instants: near the calendar's ends
+    # (year 1, year 9999) that reading overflows. Days near the bounds get the exact checks below.
+    today = now.astimezone(zone_info(time_zone)).date()
+    if req.day < today - timedelta(days=1):
+        return "the slot has already begun"
+    if req.day > today + BOOKING_HORIZON + timedelta(days=1):
+        return f"a visit is booked at most {BOOKING_HORIZON.days} days ahead"
     start, end = slot_instants(req, time_zone)
     if end - start > LONGEST_SLOT:
         return f"a slot is at most {LONGEST_SLOT.seconds // 3600} hours"

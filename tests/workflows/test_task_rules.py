@@ -73,6 +73,33 @@ def test_a_visit_is_booked_inside_the_customers_hours_and_horizon(
     assert task_rules.booking_problem(task(), req, RULES, SHANGHAI, NOW) == problem
 
 
+@pytest.mark.parametrize(
+    ("zone", "req", "problem"),
+    [
+        # Read as instants, these overflow past year 1 or 9999 (found by the API's fuzz test).
+        (SHANGHAI, slot(date.min, time(0), time(1)), "the slot has already begun"),
+        ("Pacific/Kiritimati", slot(date.min, time(10), time(12)), "the slot has already begun"),
+        (
+            "Etc/GMT+12",
+            slot(date.max, time(20), time(20, 30)),
+            "a visit is booked at most 14 days ahead",
+        ),
+        # A day either side of the fast refusal still gets the exact checks.
+        (SHANGHAI, slot(date(2026, 12, 4), time(10), time(12)), "the slot has already begun"),
+        (
+            SHANGHAI,
+            slot(date(2026, 12, 20), time(9), time(10)),
+            "a visit is booked at most 14 days ahead",
+        ),
+        (SHANGHAI, slot(date(2026, 12, 20), time(9), time(14)), "a slot is at most 4 hours"),
+    ],
+)
+def test_a_day_far_from_today_is_refused_without_reading_it_as_an_instant(
+    zone: str, req: VisitSlotInput, problem: str
+) -> None:
+    assert task_rules.booking_problem(task(), req, RULES, zone, NOW) == problem
+
+
 def test_only_a_field_visit_is_booked_and_not_once_the_collectors_are_at_the_door() -> None:
     req = slot(TOMORROW, time(10), time(12))
     call = task(TaskKind.COLLECTOR_CALL)
