@@ -12,9 +12,9 @@ resolve_dispute, report_hardship, opt_out, opt_in, pause, resume, close, refresh
 (case_actions), claim_task, complete_task (case_tasks), raise_complaint, resolve_complaint
 (case_complaints), change_mobile, change_address, mark_number_wrong (case_contact_details).
 All record typed events (models.case_events) and decide through pure rules (case_rules,
-complaint_rules, contact_rules, task_rules, steering_rules): the workflow adopts what they
-decide and carries out the effects they name. Signal: contact_outcome. Queries: status,
-timeline.
+complaint_rules, contact_rules, task_rules, steering_rules, handoff_rules, ladder_rules): the
+workflow adopts what they decide and carries out the effects they name. Signal:
+contact_outcome. Queries: status, timeline.
 The case continues as new when its history grows long, carrying its whole state.
 """
 

@@ -21,8 +21,6 @@ with workflow.unsafe.imports_passed_through():
         PromiseBroken,
         PromiseKept,
         PromiseMade,
-        StageChanged,
-        StaleStepsSkipped,
         fields_of,
     )
     from models.case_writes import (
@@ -191,10 +189,7 @@ class CaseBase:
         self._decided(rules.close(self._live(), reason, why))
 
     def _set_stage(self, stage: Stage, why: str) -> None:
-        state = self._live()
-        if state.stage is not stage:
-            self._emit(StageChanged(from_stage=state.stage, to_stage=stage, why=why))
-            state.stage = stage
+        self._decided(steering.set_stage(self._live(), stage, why))
 
     def _next_key(self, kind: str) -> str:
         state = self._live()
@@ -250,13 +245,6 @@ class CaseBase:
     def _need_reason(text: str) -> None:
         if not text.strip():
             raise invalid("a reason is required")
-
-    def _skip_stale(self, now: datetime) -> None:
-        state = self._live()
-        skipped = rules.stale_steps(state, now)
-        if skipped:
-            state.ladder_index += skipped
-            self._emit(StaleStepsSkipped(skipped=skipped))
 
     # --- task bookkeeping, shared by tasks and handoffs ---------------------------------
 
@@ -335,9 +323,5 @@ class CaseBase:
             self._adopt_task(task_rules.cancel(task, why, now))
 
     def _add_evidence(self, at: datetime, how: str, key: str) -> None:
-        dept = self._dept()
-        dept.evidence.append(Evidence(at=at, how=how, key=key))
-        del dept.evidence[: -steering.EVIDENCE_KEPT]
-
-    def _return_to_collection(self, now: datetime) -> None:
-        self._decided(steering.return_to_collection(self._live(), now))
+        noted = steering.add_evidence(self._live(), Evidence(at=at, how=how, key=key))
+        self._decided((noted, ()))

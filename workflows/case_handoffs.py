@@ -12,60 +12,57 @@ signal `legal_outcome`: returned (back to the collectors), settled or closed.
 
 Department workflows are started with ParentClosePolicy.ABANDON and report by signal to the
 case's id, so a case may continue as new while a referral lives on for years.
+
+What each of these decides is `handoff_rules`'; the handlers here adopt the decision and carry
+out its effects in order (`_hand_off`): tasks opened and cancelled, and a department's workflow
+queued with the case's summary, for the run loop to start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from models.contracts import (
-        ClosureReason,
-        Stage,
-    )
-    from models.department_events import (
-        LegalAccepted,
-        LegalContactPermission,
-        LegalInformed,
-        LegalNotReady,
-        LegalOutcomeRecorded,
-        PlanBroken,
-        PlanKept,
-        RiskDecided,
-        RiskReviewCancelled,
-        RiskReviewRequested,
-    )
     from models.departments import (
         AcceptReferralInput,
         CaseClosedNotice,
         CaseSummary,
         ContactPermissionInput,
         LegalOutcome,
-        LegalOutcomeKind,
         LegalReferralInput,
-        PlanInstalment,
         Precondition,
         RiskDecision,
-        RiskDecisionKind,
         RiskReviewInput,
-        handoff_id,
     )
-    from models.tasks import TaskKind
     from workflows import case_rules as rules
+    from workflows import handoff_rules as handoffs
     from workflows.case_base import CaseBase
+    from workflows.handoff_rules import (
+        CancelRiskReview,
+        Handed,
+        HandoffEffect,
+        InformLegal,
+        QueueLegalReferral,
+        QueueRiskReview,
+    )
     from workflows.legal_referral import LegalReferralWorkflow
-    from workflows.steering_rules import SUPERVISOR
+    from workflows.steering_rules import (
+        Effect,
+        MakePromise,
+        OpenTask,
+        StartLegalReferral,
+        WriteTask,
+    )
 
-
-EVIDENCE_GAP_DAYS = 30  # two effective contacts at least this far apart before suing
-LEGAL_RECHECK_DAYS = 7
-APPROVAL_RETRY_DAYS = 30
+# Read here by the run loop (`case._legal_due`) and the integration tests.
+APPROVAL_RETRY_DAYS = handoffs.APPROVAL_RETRY_DAYS
+EVIDENCE_GAP_DAYS = handoffs.EVIDENCE_GAP_DAYS
 
 
 class CaseHandoffs(CaseBase):
@@ -88,228 +85,109 @@ class CaseHandoffs(CaseBase):
             contacts_sent=state.sent_count,
         )
 
-    def _next_handoff_id(self, department: str) -> str:
-        dept = self._dept()
-        dept.handoffs += 1
-        opened = f"{self._live().started_at:%Y%m%d%H%M%S}"
-        return handoff_id(department, f"{self._input.account.account_no}-{opened}", dept.handoffs)
+    def _hand_off(self, handed: Handed, now: datetime) -> None:
+        """Adopts what a handoff rule decided (its state and events), then carries out its
+        effects in the order given."""
+        self._decided((handed.state, handed.events))
+        self._carry_out(handed.effects, now)
+
+    def _carry_out(self, effects: Iterable[Effect | HandoffEffect], now: datetime) -> None:
+        """What a rule named for the workflow itself to do, in order: a task opened or written
+        back, a promise taken, a department's workflow queued for the run loop to start (with
+        the case's summary as it stands at `now`)."""
+        for effect in effects:
+            match effect:
+                case OpenTask():
+                    self._open_task(
+                        effect.kind, effect.queue, effect.note, escalates=effect.escalates
+                    )
+                case WriteTask():
+                    self._adopt_task((effect.task, effect.event))
+                case MakePromise():
+                    self._make_promise(effect.promise, by=effect.by)
+                case StartLegalReferral():
+                    self._start_legal_referral(effect.approved_by, now)
+                case QueueRiskReview():
+                    self._queue_risk_review(effect, now)
+                case QueueLegalReferral():
+                    self._queue_legal_referral(effect, now)
+                case _:
+                    assert_never(effect)
+
+    def _queue_risk_review(self, review: QueueRiskReview, now: datetime) -> None:
+        assessment = self._live().assessment
+        ask = RiskReviewInput(
+            summary=self._summary(now),
+            reason=review.reason,
+            deadline_days=assessment.strategy.task_deadline_days,
+            day_seconds=assessment.strategy.day_seconds,
+        )
+        self._pending_children.append(("RiskReview", ask, review.review_id, assessment.risk_queue))
+
+    def _queue_legal_referral(self, referral: QueueLegalReferral, now: datetime) -> None:
+        assessment = self._live().assessment
+        refer = LegalReferralInput(
+            summary=self._summary(now),
+            approved_by=referral.approved_by,
+            preconditions=referral.preconditions,
+            day_seconds=assessment.strategy.day_seconds,
+        )
+        child = ("LegalReferral", refer, referral.referral_id, assessment.legal_queue)
+        self._pending_children.append(child)
 
     def _start_risk_review(self, reason: str) -> None:
-        dept = self._dept()
-        if dept.risk_review is not None:
-            return
-        review_id = self._next_handoff_id("risk")
-        strategy = self._live().assessment.strategy
-        dept.risk_review = review_id
-        self._pending_children.append(
-            (
-                "RiskReview",
-                RiskReviewInput(
-                    summary=self._summary(workflow.now()),
-                    reason=reason,
-                    deadline_days=strategy.task_deadline_days,
-                    day_seconds=strategy.day_seconds,
-                ),
-                review_id,
-                self._live().assessment.risk_queue,
-            )
-        )
-        self._emit(RiskReviewRequested(review_id=review_id, reason=reason))
+        account_no = self._input.account.account_no
+        requested = handoffs.request_risk_review(self._live(), reason, account_no=account_no)
+        self._hand_off(requested, workflow.now())
 
     @workflow.signal
     def risk_decided(self, decision: RiskDecision) -> None:
         """The risk department's decision, sent by its review workflow."""
-        state = self._state
-        if state is None or state.stage is Stage.CLOSED:
+        if self._state is None:
             return
-        dept = state.departments
-        dept.risk_review = None
-        state.hardship_reason = ""
-        now = workflow.now()
-        strategy = state.assessment.strategy
-        self._emit(RiskDecided(decision.kind, decision.decided_by, decision.reason))
-        match decision.kind:
-            case RiskDecisionKind.FORBEARANCE:
-                assert decision.forbearance_until is not None
-                days = (decision.forbearance_until - self._customer_today()).days
-                dept.forbearance_until = now + rules.day(strategy) * max(1, days)
-                dept.forbearance_until_date = decision.forbearance_until
-                self._set_stage(Stage.RISK_REVIEW, "forbearance")
-            case RiskDecisionKind.PAYMENT_PLAN:
-                grace = strategy.promise.grace_days
-                dept.plan = [
-                    PlanInstalment(
-                        due_at=now
-                        + rules.day(strategy)
-                        * ((i.due_date - self._customer_today()).days + grace),
-                        due_date=i.due_date,
-                        amount_minor=i.amount_minor,
-                    )
-                    for i in decision.instalments
-                ]
-                dept.plan_status = "active"
-                self._set_stage(Stage.RISK_REVIEW, "payment plan")
-            case RiskDecisionKind.RESTRUCTURE:
-                self._close(ClosureReason.SETTLED, f"restructured: {decision.reason}")
-            case RiskDecisionKind.PROCEED:
-                self._return_to_collection(now)
-        self._changed = True
+        now, today = workflow.now(), self._customer_today()
+        self._hand_off(handoffs.risk_decided(self._state, decision, now, today), now)
 
     def _apply_plan_payment(self, amount_minor: int) -> None:
-        dept = self._dept()
-        if dept.plan_status != "active":
-            return
-        for instalment in dept.plan:
-            if instalment.status != "due" or amount_minor <= 0:
-                continue
-            taken = min(amount_minor, instalment.amount_minor - instalment.paid_minor)
-            instalment.paid_minor += taken
-            amount_minor -= taken
-            if instalment.paid_minor >= instalment.amount_minor:
-                instalment.status = "paid"
-        if all(i.status == "paid" for i in dept.plan):
-            dept.plan_status = "kept"
-            self._emit(PlanKept())
-            self._return_to_collection(workflow.now())
+        now = workflow.now()
+        self._hand_off(handoffs.pay_plan(self._live(), amount_minor, now), now)
 
     def _check_instalment(self, now: datetime) -> None:
-        dept = self._dept()
-        due = next((i for i in dept.plan if i.status == "due"), None)
-        if due is None or now < due.due_at:
-            return
-        due.status = "missed"
-        dept.plan_status = "broken"
-        self._emit(
-            PlanBroken(
-                due_date=due.due_date.isoformat(),
-                paid_minor=due.paid_minor,
-                amount_minor=due.amount_minor,
-                currency=self._input.account.currency,
-            )
-        )
-        self._return_to_collection(now)
+        currency = self._input.account.currency
+        self._hand_off(handoffs.check_instalment(self._live(), now, currency=currency), now)
 
     def _legal_preconditions(self, now: datetime, approved_by: str) -> tuple[Precondition, ...]:
-        state = self._live()
-        dept = self._dept()
-        legal_dpd = state.assessment.strategy.stages.legal_dpd
-        dpd = rules.days_past_due(state, now)
-        gap = rules.day(state.assessment.strategy) * EVIDENCE_GAP_DAYS
-        evidence = sorted(dept.evidence, key=lambda e: e.at)
-        apart = next(
-            ((a, b) for a in evidence for b in evidence if b.at - a.at >= gap),
-            None,
-        )
-        contacts = (
-            f"{apart[0].how} on {apart[0].at:%Y-%m-%d} ({apart[0].key}); "
-            f"{apart[1].how} on {apart[1].at:%Y-%m-%d} ({apart[1].key})"
-            if apart
-            else f"{len(evidence)} effective contact(s), none {EVIDENCE_GAP_DAYS} days apart"
-        )
-        return (
-            Precondition("past the legal threshold", dpd >= legal_dpd, f"{dpd} days past due"),
-            Precondition(
-                "no payment plan being kept",
-                dept.plan_status != "active",
-                f"plan: {dept.plan_status or 'none'}",
-            ),
-            Precondition("two effective contacts 30 days apart", apart is not None, contacts),
-            Precondition("supervisor approval", bool(approved_by), approved_by or "not yet"),
-        )
+        return handoffs.legal_preconditions(self._live(), now, approved_by)
 
     def _check_legal(self, now: datetime) -> None:
-        state = self._live()
-        dept = self._dept()
-        strategy = state.assessment.strategy
-        dept.legal_check_at = now + rules.day(strategy) * LEGAL_RECHECK_DAYS
-        if dept.approval_task is not None or dept.legal_referral is not None:
-            return
-        if dept.approval_rejected_at is not None and now - dept.approval_rejected_at < (
-            rules.day(strategy) * APPROVAL_RETRY_DAYS
-        ):
-            return
-        missing = [p for p in self._legal_preconditions(now, "")[:3] if not p.met]
-        text = "; ".join(f"{p.name} ({p.evidence})" for p in missing)
-        if missing:
-            if text != dept.legal_missing:
-                dept.legal_missing = text
-                self._emit(LegalNotReady(missing=text, for_now=True))
-            return
-        dept.legal_missing = ""
-        self._open_task(TaskKind.SUPERVISOR_APPROVAL, SUPERVISOR, "approve the legal referral")
+        self._hand_off(handoffs.check_legal(self._live(), now), now)
 
     def _start_legal_referral(self, approved_by: str, now: datetime) -> None:
-        state = self._live()
-        dept = self._dept()
-        preconditions = self._legal_preconditions(now, approved_by)
-        missing = [p for p in preconditions if not p.met]
-        if missing:
-            text = "; ".join(f"{p.name} ({p.evidence})" for p in missing)
-            self._emit(LegalNotReady(missing=text, for_now=False))
-            return
-        referral_id = self._next_handoff_id("legal")
-        dept.legal_referral = referral_id
-        dept.legal_contact_allowed = False
-        self._set_stage(Stage.LEGAL, f"referred to the legal department, approved by {approved_by}")
-        self._stop_collector_work("the legal department holds the case")
-        self._pending_children.append(
-            (
-                "LegalReferral",
-                LegalReferralInput(
-                    summary=self._summary(now),
-                    approved_by=approved_by,
-                    preconditions=preconditions,
-                    day_seconds=state.assessment.strategy.day_seconds,
-                ),
-                referral_id,
-                self._live().assessment.legal_queue,
-            )
-        )
+        account_no = self._input.account.account_no
+        referred = handoffs.refer_to_legal(self._live(), approved_by, now, account_no=account_no)
+        self._hand_off(referred, now)
 
     @workflow.signal
     def legal_outcome(self, outcome: LegalOutcome) -> None:
         """The legal department's end of a referral, sent by its referral workflow."""
-        state = self._state
-        if state is None or state.stage is Stage.CLOSED:
+        if self._state is None:
             return
-        dept = state.departments
-        dept.legal_referral = None
-        dept.legal_accepted_by = ""
-        dept.legal_contact_allowed = False
-        self._emit(LegalOutcomeRecorded(outcome=outcome.kind, reason=outcome.reason))
-        match outcome.kind:
-            case LegalOutcomeKind.RETURNED:
-                dept.approval_rejected_at = workflow.now()
-                self._set_stage(Stage.COLLECTOR, f"returned by legal: {outcome.reason}")
-            case LegalOutcomeKind.SETTLED:
-                self._close(ClosureReason.SETTLED, f"settled in legal: {outcome.reason}")
-            case LegalOutcomeKind.CLOSED:
-                self._close(ClosureReason.LEGAL_CLOSED, outcome.reason)
-        self._changed = True
+        now = workflow.now()
+        self._hand_off(handoffs.legal_outcome(self._state, outcome, now), now)
 
     @workflow.signal
     def legal_accepted(self, acceptance: AcceptReferralInput) -> None:
         """Legal took the referral: proceedings follow, and the case waits for their end."""
-        state = self._state
-        if state is None or state.departments.legal_referral is None:
+        if self._state is None:
             return
-        state.departments.legal_accepted_by = acceptance.by
-        self._emit(LegalAccepted(by=acceptance.by, note=acceptance.note or ""))
+        self._hand_off(handoffs.legal_accepted(self._state, acceptance), workflow.now())
 
     @workflow.signal
     def legal_contact_permission(self, permission: ContactPermissionInput) -> None:
-        state = self._state
-        if state is None:
+        if self._state is None:
             return
-        state.departments.legal_contact_allowed = permission.allowed
-        self._emit(LegalContactPermission(permission.by, permission.allowed, permission.reason))
-        if not permission.allowed:
-            self._stop_collector_work("legal stopped contact")
-        self._changed = True
-
-    def _stop_collector_work(self, why: str) -> None:
-        for kind in (TaskKind.COLLECTOR_CALL, TaskKind.FIELD_VISIT):
-            self._cancel_open_tasks(why, kind=kind)
+        now = workflow.now()
+        self._hand_off(handoffs.legal_contact(self._state, permission, now), now)
 
     async def _start_pending_children(self) -> None:
         while self._pending_children:
@@ -323,28 +201,23 @@ class CaseHandoffs(CaseBase):
             )
 
     def _end_departments(self, why: str) -> list[Coroutine[Any, Any, None]]:
-        """A closed case leaves no department working on it: an open risk review is cancelled
-        with the reason; a legal referral is told, and legal decides what follows. Returns the
-        notices to send; the case's timeline already says what was done."""
-        dept = self._dept()
-        unstarted = {child_id for _, _, child_id, _ in self._pending_children}
+        """A closed case leaves no department working on it (`handoff_rules.end_departments`).
+        Returns the notices to send; the case's timeline already says what was done."""
+        unstarted = frozenset(child_id for _, _, child_id, _ in self._pending_children)
         self._pending_children.clear()
-        notices: list[Coroutine[Any, Any, None]] = []
-        if dept.risk_review is not None:
-            review, dept.risk_review = dept.risk_review, None
-            if review not in unstarted:
-                notices.append(_cancel(review, why))
-            self._emit(RiskReviewCancelled(review_id=review, why=why))
-        if dept.legal_referral in unstarted:
-            dept.legal_referral = None
-        elif dept.legal_referral is not None:
-            notices.append(_tell_legal(dept.legal_referral, CaseClosedNotice(reason=why)))
-            self._emit(LegalInformed(referral_id=dept.legal_referral, why=why))
-        return notices
+        ended = handoffs.end_departments(self._live(), why, unstarted)
+        self._decided((ended.state, ended.events))
+        return [_send_notice(notice) for notice in ended.notices]
 
-    def _legal_hold(self) -> bool:
-        dept = self._dept()
-        return dept.legal_referral is not None and not dept.legal_contact_allowed
+
+def _send_notice(notice: CancelRiskReview | InformLegal) -> Coroutine[Any, Any, None]:
+    match notice:
+        case CancelRiskReview():
+            return _cancel(notice.review_id, notice.why)
+        case InformLegal():
+            return _tell_legal(notice.referral_id, CaseClosedNotice(reason=notice.why))
+        case _:
+            assert_never(notice)
 
 
 async def _cancel(workflow_id: str, why: str) -> None:

@@ -272,8 +272,8 @@ def resume_ladder(state: CaseState, now: datetime, events: Sequence[CaseEvent]) 
     skipped = stale_steps(state, now)
     if not skipped:
         return state, tuple(events)
-    state.ladder_index += skipped
-    return state, (*events, StaleStepsSkipped(skipped=skipped))
+    resumed = replace(state, ladder_index=state.ladder_index + skipped)
+    return resumed, (*events, StaleStepsSkipped(skipped=skipped))
 
 
 # --- an operator's commands (their validators, in `case_actions`, refuse what cannot be) -----

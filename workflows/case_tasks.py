@@ -8,14 +8,13 @@ here. When the case closes, its open tasks are cancelled.
 
 What a task becomes is decided by `task_rules`; what its outcome, and the departments' clock,
 do to the case by `steering_rules`. The handlers here adopt the decision and carry out its
-effects in order (`_steer`). The plan's instalments and the legal referral's preconditions
-are still checked by `case_handoffs`.
+effects in order (`_steer`, through `case_handoffs`' `_carry_out`, which does the handoff
+rules' effects too).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import assert_never
 
 from temporalio import workflow
 
@@ -41,11 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_base import bounded, invalid
     from workflows.case_handoffs import CaseHandoffs
     from workflows.steering_rules import (
-        MakePromise,
-        OpenTask,
-        StartLegalReferral,
         Steered,
-        WriteTask,
     )
 
 
@@ -225,18 +220,5 @@ class CaseTasks(CaseHandoffs):
         """Adopts what a steering rule decided (its state and events), then carries out its
         effects in the order given; answers the rule's message."""
         self._decided((steered.state, steered.events))
-        for effect in steered.effects:
-            match effect:
-                case OpenTask():
-                    self._open_task(
-                        effect.kind, effect.queue, effect.note, escalates=effect.escalates
-                    )
-                case WriteTask():
-                    self._adopt_task((effect.task, effect.event))
-                case MakePromise():
-                    self._make_promise(effect.promise, by=effect.by)
-                case StartLegalReferral():
-                    self._start_legal_referral(effect.approved_by, now)
-                case _:
-                    assert_never(effect)
+        self._carry_out(steered.effects, now)
         return steered.message

@@ -11,6 +11,7 @@ in `workflows/case_tasks.py` keep only the shell: adopting the decision, doing i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -165,12 +166,16 @@ def conversed(
     record (the legal referral's evidence), and no call before the quiet period ends."""
     strategy = state.assessment.strategy
     quiet = rules.day(strategy) * strategy.contact.quiet_days_after_conversation
-    dept = state.departments
     contact = Evidence(at=now, how=f"{task.kind} {req.outcome} by {req.collector}", key=task.key)
-    departments = replace(
-        dept, evidence=[*dept.evidence, contact][-EVIDENCE_KEPT:], next_call_at=now + quiet
-    )
-    return replace(state, last_conversation_at=now, departments=departments)
+    noted = _dept(add_evidence(state, contact), next_call_at=now + quiet)
+    return replace(noted, last_conversation_at=now)
+
+
+def add_evidence(state: CaseState, evidence: Evidence) -> CaseState:
+    """An effective contact on record, the legal referral's evidence: the latest
+    EVIDENCE_KEPT of them."""
+    kept = [*state.departments.evidence, evidence][-EVIDENCE_KEPT:]
+    return _dept(state, evidence=kept)
 
 
 # --- the departments' own clock -----------------------------------------------------------------
@@ -203,6 +208,17 @@ def end_forbearance(state: CaseState, now: datetime) -> Steered:
     ended = _dept(state, forbearance_until=None, forbearance_until_date=None)
     returned, events = return_to_collection(ended, now, (ForbearanceEnded(),))
     return Steered(returned, events)
+
+
+def set_stage(
+    state: CaseState, stage: Stage, why: str, events: Sequence[CaseEvent] = ()
+) -> rules.Decided:
+    """The case moves to `stage` for `why`; nothing changes when it is there already.
+    `events` are what led to it."""
+    if state.stage is stage:
+        return state, tuple(events)
+    moved = StageChanged(from_stage=state.stage, to_stage=stage, why=why)
+    return replace(state, stage=stage), (*events, moved)
 
 
 def return_to_collection(

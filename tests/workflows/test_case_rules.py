@@ -206,6 +206,7 @@ def test_a_payment_is_told_in_the_currency_s_own_decimals_never_in_minor_units()
         ),
         lambda case: contact_rules.mark_number_wrong(case, WrongNumberInput("a stranger")),
         lambda case: rules.pause(case, ReasonInput("asked")),
+        lambda case: rules.resume_ladder(case, NOW + timedelta(days=60), ()),
     ],
 )
 def test_a_rule_returns_a_new_state_and_leaves_the_one_it_was_given_as_it_was(

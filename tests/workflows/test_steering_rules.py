@@ -512,3 +512,37 @@ def test_what_blocks_the_collectors(
 ) -> None:
     state = replace(case(**dept), **changes)
     assert steering.collector_blocked(state) is blocked
+
+
+# --- shared by the handoffs: a stage, an effective contact ------------------------------------
+
+
+def test_a_case_moves_to_a_stage_after_what_led_to_it() -> None:
+    state = case(Stage.COLLECTOR)
+    moved, events = steering.set_stage(state, Stage.LEGAL, "referred", [ForbearanceEnded()])
+    assert state.stage is Stage.COLLECTOR
+    assert moved == replace(state, stage=Stage.LEGAL)
+    assert events == (ForbearanceEnded(), StageChanged(Stage.COLLECTOR, Stage.LEGAL, "referred"))
+
+
+def test_a_case_already_in_the_stage_stays_as_it_is() -> None:
+    state = case(Stage.COLLECTOR)
+    assert steering.set_stage(state, Stage.COLLECTOR, "again") == (state, ())
+    led = steering.set_stage(state, Stage.COLLECTOR, "again", [ForbearanceEnded()])
+    assert led[0] is state and led[1] == (ForbearanceEnded(),)
+
+
+@pytest.mark.parametrize(("kept", "first"), [(0, 0), (49, 0), (50, 1), (51, 2)])
+def test_an_effective_contact_is_added_to_the_latest_fifty(kept: int, first: int) -> None:
+    evidence = [
+        Evidence(at=NOW - DAY * (60 - i), how="sms delivered", key=f"a{i}") for i in range(kept)
+    ]
+    state = case(evidence=evidence)
+    before = deepcopy(state)
+    reached = Evidence(at=NOW, how="voice answered", key="c9")
+    after = steering.add_evidence(state, reached).departments.evidence
+    assert state == before
+    assert len(after) == min(kept + 1, steering.EVIDENCE_KEPT)
+    assert after[-1] == reached
+    if kept:
+        assert after[0].key == f"a{first}"
