@@ -1,6 +1,6 @@
 """What happened on a case, as typed events: the one source of a timeline entry's text.
 
-A case records an event (`CaseBase._emit`); its entry on the timeline and in the audit log
+A case records an event (`CaseShell.emit`); its entry on the timeline and in the audit log
 carries the kind, the text rendered here (amounts in the currency's own decimals, through
 `models.money.money`) and the event's fields (`fields_of`). Readers show the text, or render
 from the fields; none reads an amount back out of a text. Entries written before events were

@@ -1,4 +1,6 @@
-"""Reminders: the strategy's ladder, every contact checked by the contact policy first.
+"""Reminders: the strategy's ladder, every contact checked by the contact policy first; the
+send under its idempotency key; the provider's reports (`contact_outcome`). Functions over the
+case's shell (`CaseShell`).
 
 A contact the policy refuses for now waits on a durable timer until the earliest time it may
 go; a channel that cannot reach the customer hands the step to the other channel. What a step
@@ -16,9 +18,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.contact_events import ContactDelayed, ContactFailed
+    from models.contact_events import ContactDelayed, ContactFailed, ContactOutcomeReported
     from models.contracts import (
         AttemptStatus,
+        ContactOutcome,
         PastContact,
         RefusedAttempt,
         SendInput,
@@ -26,7 +29,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.strategy import Channel, LadderStep
     from workflows import contact_rules, ladder_rules
-    from workflows.case_base import CaseBase, store
+    from workflows.case_base import store
+    from workflows.case_shell import CaseShell
     from workflows.contact_policy import ContactContext, Decision, decide
     from workflows.ladder_rules import PROVIDER_PAUSE, StepEnd
 
@@ -44,152 +48,173 @@ SEND_RETRY = RetryPolicy(
 CLOSING_TRIES = 24
 
 
-class CaseContact(CaseBase):
-    def _current_step(self) -> LadderStep | None:
-        return ladder_rules.current_step(self._live())
+def current_step(shell: CaseShell) -> LadderStep | None:
+    return ladder_rules.current_step(shell.live())
 
-    async def _contact_step(self, now: datetime) -> None:
-        """The ladder's step due now, tried; what follows it is `ladder_rules`' to decide."""
-        self._decided(ladder_rules.due_step(self._live(), now))
-        step = self._current_step()
-        if step is None:
-            return
-        end = await self._try_contact(step.channel, step.template, now)
-        self._decided((ladder_rules.end_step(self._live(), end), ()))
 
-    async def _try_contact(self, channel: Channel, template: str, now: datetime) -> StepEnd:
-        """Sends on `channel` (or the other one when this one cannot reach the customer)."""
-        for candidate in ladder_rules.channels_for(self._live(), channel):
-            context = self._policy_context(candidate, now)
-            decision = decide(context)
-            if not decision.allowed:
-                await self._record_refusal(candidate, template, now, decision)
-                end = ladder_rules.after_refusal(decision, now)
-            else:
-                text = ladder_rules.template_for(candidate, template)
-                result = await self._send(candidate, text, _allowed_until(context))
-                decided, end = ladder_rules.after_send(self._live(), candidate, result, now)
-                self._decided(decided)
-            if end is not None:
-                return end
-        return StepEnd()
+async def contact_step(shell: CaseShell, now: datetime) -> None:
+    """The ladder's step due now, tried; what follows it is `ladder_rules`' to decide."""
+    shell.decided(ladder_rules.due_step(shell.live(), now))
+    step = current_step(shell)
+    if step is None:
+        return
+    end = await _try_contact(shell, step.channel, step.template, now)
+    shell.decided((ladder_rules.end_step(shell.live(), end), ()))
 
-    def _policy_context(self, channel: Channel, now: datetime) -> ContactContext:
-        time_zone = self._input.contact.time_zone
-        return ladder_rules.policy_context(self._live(), channel, now, time_zone=time_zone)
 
-    async def _record_refusal(
-        self, channel: Channel, template: str, now: datetime, decision: Decision
-    ) -> None:
-        """The refusal is counted at once, and goes on the timeline once its row is stored."""
-        assert decision.reason is not None
-        counted, events = ladder_rules.refused(self._live(), channel, template, decision)
-        self._decided((counted, ()))
-        refusal = RefusedAttempt(
-            idempotency_key=self._next_key("r"),
-            case_id=self._id,
-            account_no=self._input.account.account_no,
-            channel=channel,
-            template=template,
-            reason=decision.reason,
-            at=now,
-            retry_at=decision.earliest,
+async def _try_contact(shell: CaseShell, channel: Channel, template: str, now: datetime) -> StepEnd:
+    """Sends on `channel` (or the other one when this one cannot reach the customer)."""
+    for candidate in ladder_rules.channels_for(shell.live(), channel):
+        context = policy_context(shell, candidate, now)
+        decision = decide(context)
+        if not decision.allowed:
+            await record_refusal(shell, candidate, template, now, decision)
+            end = ladder_rules.after_refusal(decision, now)
+        else:
+            text = ladder_rules.template_for(candidate, template)
+            result = await send(shell, candidate, text, _allowed_until(context))
+            decided, end = ladder_rules.after_send(shell.live(), candidate, result, now)
+            shell.decided(decided)
+        if end is not None:
+            return end
+    return StepEnd()
+
+
+def policy_context(shell: CaseShell, channel: Channel, now: datetime) -> ContactContext:
+    return ladder_rules.policy_context(shell.live(), channel, now, time_zone=shell.time_zone)
+
+
+async def record_refusal(
+    shell: CaseShell, channel: Channel, template: str, now: datetime, decision: Decision
+) -> None:
+    """The refusal is counted at once, and goes on the timeline once its row is stored."""
+    assert decision.reason is not None
+    counted, events = ladder_rules.refused(shell.live(), channel, template, decision)
+    shell.decided((counted, ()))
+    refusal = RefusedAttempt(
+        idempotency_key=shell.next_key("r"),
+        case_id=shell.id,
+        account_no=shell.input.account.account_no,
+        channel=channel,
+        template=template,
+        reason=decision.reason,
+        at=now,
+        retry_at=decision.earliest,
+    )
+    await store("record_refused_attempt", refusal)
+    for event in events:
+        shell.emit(event)
+
+
+async def send(
+    shell: CaseShell,
+    channel: Channel,
+    template: str,
+    until: datetime,
+    *,
+    key: str = "",
+    extra: dict[str, str] | None = None,
+) -> SendResult | None:
+    """One attempt through the provider, retried no later than `until`; None when the
+    provider stayed unreachable.
+
+    The ladder's key is kept until the attempt is settled, so a send that timed out is
+    retried under the same key later and the activity can find out whether it went out.
+    A collector's call passes its own `key` (it is not the ladder's, and is not retried
+    once the collector has stopped waiting) and its `extra` params.
+    """
+    state = shell.live()
+    give_up = max(until - workflow.now(), timedelta(seconds=1))
+    contact = shell.input.contact
+    ladder = not key
+    key = key or state.inflight_key or shell.next_key("c")
+    if ladder:
+        state.inflight_key = key
+    try:
+        result: SendResult = await workflow.execute_activity(
+            "send_contact",
+            SendInput(
+                idempotency_key=key,
+                case_id=shell.id,
+                account_no=shell.input.account.account_no,
+                channel=channel,
+                to=contact_rules.mobile_of(state, contact.mobile),
+                language=contact.language,
+                template=template,
+                params={**_message_params(shell), **(extra or {})},
+            ),
+            result_type=SendResult,
+            start_to_close_timeout=SEND_TIMEOUT,
+            schedule_to_close_timeout=give_up,
+            retry_policy=SEND_RETRY,
         )
-        await store("record_refused_attempt", refusal)
-        for event in events:
-            self._emit(event)
-
-    async def _send(
-        self,
-        channel: Channel,
-        template: str,
-        until: datetime,
-        *,
-        key: str = "",
-        extra: dict[str, str] | None = None,
-    ) -> SendResult | None:
-        """One attempt through the provider, retried no later than `until`; None when the
-        provider stayed unreachable.
-
-        The ladder's key is kept until the attempt is settled, so a send that timed out is
-        retried under the same key later and the activity can find out whether it went out.
-        A collector's call passes its own `key` (it is not the ladder's, and is not retried
-        once the collector has stopped waiting) and its `extra` params.
-        """
-        state = self._live()
-        give_up = max(until - workflow.now(), timedelta(seconds=1))
-        contact = self._input.contact
-        ladder = not key
-        key = key or state.inflight_key or self._next_key("c")
-        if ladder:
-            state.inflight_key = key
-        try:
-            result: SendResult = await workflow.execute_activity(
-                "send_contact",
-                SendInput(
-                    idempotency_key=key,
-                    case_id=self._id,
-                    account_no=self._input.account.account_no,
-                    channel=channel,
-                    to=contact_rules.mobile_of(state, contact.mobile),
-                    language=contact.language,
-                    template=template,
-                    params={**self._message_params(), **(extra or {})},
-                ),
-                result_type=SendResult,
-                start_to_close_timeout=SEND_TIMEOUT,
-                schedule_to_close_timeout=give_up,
-                retry_policy=SEND_RETRY,
+    except ActivityError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.non_retryable:
+            # A message that can never be built (a template problem): skip it, loudly.
+            if ladder:
+                state.inflight_key = None
+            shell.emit(ContactFailed(channel, template, cause=str(cause.type)))
+            return SendResult(
+                idempotency_key=key, status=AttemptStatus.FAILED, reason=str(cause.type)
             )
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.non_retryable:
-                # A message that can never be built (a template problem): skip it, loudly.
-                if ladder:
-                    state.inflight_key = None
-                self._emit(ContactFailed(channel, template, cause=str(cause.type)))
-                return SendResult(
-                    idempotency_key=key, status=AttemptStatus.FAILED, reason=str(cause.type)
-                )
-            self._emit(ContactDelayed(channel, template))
-            return None
-        if ladder:
-            state.inflight_key = None
-        if result.status is AttemptStatus.FAILED:
-            self._emit(ContactFailed(channel, template, cause=f"error {result.error_code}"))
-            return result
-        past = PastContact(at=workflow.now(), channel=channel, status=result.status, key=key)
-        self._decided(ladder_rules.sent(self._live(), past, template))
+        shell.emit(ContactDelayed(channel, template))
+        return None
+    if ladder:
+        state.inflight_key = None
+    if result.status is AttemptStatus.FAILED:
+        shell.emit(ContactFailed(channel, template, cause=f"error {result.error_code}"))
         return result
+    past = PastContact(at=workflow.now(), channel=channel, status=result.status, key=key)
+    shell.decided(ladder_rules.sent(shell.live(), past, template))
+    return result
 
-    def _message_params(self) -> dict[str, str]:
-        state = self._live()
-        currency = self._input.account.currency
-        return {
-            "bank": state.assessment.strategy.sender_name,
-            "last4": self._input.account.account_no[-4:],
-            "amount": f"{currency} {state.overdue_minor // 100}.{state.overdue_minor % 100:02d}",
-        }
 
-    async def _closing_message(self) -> None:
-        template = ladder_rules.closing_template(self._live())
-        if template is None:
-            return
-        for _ in range(CLOSING_TRIES):
-            now = workflow.now()
-            closing = ladder_rules.closing_context(self._policy_context(Channel.SMS, now))
-            decision = decide(closing)
-            if not decision.allowed:
-                if decision.earliest is None:
-                    return
-                await workflow.sleep(decision.earliest - now)
-            elif await self._send(Channel.SMS, template, _allowed_until(closing)) is not None:
+def _message_params(shell: CaseShell) -> dict[str, str]:
+    state = shell.live()
+    currency = shell.input.account.currency
+    return {
+        "bank": state.assessment.strategy.sender_name,
+        "last4": shell.input.account.account_no[-4:],
+        "amount": f"{currency} {state.overdue_minor // 100}.{state.overdue_minor % 100:02d}",
+    }
+
+
+async def closing_message(shell: CaseShell) -> None:
+    template = ladder_rules.closing_template(shell.live())
+    if template is None:
+        return
+    for _ in range(CLOSING_TRIES):
+        now = workflow.now()
+        closing = ladder_rules.closing_context(policy_context(shell, Channel.SMS, now))
+        decision = decide(closing)
+        if not decision.allowed:
+            if decision.earliest is None:
                 return
-            else:
-                await workflow.sleep(PROVIDER_PAUSE)
-        self._emit(
-            ContactFailed(Channel.SMS, template, cause=f"gave up after {CLOSING_TRIES} tries")
-        )
+            await workflow.sleep(decision.earliest - now)
+        elif await send(shell, Channel.SMS, template, _allowed_until(closing)) is not None:
+            return
+        else:
+            await workflow.sleep(PROVIDER_PAUSE)
+    shell.emit(ContactFailed(Channel.SMS, template, cause=f"gave up after {CLOSING_TRIES} tries"))
+
+
+def contact_outcome(shell: CaseShell, outcome: ContactOutcome) -> None:
+    """A delivery or call status from the provider; an answered call is a contact made, and a
+    delivered text or an answered call an effective contact, with its evidence."""
+    state = shell.state
+    if state is None:
+        return
+    for i, past in enumerate(state.contacts):
+        if past.key == outcome.idempotency_key and past.status != outcome.status:
+            state.contacts[i] = PastContact(
+                at=past.at, channel=past.channel, status=outcome.status, key=past.key
+            )
+            shell.emit(ContactOutcomeReported(past.channel, outcome.status))
+            if outcome.status in (AttemptStatus.DELIVERED, AttemptStatus.ANSWERED):
+                shell.add_evidence(workflow.now(), f"{past.channel} {outcome.status}", past.key)
+            if outcome.status is AttemptStatus.ANSWERED and past.channel is Channel.VOICE:
+                shell.changed = True
 
 
 def _allowed_until(context: ContactContext) -> datetime:

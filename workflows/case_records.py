@@ -1,5 +1,7 @@
-"""What a case records: its search attributes and its read-model write (`_flush`), after each
-change, in the workflow task that made it.
+"""What a case records: its search attributes and its read-model write (`flush`), after each
+change, in the workflow task that made it. `CaseRecords` is held by the case's shell, which
+adds to what the next flush writes as it records events, payments, promises, tasks,
+complaints and the customer's contact details.
 
 The patches that changed what a case records live here; `tests/histories/before-*` keep
 histories from before each, and they replay.
@@ -12,8 +14,11 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.case_writes import CaseSnapshot, CaseWrite
-    from models.contracts import CaseInput
+    from models.case_writes import AuditEntry, CaseSnapshot, CaseWrite, PaymentRow, PromiseRow
+    from models.complaints import ComplaintRow
+    from models.contact_details import ContactChange
+    from models.contracts import CaseInput, CaseState
+    from models.tasks import TaskRecord
     from models.visibility import (
         BALANCE_BAND,
         CASE_STAGE,
@@ -23,38 +28,61 @@ with workflow.unsafe.imports_passed_through():
         balance_band,
     )
     from workflows import case_rules as rules
-    from workflows.case_base import CaseBase, store
-    from workflows.changes import CHEAPER_CASE, LOCAL_WRITES
+    from workflows.case_base import store
+    from workflows.changes import CHEAPER_CASE, LOCAL_WRITES, Changes
 
 
-class CaseRecords(CaseBase):
-    def __init__(self, input: CaseInput) -> None:
-        super().__init__(input)
-        self._quiet = False  # this run is past QUIET_CASE: set by `run`, read by queries too
+def strategy_label(state: CaseState) -> str:
+    strategy = state.assessment.strategy
+    return f"{strategy.name}@{strategy.version}"
+
+
+class CaseRecords:
+    """What the next flush writes to the read model, and what the last one indexed."""
+
+    def __init__(self, input: CaseInput, case_id: str, changes: Changes) -> None:
+        self._input = input
+        self._id = case_id
+        self._changes = changes
+        self.audit: list[AuditEntry] = []
+        self.payments: list[PaymentRow] = []
+        self.promises: list[PromiseRow] = []
+        self.tasks: list[TaskRecord] = []
+        self.complaints: list[ComplaintRow] = []
+        self.contact: ContactChange | None = None  # the customer row's, at the next flush
+        self._opened = input.carried is None
+        # An update's answer leaves with the workflow task its handler ran in; a local activity
+        # in that task would hold the answer back until the database had answered too.
+        self.answering = False
+        # The search attributes the last flush wrote: (stage, days past due, segment, band).
+        self._upserted: tuple[str, int, str, str] | None = None
         # The search attributes the last quiet flush wrote: (stage, origin, segment, band).
         self._indexed: tuple[str, datetime, str, str] | None = None
 
-    async def _flush(self) -> None:
-        """Writes what changed to the read model: the case row, the audit log, new rows."""
-        state = self._live()
+    def _pending(self) -> bool:
+        return bool(
+            self.audit
+            or self.payments
+            or self.promises
+            or self.tasks
+            or self.complaints
+            or self.contact
+        )
+
+    async def flush(self, state: CaseState, *, quiet: bool) -> None:
+        """Writes what changed to the read model: the case row, the audit log, new rows.
+        `quiet`: this run is past QUIET_CASE."""
         now = workflow.now()
         dpd = rules.days_past_due(state, now)  # the row's figure as of `now`; readers count on
         origin = rules.due_origin(state)
-        pending = bool(
-            self._audit
-            or self._payments
-            or self._promises
-            or self._tasks_out
-            or self._complaints_out
-            or self._contact_change
-        )
-        if self._quiet:
-            if not self._index_quiet(origin) and not pending:
+        pending = self._pending()
+        if quiet:
+            if not self._index_quiet(state, origin) and not pending:
                 return
-        elif not self._index_daily(dpd, bool(pending)):
+        elif not self._index_daily(state, dpd, pending):
             return
         opening, self._opened = self._opened, False
-        answering, self._answering = self._answering, False
+        answering, self.answering = self.answering, False
         # No server dispatch and no second workflow task for a local write: the first reminder
         # is scheduled in the task that assessed the case, and a wake is one task.
         # A write that would hold back an update's answer stays an activity.
@@ -69,7 +97,7 @@ class CaseRecords(CaseBase):
                 stage=state.stage,
                 segment=state.assessment.segment,
                 score=state.assessment.score,
-                strategy_version=self._strategy_label(),
+                strategy_version=strategy_label(state),
                 days_past_due=dpd,
                 currency=self._input.account.currency,
                 outstanding_minor=state.outstanding_minor,
@@ -79,23 +107,22 @@ class CaseRecords(CaseBase):
                 due_origin=origin,
                 day_seconds=state.assessment.strategy.day_seconds,
             ),
-            audit=tuple(self._audit),
-            payments=tuple(self._payments),
-            promises=tuple(self._promises),
+            audit=tuple(self.audit),
+            payments=tuple(self.payments),
+            promises=tuple(self.promises),
             opened=self._input if opening else None,
-            tasks=tuple(self._tasks_out),
-            complaints=tuple(self._complaints_out),
-            contact=self._contact_change,
+            tasks=tuple(self.tasks),
+            complaints=tuple(self.complaints),
+            contact=self.contact,
             receipt=local,
         )
-        self._audit, self._payments, self._promises, self._tasks_out = [], [], [], []
-        self._complaints_out, self._contact_change = [], None
+        self.audit, self.payments, self.promises, self.tasks = [], [], [], []
+        self.complaints, self.contact = [], None
         await store("write_case", write, local=local)
 
-    def _index_quiet(self, origin: datetime) -> bool:
+    def _index_quiet(self, state: CaseState, origin: datetime) -> bool:
         """Upserts the search attributes when one of them changed (the origin is set once);
         whether they did."""
-        state = self._live()
         stage, segment = str(state.stage), str(state.assessment.segment)
         band = balance_band(state.outstanding_minor)
         indexed = (stage, origin, segment, band)
@@ -112,10 +139,9 @@ class CaseRecords(CaseBase):
         )
         return True
 
-    def _index_daily(self, dpd: int, pending: bool) -> bool:
+    def _index_daily(self, state: CaseState, dpd: int, pending: bool) -> bool:
         """Before QUIET_CASE: days past due are a search attribute rewritten when the day
         changes, and the read model's row with them; whether the flush writes."""
-        state = self._live()
         # Every flush leaves the attributes it wrote in `_upserted`, days past due among them.
         if not pending and self._upserted is not None and dpd == self._upserted[1]:
             return False

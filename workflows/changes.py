@@ -35,7 +35,7 @@ CLOSE_AT_ONCE = "close-at-once-2026-12"
 # that changes nothing writes nothing. Runs started before it keep waking every day to rewrite
 # `DaysPastDue`, until they continue as new.
 QUIET_CASE = "quiet-case-2026-12"
-# An operator's update acts before the run loop of its workflow task (see `CaseBase._ready`).
+# An operator's update acts before the run loop of its workflow task (see `CaseShell.ready`).
 ACT_FIRST = "act-first-2026-12"
 # A promise is judged when the last day of its grace ends for the customer, not at the time of
 # day it was made (a payment that evening kept it; with no grace, one for today was broken the

@@ -1,0 +1,189 @@
+"""What a case does by itself, and when: the run loop's clock. Functions over the case's shell
+(`CaseShell`).
+
+`next_due` names the next thing the case will do by itself (a ladder step, a promise's check,
+the collector and legal thresholds, the departments' work: a task's deadline, the end of a
+forbearance, an instalment, a collector call, the legal check) and when; the run loop sleeps
+until then unless something happens to the case first, then does it (`contact_step` in
+`case_contact`, `check_promise` and `department_work` here). `next_action` says the same to an
+operator, or what the case waits for.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.case_events import LegalThresholdReached
+    from models.case_status import NextAction
+    from models.contracts import CaseState, Stage
+    from workflows import case_rules as rules
+    from workflows import complaint_rules
+    from workflows import steering_rules as steering
+    from workflows.case_contact import current_step
+    from workflows.case_handoffs import (
+        APPROVAL_RETRY_DAYS,
+        check_instalment,
+        check_legal,
+        legal_preconditions,
+    )
+    from workflows.case_shell import CaseShell
+
+DEPARTMENT_ACTIONS = frozenset(
+    {"task_deadline", "forbearance_end", "instalment", "collector_call", "legal_check"}
+)
+_ACTION_WORDS = {
+    "contact": "contact",
+    "promise": "check the promise to pay",
+    "stage": "move to the collector stage",
+    "task_deadline": "escalate a task past its deadline",
+    "forbearance_end": "end the forbearance",
+    "instalment": "check the plan's next instalment",
+    "collector_call": "open a collector call",
+    "legal_check": "check the legal referral's preconditions",
+}
+
+
+def next_due(shell: CaseShell, now: datetime) -> tuple[str, datetime | None]:
+    """The next thing this case will do by itself, and when; None: nothing until something
+    happens to it. Before QUIET_CASE, at the latest the calendar's daily refresh."""
+    due = scheduled(shell, now)
+    if shell.quiet:
+        if not due:
+            return "none", None
+        at, action = min(due)
+        return action, at
+    strategy = shell.live().assessment.strategy
+    refresh = now + rules.day(strategy) * strategy.check_every_days
+    at, action = min([*due, (refresh, "refresh")])
+    return action, at
+
+
+def scheduled(shell: CaseShell, now: datetime) -> list[tuple[datetime, str]]:
+    """What the case will do by itself, each with when: the calendar's review aside."""
+    state = shell.live()
+    candidates: list[tuple[datetime, str]] = []
+    strategy = state.assessment.strategy
+    if state.promise is not None and state.promise.status == "open":
+        candidates.append((state.promise.check_at, "promise"))
+    if state.stage is Stage.EARLY and not contact_blocked(state):
+        step = current_step(shell)
+        if step is not None:
+            due = rules.step_due_at(state, step)
+            if state.retry_contact_at is not None:
+                due = max(due, state.retry_contact_at)
+            candidates.append((due, "contact"))
+        collector_at = rules.at_dpd(state, strategy.stages.collector_dpd)
+        candidates.append((collector_at, "stage"))
+    if not shell.quiet:
+        return candidates + steering.department_due(state, now)
+    # The legal check is due when it may find something new, not every week.
+    departments = [d for d in steering.department_due(state, now) if d[1] != "legal_check"]
+    return candidates + departments + _legal_due(shell, now)
+
+
+def _legal_due(shell: CaseShell, now: datetime) -> list[tuple[datetime, str]]:
+    """When the legal referral's preconditions are checked (`check_legal`): the day the case
+    reaches the legal threshold (noted that day by `note_stage`, blocked or not), then
+    whenever what it would find differs from what it last found (evidence and plans change
+    only with what happens to the case, which wakes it), or a rejected approval's wait ends."""
+    state = shell.live()
+    dept = state.departments
+    strategy = state.assessment.strategy
+    if state.stage is not Stage.COLLECTOR:
+        return []
+    legal_at = rules.at_dpd(state, strategy.stages.legal_dpd)
+    if legal_at > now:
+        return [(legal_at, "legal_check")]
+    if steering.collector_blocked(state) or dept.approval_task or dept.legal_referral:
+        return []
+    if dept.approval_rejected_at is not None:
+        retry_at = dept.approval_rejected_at + rules.day(strategy) * APPROVAL_RETRY_DAYS
+        if retry_at > now:
+            return [(retry_at, "legal_check")]
+    missing = [p for p in legal_preconditions(shell, now, "")[:3] if not p.met]
+    text = "; ".join(f"{p.name} ({p.evidence})" for p in missing)
+    return [(now, "legal_check")] if not missing or text != dept.legal_missing else []
+
+
+def next_action(shell: CaseShell) -> tuple[NextAction, str, datetime | None]:
+    """What an operator reads as the case's next step: what it will do, or what it waits
+    for. The calendar's daily review is no step of its own."""
+    state = shell.live()
+    dept = state.departments
+    if state.stage is Stage.CLOSED:
+        return NextAction.CLOSED, "none: case closed", None
+    if state.paused_reason:
+        return NextAction.PAUSED, "none while paused", None
+    if state.dispute_reason:
+        return NextAction.DISPUTE, "none while the dispute is investigated", None
+    if complaint_rules.pausing(state):
+        return NextAction.COMPLAINT, "none until the complaint is answered", None
+    due = scheduled(shell, workflow.now())
+    if due:
+        at, action = min(due)
+        step = current_step(shell)
+        if action == "contact" and step is not None:
+            return NextAction.CONTACT, f"{step.channel} reminder ({step.template})", at
+        return NextAction(action), _ACTION_WORDS[action], at
+    if dept.risk_review is not None:
+        return NextAction.RISK_DECISION, "wait for the risk department's decision", None
+    if dept.legal_referral is not None:
+        return NextAction.LEGAL_OUTCOME, "wait for the legal department", None
+    if dept.tasks:
+        return NextAction.OPEN_TASKS, "work the open tasks", None
+    return NextAction.NONE, "nothing scheduled", None
+
+
+def contact_blocked(state: CaseState) -> bool:
+    """Blocks that need an operator to lift; they stop the ladder's clock entirely."""
+    dept = state.departments
+    return bool(
+        state.paused_reason
+        or state.dispute_reason
+        or state.hardship_reason
+        or dept.forbearance_until
+        or dept.plan_status == "active"
+        or complaint_rules.pausing(state)
+    )
+
+
+def note_stage(shell: CaseShell, now: datetime) -> None:
+    state = shell.live()
+    if contact_blocked(state) or state.stage is not Stage.EARLY:
+        _note_legal_threshold(shell, now)
+        return
+    if rules.stage_by_dpd(state, now) is Stage.COLLECTOR:
+        shell.set_stage(Stage.COLLECTOR, f"{rules.days_past_due(state, now)} days past due")
+
+
+def _note_legal_threshold(shell: CaseShell, now: datetime) -> None:
+    state = shell.live()
+    legal_dpd = state.assessment.strategy.stages.legal_dpd
+    if (
+        state.stage is Stage.COLLECTOR
+        and not state.legal_threshold_noted
+        and rules.days_past_due(state, now) >= legal_dpd
+    ):
+        state.legal_threshold_noted = True
+        shell.emit(LegalThresholdReached(days_past_due=legal_dpd))
+
+
+def check_promise(shell: CaseShell, now: datetime) -> None:
+    shell.decided(rules.check_promise(shell.live(), now, shell.input.account.currency))
+
+
+def department_work(shell: CaseShell, action: str, now: datetime) -> None:
+    state = shell.live()
+    if action == "task_deadline":
+        shell.steer(steering.escalate_overdue(state, now), now)
+    elif action == "forbearance_end":
+        shell.steer(steering.end_forbearance(state, now), now)
+    elif action == "instalment":
+        check_instalment(shell, now)
+    elif action == "collector_call":
+        shell.steer(steering.open_collector_call(state), now)
+    elif action == "legal_check":
+        check_legal(shell, now)
