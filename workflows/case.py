@@ -33,17 +33,13 @@ import dataclasses
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.case_events import CaseOpened
     from models.case_status import CaseStatus
     from models.complaints import ComplaintInput, ResolveComplaintInput
     from models.contact_details import ChangeAddressInput, ChangeMobileInput, WrongNumberInput
     from models.contracts import (
         Account,
         ActionResult,
-        AssessInput,
-        Assessment,
         CaseInput,
-        CaseState,
         ChannelInput,
         CloseInput,
         ContactOutcome,
@@ -80,9 +76,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import case_rules as rules
     from workflows import case_schedule as schedule
     from workflows import case_tasks as tasks
-    from workflows.case_base import store
     from workflows.case_shell import CaseShell
-    from workflows.changes import CHEAPER_CASE, CLOSE_AT_ONCE, QUIET_CASE
+    from workflows.changes import CLOSE_AT_ONCE, QUIET_CASE
 
 
 @workflow.defn(name="CollectionCase")
@@ -95,7 +90,7 @@ class CollectionCaseWorkflow:
     async def run(self, input: CaseInput) -> CaseStatus:
         shell = self._shell
         shell.quiet = shell.changes.taken(QUIET_CASE)
-        state = shell.state or await _open(shell, input)
+        state = shell.state or await schedule.open_case(shell, input)
         shell.state = state
         while state.stage is not Stage.CLOSED:
             # From here on, whatever an update or a signal changes wakes the wait below, even
@@ -103,7 +98,7 @@ class CollectionCaseWorkflow:
             shell.changed = False
             schedule.note_stage(shell, workflow.now())
             await shell.flush()
-            if _history_long(state):
+            if schedule.history_long(state):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await shell.flush()
                 rules.trim_for_carry(state, workflow.now())
@@ -393,42 +388,3 @@ class CollectionCaseWorkflow:
     @workflow.signal
     def legal_contact_permission(self, permission: ContactPermissionInput) -> None:
         handoffs.legal_contact_permission(self._shell, permission)
-
-
-async def _open(shell: CaseShell, input: CaseInput) -> CaseState:
-    now = workflow.now()
-    ask = AssessInput(
-        account=input.account, strategy_version=input.strategy_version, as_of=now.date()
-    )
-    # Scoring reads a cached policy and adds points: local, so that the case's first write
-    # goes out in the same workflow task.
-    assessment: Assessment = await store(
-        "assess_case", ask, local=shell.changes.taken(CHEAPER_CASE), result_type=Assessment
-    )
-    state = CaseState(
-        started_at=now,
-        initial_dpd=max(0, (now.date() - input.account.oldest_due_date).days),
-        assessment=assessment,
-        outstanding_minor=input.account.outstanding_minor,
-        overdue_minor=input.account.overdue_minor,
-        audit_seq=int(now.timestamp()) * 1000,
-    )
-    shell.state = state
-    shell.emit(
-        CaseOpened(
-            strategy=assessment.strategy.name,
-            version=assessment.strategy.version,
-            score=assessment.score,
-            factors="; ".join(f"{line.factor} {line.points:+d}" for line in assessment.lines),
-            segment=assessment.segment,
-        )
-    )
-    if assessment.segment == assessment.strategy.stages.risk_review_segment:
-        handoffs.start_risk_review(shell, f"{assessment.segment}-risk segment")
-    return state
-
-
-def _history_long(state: CaseState) -> bool:
-    info = workflow.info()
-    limit = state.assessment.strategy.history_limit
-    return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit

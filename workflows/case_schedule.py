@@ -1,5 +1,5 @@
-"""What a case does by itself, and when: the run loop's clock. Functions over the case's shell
-(`CaseShell`).
+"""What a case does by itself, and when: the run loop's clock, from the case's opening
+(`open_case`: the assessment) on. Functions over the case's shell (`CaseShell`).
 
 `next_due` names the next thing the case will do by itself (a ladder step, a promise's check,
 the collector and legal thresholds, the departments' work: a task's deadline, the end of a
@@ -16,20 +16,23 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.case_events import LegalThresholdReached
+    from models.case_events import CaseOpened, LegalThresholdReached
     from models.case_status import NextAction
-    from models.contracts import CaseState, Stage
+    from models.contracts import AssessInput, Assessment, CaseInput, CaseState, Stage
     from workflows import case_rules as rules
     from workflows import complaint_rules
     from workflows import steering_rules as steering
+    from workflows.case_base import store
     from workflows.case_contact import current_step
     from workflows.case_handoffs import (
         APPROVAL_RETRY_DAYS,
         check_instalment,
         check_legal,
         legal_preconditions,
+        start_risk_review,
     )
     from workflows.case_shell import CaseShell
+    from workflows.changes import CHEAPER_CASE
 
 DEPARTMENT_ACTIONS = frozenset(
     {"task_deadline", "forbearance_end", "instalment", "collector_call", "legal_check"}
@@ -187,3 +190,45 @@ def department_work(shell: CaseShell, action: str, now: datetime) -> None:
         shell.steer(steering.open_collector_call(state), now)
     elif action == "legal_check":
         check_legal(shell, now)
+
+
+async def open_case(shell: CaseShell, input: CaseInput) -> CaseState:
+    """The case's first step: the scorecard's assessment, the opening on record, and a risk
+    review where the segment asks for one."""
+    now = workflow.now()
+    ask = AssessInput(
+        account=input.account, strategy_version=input.strategy_version, as_of=now.date()
+    )
+    # Scoring reads a cached policy and adds points: local, so that the case's first write
+    # goes out in the same workflow task.
+    assessment: Assessment = await store(
+        "assess_case", ask, local=shell.changes.taken(CHEAPER_CASE), result_type=Assessment
+    )
+    state = CaseState(
+        started_at=now,
+        initial_dpd=max(0, (now.date() - input.account.oldest_due_date).days),
+        assessment=assessment,
+        outstanding_minor=input.account.outstanding_minor,
+        overdue_minor=input.account.overdue_minor,
+        audit_seq=int(now.timestamp()) * 1000,
+    )
+    shell.state = state
+    shell.emit(
+        CaseOpened(
+            strategy=assessment.strategy.name,
+            version=assessment.strategy.version,
+            score=assessment.score,
+            factors="; ".join(f"{line.factor} {line.points:+d}" for line in assessment.lines),
+            segment=assessment.segment,
+        )
+    )
+    if assessment.segment == assessment.strategy.stages.risk_review_segment:
+        start_risk_review(shell, f"{assessment.segment}-risk segment")
+    return state
+
+
+def history_long(state: CaseState) -> bool:
+    """Time to continue as new: Temporal suggests it, or the strategy's limit is passed."""
+    info = workflow.info()
+    limit = state.assessment.strategy.history_limit
+    return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
