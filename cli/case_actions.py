@@ -21,6 +21,7 @@ from cli.actions import (
     launch,
     settled,
 )
+from cli.generated import Launch, command_from_input
 from models.complaints import (
     ComplaintCategory,
     ComplaintChannel,
@@ -47,7 +48,7 @@ from models.contracts import (
 )
 from models.strategy import Channel
 from operations.answers import Outcome
-from operations.catalogue import CASE_ACTIONS, update_name
+from operations.catalogue import CASE_ACTIONS, CaseAction, update_name
 from workflows.case import CollectionCaseWorkflow as Case
 
 AccountArg = Annotated[str, typer.Argument(metavar="ACCOUNT", help="The account number.")]
@@ -284,12 +285,22 @@ _COMMANDS: dict[object, Callable[..., None]] = {
 
 
 def add_action_commands(app: typer.Typer) -> None:
-    """One command per catalogue action, in the catalogue's order; an action without a
-    command here, or a command for no action, fails at start-up."""
+    """One command per catalogue action, in the catalogue's order: the one written here, or
+    one made from its input (`cli.generated`); a command here for no action fails at start-up."""
     actions = list(CASE_ACTIONS.values())
-    missing = [a.command for a in actions if a.update not in _COMMANDS]
-    extra = set(_COMMANDS) - {a.update for a in actions}
-    if missing or extra:
-        raise RuntimeError(f"case commands and the catalogue differ: {missing or extra}")
+    if extra := set(_COMMANDS) - {a.update for a in actions}:
+        raise RuntimeError(f"case commands for no action of the catalogue: {extra}")
     for action in actions:
-        app.command(action.command)(_COMMANDS[action.update])
+        app.command(action.command)(_COMMANDS.get(action.update) or generated_command(action))
+
+
+def generated_command(action: CaseAction, run: Launch = launch) -> Callable[..., None]:
+    """`ACCOUNT`, then one option per field of the action's input."""
+    return command_from_input(
+        f"case {action.command}",
+        action.input_type,
+        ("account", AccountArg),
+        lambda env, account, req: act(env, account, action.update, req),
+        summary=action.summary,
+        launcher=run,
+    )

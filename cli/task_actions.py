@@ -11,12 +11,9 @@ runs the owning case's update through `cli.case_actions.act`, as a case action's
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 from collections.abc import Callable
 from datetime import datetime, time
-from types import NoneType, UnionType
-from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +28,7 @@ from cli.actions import (
     settled,
 )
 from cli.case_actions import CaseUpdate, act
+from cli.generated import Launch, command_from_input
 from models.contracts import ActionResult
 from models.tasks import (
     AssignTaskInput,
@@ -216,46 +214,20 @@ _COMMANDS: dict[object, Callable[..., None]] = {
     Case.check_out_visit: check_out,
     Case.place_call: call,
 }
-# What a flag carries as typed: text, numbers, yes or no, one of an enum's values (a `StrEnum`
-# is a `str`), or nothing (`X | None`).
-_FLAG_TYPES = (str, int, float, bool)
-
-Launch = Callable[..., None]
 
 
 def generated_command(action: TaskAction, run: Launch = launch) -> Callable[..., None]:
-    """A command for a task action nobody wrote one for: `TASK_KEY`, then one option per field
-    of its input (`agent_phone`: `--agent-phone`), required where the input has no default;
-    `RuntimeError` for a field no flag carries (a date, a nested report): write its command."""
-    hints = get_type_hints(action.input_type)
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    params = [inspect.Parameter("task_key", keyword, annotation=TaskKeyArg)]
-    for field in dataclasses.fields(action.input_type):
-        if field.name == "task_key" or field.name in action.internal:
-            continue
-        kind = hints[field.name]
-        if not _flag_carries(kind):
-            raise RuntimeError(f"tasks {action.word}: no flag for {field.name} ({kind}); write one")
-        default = inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
-        typed = Annotated[kind, typer.Option()]  # type: ignore[valid-type]
-        params.append(inspect.Parameter(field.name, keyword, annotation=typed, default=default))
-    params.append(inspect.Parameter("json_output", keyword, annotation=JsonOption, default=False))
-
-    def command(*, task_key: str, json_output: bool = False, **values: Any) -> None:
-        req = action.input_type(task_key=task_key, **values)
-        run(lambda env: on_task(env, action.update, req), json_output=json_output)
-
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {param.name: param.annotation for param in params}
-    command.__doc__ = action.summary
-    return command
-
-
-def _flag_carries(hint: Any) -> bool:
-    if get_origin(hint) in (Union, UnionType):
-        kinds = [kind for kind in get_args(hint) if kind is not NoneType]
-        return len(kinds) == 1 and _flag_carries(kinds[0])
-    return isinstance(hint, type) and issubclass(hint, _FLAG_TYPES)
+    """A command for a task action nobody wrote one for (`cli.generated`): `TASK_KEY`, then
+    one option per field of its input."""
+    return command_from_input(
+        f"tasks {action.word}",
+        action.input_type,
+        ("task_key", TaskKeyArg),
+        lambda env, _, req: on_task(env, action.update, req),
+        skip=action.internal,
+        summary=action.summary,
+        launcher=run,
+    )
 
 
 def add_task_commands(app: typer.Typer) -> None:
