@@ -9,6 +9,7 @@ from the same state. The bare engine goes first at each step; both share the dev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import random
 import sqlite3
@@ -33,6 +34,7 @@ from bench.measure import (
     wait_for_count,
 )
 from bench.processes import cpu_seconds, process, python_module, rss_bytes, wait_idle
+from bench.profile import recording
 from config.settings import load_settings
 from examples.make_sample import HEADER, LONDON, MAINLAND, NEW_YORK, Region, Sample
 from models.contracts import ActionResult, RecordPaymentInput
@@ -57,6 +59,8 @@ class Stack:
     # A PostgreSQL server's URL without a database (`postgresql+psycopg://postgres@host:5432`):
     # each scale's read model is a fresh database there, dropped after. "": SQLite files.
     postgresql: str = ""
+    # `--profile`: py-spy records the project's worker during first contact, into this folder.
+    profile: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -287,12 +291,16 @@ async def _run_scale(
         cpu_before = project_cpu.read()
         project_before = rss_bytes(worker.pid)
         base = await scale.sent_count()
-        began = time.monotonic()
-        intake_s, started, failed = await scale.intake(project, day_csv)
-        say(f"N={n}: intake done in {intake_s:.1f} s; waiting for first reminders")
-        done_at, seen = await wait_for_count(scale.sent_count, base + len(started), within=within)
-        project_contact = (seen - base) / (done_at - began)
-        await wait_idle(pids)
+        profiled = stack.profile / f"worker-n{n}.txt" if stack.profile else None
+        with recording(worker.pid, profiled) if profiled else contextlib.nullcontext():
+            began = time.monotonic()
+            intake_s, started, failed = await scale.intake(project, day_csv)
+            say(f"N={n}: intake done in {intake_s:.1f} s; waiting for first reminders")
+            done_at, seen = await wait_for_count(
+                scale.sent_count, base + len(started), within=within
+            )
+            project_contact = (seen - base) / (done_at - began)
+            await wait_idle(pids)
         project_after = rss_bytes(worker.pid)
         project_used = {k: v - cpu_before[k] for k, v in project_cpu.read().items()}
 

@@ -23,6 +23,7 @@ from bench.aging import AgingResult, run_aging
 from bench.live import ScaleResult, Stack, run_scale, say
 from bench.policy import write_bench_policy
 from bench.processes import dev_server_args, free_port, process, wait_for_server
+from bench.profile import summary
 from bench.report import machine, rows, table
 
 
@@ -48,7 +49,7 @@ FULL = Mode(
 
 
 async def bench(
-    mode: Mode, tmp: Path, postgresql: str = ""
+    mode: Mode, tmp: Path, postgresql: str = "", profile: Path | None = None
 ) -> tuple[list[ScaleResult], AgingResult]:
     port = free_port()
     address = f"127.0.0.1:{port}"
@@ -58,7 +59,12 @@ async def bench(
         await wait_for_server(address, server)
         say(f"dev server on {address}; work files in {tmp}")
         stack = Stack(
-            address=address, tmp=tmp, policy=policy, server_pid=server.pid, postgresql=postgresql
+            address=address,
+            tmp=tmp,
+            policy=policy,
+            server_pid=server.pid,
+            postgresql=postgresql,
+            profile=profile,
         )
         scales = []
         for seed, n in enumerate(mode.scales, start=1):
@@ -86,13 +92,22 @@ def main() -> None:
         help="the read model on this PostgreSQL server (postgresql+psycopg://user@host:port), "
         "a fresh database per scale, instead of SQLite files",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy (pip install py-spy) records the project's worker during first contact: "
+        "collapsed stacks in DIR, and a summary by kind of work after the table",
+    )
     args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     mode = QUICK if args.quick else FULL
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="collections-bench-"))
     began = time.monotonic()
     try:
-        scales, aging = asyncio.run(bench(mode, tmp, args.postgresql))
+        scales, aging = asyncio.run(bench(mode, tmp, args.postgresql, args.profile))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -114,6 +129,8 @@ def main() -> None:
     for age in aging.project:
         print(f"- {age.days} days, project history by kind: {dict(age.total.kinds)}")
     print(f"- aged case: segment {aging.segment}, history limit {aging.history_limit}")
+    for recorded in sorted(args.profile.glob("worker-n*.txt")) if args.profile else ():
+        print(f"\n{summary(recorded)}")
     if args.json:
         raw = {"mode": asdict(mode), "seconds": took, "scales": [asdict(s) for s in scales]}
         raw["aging"] = asdict(aging)

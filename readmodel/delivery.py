@@ -92,8 +92,11 @@ async def advance_status(
 async def update_attempts(
     s: AsyncSession, *, where: Iterable[ColumnElement[bool]], **values: Any
 ) -> bool:
-    """One conditional UPDATE; True when it changed a row. The condition makes it race-safe."""
-    result = await s.exec(update(Row).where(*where).values(**values))
+    """One conditional UPDATE; True when it changed a row. The condition makes it race-safe.
+    No row the session holds is kept in step (`synchronize_session=False`): none is, and the
+    ORM's default compiled the condition into Python at every call (BENCHMARKS.md, issue 16)."""
+    stmt = update(Row).where(*where).values(**values)
+    result = await s.exec(stmt.execution_options(synchronize_session=False))
     return bool(result.rowcount)
 
 

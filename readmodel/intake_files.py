@@ -15,8 +15,8 @@ from sqlmodel import col, select
 
 from models.daily_intake import IntakeFileReport
 from readmodel.engine import Database
+from readmodel.statements import insert, values_of
 from readmodel.tables import IntakeFileRow
-from readmodel.writes import _insert, _values
 
 
 async def loaded_checksums(db: Database, *, checksums: Collection[str]) -> set[str]:
@@ -42,7 +42,7 @@ async def record_intake_file(db: Database, *, report: IntakeFileReport) -> Intak
     """Records a loaded file, unless its content was recorded before; the stored record."""
     row = IntakeFileRow(**{**asdict(report), "errors_file": report.errors_file or None})
     async with db.session() as session:
-        stmt = _insert(session, IntakeFileRow, _values(row))
+        stmt = insert(session, IntakeFileRow, values_of(row))
         await session.exec(stmt.on_conflict_do_nothing(index_elements=["checksum"]))
     stored = await intake_file(db, checksum=report.checksum)
     assert stored is not None  # just written, or written before

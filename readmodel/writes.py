@@ -8,17 +8,21 @@ late, changes nothing twice:
   payment_ref), refused attempts on their idempotency key;
 - a promise is upserted by its key, and only while it is open: kept and broken are final;
 - a task is upserted by its key until it is closed: a closed task is final.
-The upserts use `INSERT .. ON CONFLICT`, which SQLite and PostgreSQL spell alike.
+The upserts use `INSERT .. ON CONFLICT`, which SQLite and PostgreSQL spell alike. Each
+statement is built once per table and database (`statement`) and executed with a write's values
+as parameters: built around each write's values, through the ORM, a statement cost two to three
+times its execution in the worker (BENCHMARKS.md, issue 16).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import SQLModel, col, select, update
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as select_columns
+from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.case_writes import (
@@ -42,6 +46,19 @@ from readmodel import aging, sealing
 from readmodel.complaints import ComplaintRegisterRow
 from readmodel.engine import Database
 from readmodel.kpis import Bucket, bucket_of
+from readmodel.statements import (
+    complaint_upsert,
+    execute,
+    new_attempt,
+    new_audit_entry,
+    new_bucket_move,
+    new_payment,
+    promise_upsert,
+    statement,
+    task_upsert,
+    upsert,
+    values_of,
+)
 from readmodel.tables import (
     AccountRow,
     AuditLogRow,
@@ -54,8 +71,6 @@ from readmodel.tables import (
     PaymentRecordRow,
     PromiseRecordRow,
 )
-
-_Insert = postgresql.Insert | sqlite.Insert
 
 
 async def write_case(db: Database, *, write: CaseWrite) -> WriteReceipt | None:
@@ -93,7 +108,7 @@ async def write_handoff(db: Database, *, write: HandoffWrite) -> None:
     )
     keep = ("created_at",) if write.dossier is not None else ("created_at", "dossier")
     async with db.session() as session:
-        await _upsert(session, row, "idempotency_key", keep=keep)
+        await upsert(session, row, "idempotency_key", keep=keep)
 
 
 async def store_dossier(db: Database, *, handoff_key: str, dossier: dict[str, Any]) -> bool:
@@ -123,13 +138,20 @@ async def record_refused_attempt(db: Database, *, attempt: RefusedAttempt) -> bo
         updated_at=attempt.at,
     )
     async with db.session() as session:
-        stmt = _insert(session, ContactAttemptRow, _values(row))
-        added = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
-            col(ContactAttemptRow.id)
-        )
-        # RETURNING, not rowcount: psycopg's async cursor does not report an insert that
-        # conflicted as 0 rows.
-        return (await session.exec(added)).first() is not None
+        return await insert_attempt(session, row=row)
+
+
+async def insert_attempt(session: AsyncSession, *, row: ContactAttemptRow) -> bool:
+    """Inserts the attempt's row unless one with its idempotency key exists; True when this
+    call inserted it (and `row.id` is then set)."""
+    stmt = statement(session, new_attempt)
+    # RETURNING, not rowcount: psycopg's async cursor does not report an insert that
+    # conflicted as 0 rows.
+    added = (await execute(session, stmt, values_of(row))).first()
+    if added is None:
+        return False
+    row.id = added.id
+    return True
 
 
 async def upsert_customer_and_account(
@@ -155,8 +177,8 @@ async def upsert_customer_and_account(
         oldest_due_date=account.oldest_due_date,
         updated_at=snapshot.updated_at,
     )
-    await _upsert(session, customer, "customer_ref")
-    await _upsert(session, account_row, "account_no")
+    await upsert(session, customer, "customer_ref")
+    await upsert(session, account_row, "account_no")
 
 
 async def change_contact(session: AsyncSession, *, change: ContactChange, at: datetime) -> None:
@@ -197,17 +219,43 @@ async def upsert_case(session: AsyncSession, *, snapshot: CaseSnapshot) -> None:
         opened_at=snapshot.updated_at,  # the first write is the case's opening
         updated_at=snapshot.updated_at,
     )
-    stored = await session.exec(select(CaseRow).where(CaseRow.case_id == snapshot.case_id))
+    stored = await execute(session, _STORED_CASE, {"case_id": snapshot.case_id})
     before = stored.first()
-    await _upsert(session, row, "case_id", keep=("opened_at",))
+    await upsert(session, row, "case_id", keep=("opened_at",))
     await record_bucket_move(session, snapshot=snapshot, before=before)
+
+
+class StoredCase(Protocol):
+    """What a bucket move needs of the stored case row (a `CaseRow` has it)."""
+
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def days_past_due(self) -> int: ...
+    @property
+    def due_origin(self) -> datetime | None: ...
+    @property
+    def day_seconds(self) -> int: ...
+    @property
+    def closed_reason(self) -> str | None: ...
+
+
+_CASES: Table = CaseRow.__table__  # type: ignore[attr-defined]
+# The stored row's columns a bucket move reads, not the whole row through the ORM.
+_STORED_CASE = select_columns(
+    _CASES.c.updated_at,
+    _CASES.c.days_past_due,
+    _CASES.c.due_origin,
+    _CASES.c.day_seconds,
+    _CASES.c.closed_reason,
+).where(_CASES.c.case_id == bindparam("case_id"))
 
 
 async def record_bucket_move(
     session: AsyncSession,
     *,
     snapshot: CaseSnapshot,
-    before: CaseRow | None,
+    before: StoredCase | None,
 ) -> None:
     """A row in `bucket_moves` when this write puts the case in another bucket than the stored
     row had come to by the write's time (or is its first): an opening, a closure. A write older
@@ -217,8 +265,15 @@ async def record_bucket_move(
     if before is not None:
         if before.updated_at > snapshot.updated_at:
             return
-        dpd = aging.days_past_due(before, snapshot.updated_at)
-        was = bucket_of(dpd, closed=before.closed_reason is not None)
+        closed = before.closed_reason is not None
+        dpd = aging.count(
+            before.days_past_due,
+            before.due_origin,
+            before.day_seconds,
+            closed=closed,
+            at=snapshot.updated_at,
+        )
+        was = bucket_of(dpd, closed=closed)
         if was == now:
             return
     move = BucketMoveRow(
@@ -227,15 +282,14 @@ async def record_bucket_move(
         to_bucket=now.value,
         at=snapshot.updated_at,
     )
-    stmt = _insert(session, BucketMoveRow, _values(move))
-    await session.exec(stmt.on_conflict_do_nothing(index_elements=["case_id", "at"]))
+    await execute(session, statement(session, new_bucket_move), values_of(move))
 
 
 async def append_audit(session: AsyncSession, *, entries: Sequence[AuditEntry]) -> None:
     if not entries:
         return
     rows = [
-        _values(
+        values_of(
             AuditLogRow(
                 case_id=entry.case_id,
                 seq=entry.seq,
@@ -248,8 +302,7 @@ async def append_audit(session: AsyncSession, *, entries: Sequence[AuditEntry]) 
         )
         for entry in entries
     ]
-    stmt = _insert(session, AuditLogRow, rows)
-    await session.exec(stmt.on_conflict_do_nothing(index_elements=["case_id", "seq"]))
+    await execute(session, statement(session, new_audit_entry), rows)
 
 
 async def record_payment(
@@ -263,8 +316,7 @@ async def record_payment(
         currency=payment.currency,
         received_at=payment.received_at,
     )
-    stmt = _insert(session, PaymentRecordRow, _values(row))
-    await session.exec(stmt.on_conflict_do_nothing(index_elements=["account_no", "payment_ref"]))
+    await execute(session, statement(session, new_payment), values_of(row))
 
 
 async def record_promise(
@@ -281,22 +333,10 @@ async def record_promise(
         resolved_at=promise.resolved_at,
         made_by=promise.made_by or None,
     )
-    stmt = _insert(session, PromiseRecordRow, _values(row))
-    await session.exec(
-        stmt.on_conflict_do_update(
-            index_elements=["idempotency_key"],
-            set_={"status": stmt.excluded.status, "resolved_at": stmt.excluded.resolved_at},
-            where=col(PromiseRecordRow.status) == "open",
-        )
-    )
+    await execute(session, statement(session, promise_upsert), values_of(row))
 
 
 # What a task's later writes change: every column but those fixed when it was opened.
-TASK_FIXED = frozenset({"id", "idempotency_key", "case_id", "kind", "queue", "created_at"})
-_TASK_COLUMNS = HumanTaskRow.__table__.columns  # type: ignore[attr-defined]
-TASK_CHANGES = tuple(c.name for c in _TASK_COLUMNS if c.name not in TASK_FIXED)
-
-
 async def upsert_task(session: AsyncSession, *, task: TaskRecord) -> None:
     row = HumanTaskRow(
         idempotency_key=task.key,
@@ -317,16 +357,7 @@ async def upsert_task(session: AsyncSession, *, task: TaskRecord) -> None:
         row.visit_start, row.visit_end = visit.slot_start, visit.slot_end
         row.visit_collectors = ",".join(visit.collectors)
         row.checked_in_at, row.checked_out_at = visit.checked_in_at, visit.checked_out_at
-    stmt = _insert(session, HumanTaskRow, _values(row))
-    changes = {name: stmt.excluded[name] for name in TASK_CHANGES}
-    await session.exec(
-        stmt.on_conflict_do_update(
-            index_elements=["idempotency_key"],
-            set_=changes,
-            # A closed task is final: a late retry of an older write never reopens it.
-            where=col(HumanTaskRow.closed_at).is_(None),
-        )
-    )
+    await execute(session, statement(session, task_upsert), values_of(row))
 
 
 async def upsert_complaint(session: AsyncSession, *, complaint: ComplaintRow) -> None:
@@ -345,47 +376,4 @@ async def upsert_complaint(session: AsyncSession, *, complaint: ComplaintRow) ->
         resolved_at=complaint.resolved_at,
         resolved_by=complaint.resolved_by or None,
     )
-    stmt = _insert(session, ComplaintRegisterRow, _values(row))
-    answer = ("outcome", "response", "resolved_at", "resolved_by")
-    await session.exec(
-        stmt.on_conflict_do_update(
-            index_elements=["key"],
-            set_={name: stmt.excluded[name] for name in answer},
-            where=col(ComplaintRegisterRow.resolved_at).is_(None),
-        )
-    )
-
-
-def _insert(
-    session: AsyncSession, table: type[SQLModel], values: Mapping[str, Any] | Sequence[Any]
-) -> _Insert:
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    if dialect == "postgresql":
-        return postgresql.insert(table).values(values)
-    if dialect == "sqlite":
-        return sqlite.insert(table).values(values)
-    raise NotImplementedError(f"the read model supports sqlite and postgresql, not {dialect}")
-
-
-async def _upsert(
-    session: AsyncSession, row: SQLModel, key: str, *, keep: tuple[str, ...] = ()
-) -> None:
-    """Inserts `row`, or updates the row with the same `key` unless that one is newer.
-    Columns in `keep` are written on insert only."""
-    table = type(row)
-    values = _values(row)
-    stmt = _insert(session, table, values)
-    changes = {name: stmt.excluded[name] for name in values if name not in (key, *keep)}
-    stored_at = table.__table__.c.updated_at  # type: ignore[attr-defined]
-    await session.exec(
-        stmt.on_conflict_do_update(
-            index_elements=[key],
-            set_=changes,
-            where=stored_at <= stmt.excluded.updated_at,
-        )
-    )
-
-
-def _values(row: SQLModel) -> dict[str, Any]:
-    """The row's columns, without the surrogate id the database assigns."""
-    return row.model_dump(exclude={"id"})
+    await execute(session, statement(session, complaint_upsert), values_of(row))

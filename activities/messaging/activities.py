@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import ColumnElement, func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Table, bindparam, func
+from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
@@ -60,7 +61,7 @@ from models.contracts import AttemptStatus, ContactOutcome, SendInput, SendResul
 from models.messaging import DeliveryStatusInput
 from models.privacy import mask_phone
 from models.strategy import Channel
-from readmodel import delivery, sealing
+from readmodel import delivery, sealing, writes
 from readmodel.delivery import advance_status as _advance
 from readmodel.delivery import update_attempts as _update
 from readmodel.engine import Database
@@ -113,28 +114,26 @@ class MessagingActivities:
 
     async def _reserve(self, req: SendInput) -> tuple[Row, bool]:
         """The attempt's row, and whether this call has claimed it for sending."""
+        now = _now()
+        row = Row(
+            idempotency_key=req.idempotency_key,
+            case_id=req.case_id,
+            account_no=req.account_no,
+            channel=req.channel.value,
+            template=req.template,
+            status=AttemptStatus.QUEUED.value,
+            reason=SENDING,
+            created_at=now,
+            updated_at=now,
+        )
+        # Inserted unless the key is taken (a retry, or a concurrent attempt that won): one
+        # statement for a first attempt, which is nearly every one.
+        async with self._db.session() as s:
+            if await writes.insert_attempt(s, row=row):
+                return row, True
         existing = await self._load(req.idempotency_key)
         if existing is None:
-            now = _now()
-            row = Row(
-                idempotency_key=req.idempotency_key,
-                case_id=req.case_id,
-                account_no=req.account_no,
-                channel=req.channel.value,
-                template=req.template,
-                status=AttemptStatus.QUEUED.value,
-                reason=SENDING,
-                created_at=now,
-                updated_at=now,
-            )
-            try:
-                async with self._db.session() as s:
-                    s.add(row)
-                return row, True
-            except IntegrityError:
-                existing = await self._load(req.idempotency_key)  # a concurrent attempt won
-                if existing is None:
-                    raise
+            raise RuntimeError(f"attempt {req.idempotency_key} is neither new nor stored")
         if existing.provider_id is None and existing.reason == NOT_SENT:
             async with self._db.session() as s:
                 claimed = await _update(
@@ -316,10 +315,9 @@ async def _record(s: AsyncSession, req: SendInput, receipt: ProviderReceipt) -> 
         updated_at=_now(),
     )
     await _advance(s, where=[_key(req)], status=receipt.status, code=None)
-    row = (
-        await s.exec(select(Row).where(_key(req)).execution_options(populate_existing=True))
-    ).one()
-    return _result(row)
+    connection = await s.connection()
+    stored = await connection.execute(_SETTLED, {"key": req.idempotency_key})
+    return _result(stored.one())
 
 
 def _key(req: SendInput) -> ColumnElement[bool]:
@@ -353,7 +351,33 @@ def _unsent() -> ColumnElement[bool]:
     return col(Row.provider_id).is_(None) & (col(Row.status) == AttemptStatus.QUEUED.value)
 
 
-def _result(row: Row) -> SendResult:
+class _Settled(Protocol):
+    """What a send's result is read from: an attempt's row (or those of its columns)."""
+
+    @property
+    def idempotency_key(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def provider_id(self) -> str | None: ...
+    @property
+    def error_code(self) -> int | None: ...
+    @property
+    def reason(self) -> str: ...
+
+
+_ATTEMPTS: Table = Row.__table__  # type: ignore[attr-defined]
+# The columns of a send's result, read without loading the row through the ORM.
+_SETTLED = select_columns(
+    _ATTEMPTS.c.idempotency_key,
+    _ATTEMPTS.c.status,
+    _ATTEMPTS.c.provider_id,
+    _ATTEMPTS.c.error_code,
+    _ATTEMPTS.c.reason,
+).where(_ATTEMPTS.c.idempotency_key == bindparam("key"))
+
+
+def _result(row: _Settled) -> SendResult:
     return SendResult(
         idempotency_key=row.idempotency_key,
         status=AttemptStatus(row.status),
