@@ -139,7 +139,9 @@ class _Rows:
         try:
             return await open_case_ids(self._db, case_ids=[_id(case) for _, case in chunk])
         except Exception as exc:  # the starts still go, as two calls for a running case
-            log.warning("intake: the read model could not say which cases run (%s)", type(exc))
+            log.warning(
+                "intake: the read model could not say which cases run (%s)", type(exc).__name__
+            )
             self._db = None
             return set()
 

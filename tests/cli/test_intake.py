@@ -300,3 +300,19 @@ def test_a_file_with_only_bad_rows_exits_1_without_temporal(tmp_path: Path) -> N
 def test_an_unknown_strategy_option_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["intake", str(ERRORS_FILE), "--strategy", "nope"])
     assert result.exit_code == 2
+
+
+async def test_a_read_model_that_cannot_answer_leaves_the_plain_starts(
+    ts_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
+) -> None:
+    """Which rows' cases run is the read model's to say; when it cannot (no tables here), every
+    row is started the plain way and none is lost."""
+    client = ts_env.client
+    rows = sample_rows(3)
+    unready = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        async with Worker(client, task_queue=task_queue, workflows=[StandInCase]):
+            summary = await run_intake(Gateway(client), rows, task_queue=task_queue, db=unready)
+    finally:
+        await unready.dispose()
+    assert [o.row for o in summary.started] == [row for row, _ in rows]
