@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from api.console.forms import posted
 from api.console.i18n import translator
 from api.console.pages import PAGES, Operator, answered, forbidden, render, signed_in
 from api.deps import DatabaseDep
@@ -231,7 +232,7 @@ async def new_token(request: Request, db: DatabaseDep) -> Response:
     operator = await signed_in(request)
     if not operator.may(PAGES["tokens"]):
         return forbidden(request, operator)
-    typed = {k: str(v) for k, v in (await request.form()).items()}
+    typed = await posted(request)
     try:
         days, name = _days(typed.get("days", "")), typed.get("name", "")
         if len(name) > MAX_TOKEN_NAME:

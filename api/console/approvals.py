@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.console.forms import FormError
+from api.console.forms import FormError, posted
 from api.console.i18n import translator
 from api.console.listing import Columns, pager
 from api.console.pages import (
@@ -80,7 +80,7 @@ async def decide(request: Request, approval_id: int, decision: str, db: Database
     if not operator.may(PAGES["approvals"]) or decision not in ("approve", "reject"):
         return forbidden(request, operator)
     t = translator(operator.language)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await posted(request)
     kept = urlencode({k: form[k] for k in LIST_FIELDS if form.get(k)})
     back = f"{BACK}?{kept}" if kept else BACK
     answer: Answer[Any]

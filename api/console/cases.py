@@ -19,7 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.console.forms import FormError, a_date, minor_units
+from api.console.forms import FormError, a_date, minor_units, posted
 from api.console.i18n import STAGES
 from api.console.listing import Columns, pager
 from api.console.pages import (
@@ -316,7 +316,7 @@ async def contact_details(
     operator = await signed_in(request)
     if not operator.may(REVEALERS):
         return forbidden(request, operator)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await posted(request)
     chosen = form.get("reason", "")
     reason = form.get("other_reason", "") if chosen == OTHER_REASON else chosen
     gateway = gateway_of(request, operator)
@@ -354,7 +354,7 @@ async def case_action(
     action = CASE_ACTIONS.get(name)
     if action is None or not operator.may(action.roles):
         return forbidden(request, operator)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await posted(request)
     gateway = gateway_of(request, operator)
     row = await queries.get_case(db, account_no=account_no)
     currency = row.currency if row else "CNY"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from fastapi import Request
+
 from models.money import decimals
 
 
@@ -19,6 +21,12 @@ class FormError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+async def posted(request: Request) -> dict[str, str]:
+    """The posted form, each field as the text typed (a file field, which no form here has,
+    as its name)."""
+    return {key: str(value) for key, value in (await request.form()).items()}
 
 
 def minor_units(raw: str, currency: str, field: str = "amount") -> int:

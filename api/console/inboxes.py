@@ -17,7 +17,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api import errors
-from api.console.forms import FormError, a_date, minor_units, optional_date, optional_minor_units
+from api.console.forms import (
+    FormError,
+    a_date,
+    minor_units,
+    optional_date,
+    optional_minor_units,
+    posted,
+)
 from api.console.i18n import translator
 from api.console.listing import Columns, pager
 from api.console.pages import (
@@ -228,7 +235,7 @@ async def handoff_answer(
     answer = HANDOFF_ANSWERS.get(path)
     if answer is None or answer.department != department or not operator.may(answer.roles):
         return forbidden(request, operator)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await posted(request)
     currency = await currency_of(db, handoff_key=key)
     t = translator(operator.language)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from api.console.forms import posted
 from api.console.i18n import translator
 from api.console.pages import Operator, answered, forbidden, gateway_of, render
 from operations import allocation
@@ -43,7 +44,7 @@ async def act(request: Request, operator: Operator, verb: str, db: Database) -> 
     if verb == "allocate":
         report = await allocation.allocate_open_tasks(gateway, db, asked_by=operator.staff)
         return answered(BACK, _told(report))
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await posted(request)
     to_person = form.get("to_person", "").strip() or None
     answer = await allocation.reassign_queue(
         gateway, db, form.get("from_person", ""), to_person, form.get("reason", "")

@@ -10,7 +10,13 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.console import queues as team_queues
-from api.console.forms import FormError, optional_date, optional_minor_units, optional_seconds
+from api.console.forms import (
+    FormError,
+    optional_date,
+    optional_minor_units,
+    optional_seconds,
+    posted,
+)
 from api.console.i18n import translator
 from api.console.listing import Columns, pager
 from api.console.pages import (
@@ -110,7 +116,7 @@ async def task_action(
     operator = await signed_in(request)
     if not operator.may(PAGES["tasks"]) or verb not in ("claim", "complete"):
         return forbidden(request, operator)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await posted(request)
     key = form.get("task_key", "")
     kept = urlencode({k: form[k] for k in LIST_FIELDS if form.get(k)})
     back = f"/console/tasks?{kept}" if kept else "/console/tasks"

@@ -25,7 +25,7 @@ from sqlmodel import select
 
 from api.console.call_window import CallWindow, call_window, rules_of_case
 from api.console.cases import REVEALERS
-from api.console.forms import FormError, a_date
+from api.console.forms import FormError, a_date, posted
 from api.console.pages import (
     COLLECTORS,
     PAGES,
@@ -132,7 +132,7 @@ async def task_work(
     row = await _worked(request, operator, db, task_key)
     if isinstance(row, HTMLResponse):
         return row
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await posted(request)
     try:
         gateway = gateway_of(request, operator)
         message = said(await _act(verb, form, row, operator, gateway, db))
