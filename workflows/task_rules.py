@@ -107,6 +107,10 @@ def booking_problem(
     names = [c.strip() for c in req.collectors if c.strip()]
     if len(set(names)) < 2:
         return "a field visit is made by two collectors: name both"
+    if req.start.tzinfo is not None or req.end.tzinfo is not None:
+        # Hours with an offset (or a number of seconds, which the API reads as UTC) cannot be
+        # compared with the contact hours, which are the customer's own clock time.
+        return "the slot's hours are the customer's own clock time: give them without an offset"
     if req.end <= req.start:
         return "the slot must end after it starts"
     # A day far from today is refused before it is read as instants: near the calendar's ends

@@ -89,6 +89,15 @@ async def test_a_visit_is_booked_and_checked_in_to_and_a_call_is_placed(
     slot = {"day": day, "start": "22:00", "end": "23:00", "collectors": [ANN, OLI]}
     status, late = await post(http, visit, "book-visit", slot, Role.OPERATIONS)
     assert status == 400 and "within the contact hours" in late["detail"]
+    # Hours with an offset, or a number (read as seconds past midnight UTC), are refused, not 502.
+    for end in ("12:00+08:00", 1.5):
+        status, offset = await post(
+            http, visit, "book-visit", {**slot, "end": end}, Role.OPERATIONS
+        )
+        assert (status, offset["detail"]) == (
+            400,
+            "the slot's hours are the customer's own clock time: give them without an offset",
+        )
     slot = {**slot, "start": "10:00", "end": "12:00"}
     status, booked = await post(http, visit, "book-visit", slot, Role.OPERATIONS)
     assert status == 200, booked
