@@ -38,7 +38,8 @@ from readmodel import sealing
 from readmodel.engine import Database, migrate
 from temporal.client import data_converter
 from tests.temporal_env import installed_binary
-from workers.main import SANDBOX, Services, build_worker
+from workers.main import Services, build_worker
+from workers.runners import runner_for
 from workflows.case import CollectionCaseWorkflow
 
 POLICY = POLICY_DIR / "default.toml"
@@ -170,7 +171,7 @@ async def _run(
     bare_id = "bare-aging"
     replayer = Replayer(
         workflows=[CollectionCaseWorkflow],
-        workflow_runner=SANDBOX,
+        workflow_runner=runner_for(settings),
         data_converter=data_converter(),
     )
     bare_replayer = Replayer(workflows=[bare.BareCase], data_converter=data_converter())

@@ -92,6 +92,10 @@ class Settings:
     # At SIGTERM the worker stops polling and gives activities in flight this long to finish
     # (a send under way completes) before cancelling them; `up` waits longer than this.
     worker_grace_seconds: float = 20.0
+    # Run workflow code in the SDK's sandbox, our modules re-imported for each run under its
+    # restrictions (workers/runners.py): the test suite does; a worker need not, at a third
+    # more CPU a workflow task.
+    workflow_sandbox: bool = False
     # Traces go by OTLP over HTTP to this collector (its base URL, `http://host:4318`); blank:
     # no tracing (config/tracing.py).
     otel_exporter_otlp_endpoint: str = ""
@@ -255,6 +259,7 @@ def load_settings(
         intake_late_after_hours=int(get("INTAKE_LATE_AFTER_HOURS", "26")),
         allocate_every_minutes=_minutes(get("ALLOCATE_EVERY_MINUTES", "5")),
         worker_grace_seconds=float(get("WORKER_GRACE_SECONDS", "20")),
+        workflow_sandbox=_flag(get("WORKFLOW_SANDBOX")),
         otel_exporter_otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
         otel_service_name=get("OTEL_SERVICE_NAME") or "collections",
         training=training,

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.time_skip import TIMER_GUARD, skip
-from workers.main import SANDBOX
+from workers.runners import CHECKED
 
 
 @workflow.defn(sandboxed=False)
@@ -54,7 +54,7 @@ async def test_a_skip_goes_past_a_timer_due_just_after_it_and_not_past_a_later_o
 ) -> None:
     day = 86_400.0
     async with Worker(
-        ts_env.client, task_queue=task_queue, workflows=[Waiter], workflow_runner=SANDBOX
+        ts_env.client, task_queue=task_queue, workflows=[Waiter], workflow_runner=CHECKED
     ):
         close = await started(ts_env, task_queue, day + TIMER_GUARD.total_seconds() / 4)
         later = await started(ts_env, task_queue, day + 10 * TIMER_GUARD.total_seconds())

@@ -12,7 +12,6 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.allocation import AllocationActivities
 from activities.assessment import AssessmentActivities
@@ -28,6 +27,7 @@ from readmodel.engine import Database, open_database
 from temporal.client import connect
 from temporal.codec import codec_from_settings
 from workers.metrics import sdk_runtime, serve_metrics
+from workers.runners import runner_for
 from workflows.acting import ActorInterceptor
 from workflows.allocation import AllocationWorkflow
 from workflows.case import CollectionCaseWorkflow
@@ -37,17 +37,6 @@ from workflows.retention import RetentionWorkflow
 from workflows.risk_review import RiskReviewWorkflow
 
 log = logging.getLogger(__name__)
-
-# Loaded once, outside the sandbox: the contracts (plain data), pydantic, and the workflow code
-# itself. The sandbox would otherwise import the case's module afresh for every case it starts,
-# running it and building the workflow's definition again: a sixth of a worker's CPU at intake
-# (BENCHMARKS.md). The workflow modules hold no module state; the calls the sandbox would
-# refuse in them are banned by ruff instead (pyproject.toml, banned-api for `workflows/`).
-SANDBOX = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "models", "phonenumbers", "pydantic", "workflows"
-    )
-)
 
 
 @dataclass
@@ -140,7 +129,7 @@ def build_worker(
         task_queue=queue,
         workflows=workflows_for(settings, queue),
         activities=activities_for(settings, queue, services),
-        workflow_runner=SANDBOX,
+        workflow_runner=runner_for(settings),
         activity_executor=ThreadPoolExecutor(max_workers=8),
         # With tracing on, the client's interceptor (`temporal.tracing`) comes before these.
         interceptors=[ActorInterceptor()],

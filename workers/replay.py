@@ -22,7 +22,8 @@ from temporalio.workflow import NondeterminismError
 from config.settings import Settings
 from temporal.client import data_converter
 from temporal.history_files import HistoryFileError, read_history
-from workers.main import SANDBOX, workflows_for
+from workers.main import workflows_for
+from workers.runners import CHECKED
 from workflows.acting import ActorInterceptor
 
 _CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
@@ -81,7 +82,7 @@ async def replay_histories(
     if readable:
         replayer = Replayer(
             workflows=list(workflows or registered_workflows(settings or Settings())),
-            workflow_runner=SANDBOX,
+            workflow_runner=CHECKED,
             data_converter=data_converter(codec),
             interceptors=[ActorInterceptor()],
         )

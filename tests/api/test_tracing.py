@@ -36,8 +36,8 @@ from tests.api.test_cases_api import REASON, started_case
 from tests.fakes.twilio_api import FakeTwilio
 from tests.people import as_role, people, sqlite_db  # noqa: F401
 from tests.workflows.harness import CaseHarness, case_worker, fake_twilio, twilio_sender  # noqa: F401
-from workers.main import SANDBOX
 from workers.replay import replay_histories
+from workers.runners import CHECKED
 from workflows.acting import ActorInterceptor
 from workflows.case import CollectionCaseWorkflow
 
@@ -170,7 +170,7 @@ async def test_one_trace_from_the_request_to_the_activity(
     made = len(spans.finished())
     await Replayer(
         workflows=[CollectionCaseWorkflow],
-        workflow_runner=SANDBOX,
+        workflow_runner=CHECKED,
         data_converter=data_converter(),
         interceptors=[TracingInterceptor(spans.provider.get_tracer(__name__)), ActorInterceptor()],
     ).replay_workflow(history)

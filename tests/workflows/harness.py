@@ -34,7 +34,8 @@ from temporal.client import data_converter
 from tests.fakes.twilio_api import FakeTwilio
 from tests.temporal_env import installed_binary
 from tests.time_skip import skip
-from workers.main import SANDBOX, Services, activities_for, build_worker, workflows_for
+from workers.main import Services, activities_for, build_worker, workflows_for
+from workers.runners import CHECKED
 from workflows.acting import ActorInterceptor
 from workflows.case import CollectionCaseWorkflow
 
@@ -46,7 +47,10 @@ _accounts = itertools.count(1)
 
 def test_settings(queue: str) -> Settings:
     base = load_settings(environ={}, env_file=Path("/nonexistent"))
-    return dataclasses.replace(base, task_queues=TaskQueues(collections=queue))
+    # Workflow code runs in the sandbox here, re-imported for each run under its restrictions.
+    return dataclasses.replace(
+        base, task_queues=TaskQueues(collections=queue), workflow_sandbox=True
+    )
 
 
 @dataclass
@@ -205,7 +209,7 @@ def case_worker(
         task_queue=queue,
         workflows=workflows_for(settings, queue),
         activities=activities,
-        workflow_runner=SANDBOX,
+        workflow_runner=CHECKED,
         activity_executor=ThreadPoolExecutor(max_workers=8),
         interceptors=[ActorInterceptor()],
     )

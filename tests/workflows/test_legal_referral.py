@@ -51,7 +51,7 @@ from models.strategy import Segment
 from readmodel.engine import Database
 from readmodel.tables import HandoffRow
 from tests.time_skip import skip
-from workers.main import SANDBOX
+from workers.runners import CHECKED
 from workflows.legal_referral import (
     CONTACT_PERMISSION_SIGNAL,
     OUTCOME_SIGNAL,
@@ -229,7 +229,7 @@ async def desk(
             CaseStoreActivities(sqlite_db).write_handoff,
             DossierActivities(sqlite_db).build_dossier,
         ],
-        workflow_runner=SANDBOX,
+        workflow_runner=CHECKED,
     ):
         yield LegalDesk(env=ts_env, queue=task_queue, db=sqlite_db)
 

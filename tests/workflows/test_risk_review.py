@@ -39,7 +39,7 @@ from models.strategy import Segment
 from readmodel.engine import Database
 from readmodel.tables import HandoffRow
 from tests.time_skip import skip
-from workers.main import SANDBOX
+from workers.runners import CHECKED
 from workflows.risk_review import DECISION_SIGNAL
 from workflows.risk_review import RiskReviewWorkflow as Review
 
@@ -124,7 +124,7 @@ def review_worker(env: WorkflowEnvironment, queue: str, store: Callable[..., Any
         task_queue=queue,
         workflows=[Review, StandInCase],
         activities=[store],
-        workflow_runner=SANDBOX,
+        workflow_runner=CHECKED,
     )
 
 
