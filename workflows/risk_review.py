@@ -44,6 +44,9 @@ with workflow.unsafe.imports_passed_through():
 DECISION_SIGNAL = "risk_decided"
 MAX_FORBEARANCE_DAYS = 180
 MAX_INSTALMENTS = 36
+# The last instalment at most about three years ahead (36 monthly ones). A date near the
+# calendar's end would overflow the case's reading of it as an instant (its due date plus grace).
+MAX_PLAN_DAYS = 3 * 366
 
 
 def decision_problem(decision: RiskDecision, summary: CaseSummary, today: date) -> str | None:
@@ -84,11 +87,17 @@ def _plan_problem(
     if not 1 <= len(instalments) <= MAX_INSTALMENTS:
         return f"a payment plan needs 1 to {MAX_INSTALMENTS} instalments, got {len(instalments)}"
     previous: date | None = None
+    latest = today + timedelta(days=MAX_PLAN_DAYS)
     for n, instalment in enumerate(instalments, start=1):
         if instalment.amount_minor <= 0:
             return f"instalment {n}: amount must be positive, got {instalment.amount_minor}"
         if instalment.due_date < today:
             return f"instalment {n}: due date {instalment.due_date} is in the past (today {today})"
+        if instalment.due_date > latest:
+            return (
+                f"instalment {n}: due date {instalment.due_date} is more than {MAX_PLAN_DAYS} "
+                f"days ahead (latest {latest})"
+            )
         if previous is not None and instalment.due_date <= previous:
             return (
                 f"instalment {n}: due date {instalment.due_date} is not after {previous}; "

@@ -206,6 +206,10 @@ async def test_a_payment_plan_within_the_balance_is_taken(desk: RiskDesk) -> Non
         ((50_000, 50_000), "same day", "due dates must strictly increase"),
         ((50_000, 50_000), "backwards", "due dates must strictly increase"),
         ((50_000, 50_000), "yesterday", "is in the past"),
+        # The case reads a due date as an instant: near the calendar's end it overflowed there
+        # (an OverflowError in the case's signal handler: a poisoned case) after a 200 here.
+        ((100_000, 200_000), "calendar's end", "instalment 2: due date 9999-12-31 is more than"),
+        ((100_000, 200_000), "past the horizon", "is more than 1098 days ahead"),
         ((100_000, 0), "monthly", "instalment 2: amount must be positive, got 0"),
         ((), "monthly", "needs 1 to 36 instalments, got 0"),
         ((3_000,) * 37, "monthly", "needs 1 to 36 instalments, got 37"),
@@ -223,6 +227,10 @@ async def test_bad_payment_plans_are_refused_before_history(
         instalments.reverse()
     elif shape == "yesterday":
         instalments[0] = Instalment(due_date=today - timedelta(days=1), amount_minor=amounts[0])
+    elif shape == "calendar's end":
+        instalments[1] = Instalment(due_date=date.max, amount_minor=amounts[1])
+    elif shape == "past the horizon":
+        instalments[1] = Instalment(today + timedelta(days=1099), amount_minor=amounts[1])
     bad = RiskDecision(
         kind=RiskDecisionKind.PAYMENT_PLAN,
         decided_by="risk.wang",
