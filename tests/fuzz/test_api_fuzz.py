@@ -141,6 +141,13 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "reason": "medical leave",
         "forbearance_until": today_plus(30),
     },
+    # A plan's instalments reach the case, which reads each due date as an instant.
+    "decide_plan": {
+        "kind": "payment_plan",
+        "decided_by": PEOPLE[Role.RISK],
+        "reason": "reduced income",
+        "instalments": [{"due_date": today_plus(30), "amount_minor": 1_000}],
+    },
     "accept": {"by": PEOPLE[Role.LEGAL], "note": "taken"},
     "return": {"by": PEOPLE[Role.LEGAL], "reason": "missing evidence"},
     "proceedings": {"kind": "filed", "on": today_plus(0), "by": PEOPLE[Role.LEGAL]},
@@ -227,6 +234,17 @@ ODD_VALUES = {
         [[], [ANN], [ANN, ANN], [ANN, " "], f"{ANN},{SAM}", [ANN, 7], [ANN, "x" * 300]]
     ),
     "agent_phone": st.sampled_from(["", "+", "0800 1234", "+86 138 0013 8000", "+999999999999999"]),
+    "instalments": st.lists(
+        st.fixed_dictionaries(
+            {
+                "due_date": st.sampled_from(
+                    ["9999-12-31", "0001-01-01", today_plus(-1), today_plus(1_099), today_plus(7)]
+                ),
+                "amount_minor": st.sampled_from([1, 0, -1, 2**63, 10**9, "5"]),
+            }
+        ),
+        max_size=3,
+    ),
 }
 
 
@@ -356,7 +374,7 @@ task_requests = st.one_of(
 handoff_requests = st.one_of(
     post(
         (st.just("handoffs"), segment("risk"), st.just("decide")),
-        bodies(TEMPLATES["decide"]),
+        bodies(TEMPLATES["decide"]) | bodies(TEMPLATES["decide_plan"]),
         Role.RISK,
     ),
     *[
