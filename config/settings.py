@@ -93,8 +93,8 @@ class Settings:
     # (a send under way completes) before cancelling them; `up` waits longer than this.
     worker_grace_seconds: float = 20.0
     # Run workflow code in the SDK's sandbox, our modules re-imported for each run under its
-    # restrictions (workers/runners.py): the test suite does; a worker need not, at a third
-    # more CPU a workflow task.
+    # restrictions (workers/runners.py): the tests do; a worker need not (a replay takes about
+    # half as much CPU again in it).
     workflow_sandbox: bool = False
     # Traces go by OTLP over HTTP to this collector (its base URL, `http://host:4318`); blank:
     # no tracing (config/tracing.py).

@@ -8,9 +8,9 @@ replay (docs/decisions/0011). What keeps workflow code deterministic instead:
 - ruff's banned-api for `workflows/` (pyproject.toml): no clock, randomness, environment,
   threads or I/O but through `workflow`;
 - `CHECKED`, the SDK's sandbox with our workflow modules *not* passed through, so they are
-  imported afresh for every run under its restrictions: the test suite runs every case and
-  department workflow in it (`WORKFLOW_SANDBOX=on` in its settings), and every replay
-  (`collections replay`, the recorded histories) uses it;
+  imported afresh for every run under its restrictions: every workflow the tests run on the
+  time-skipping server runs in it (`workflow_sandbox` in their settings), and every replay
+  (`collections history replay`, the recorded histories) uses it;
 - `WORKFLOW_SANDBOX=on` puts a worker itself back in it, at that cost.
 """
 
