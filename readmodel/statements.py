@@ -29,11 +29,6 @@ from readmodel.tables import (
 Insert = postgresql.Insert | sqlite.Insert
 Stmt = TypeVar("Stmt")
 
-# The columns of a task a later write changes: all but those fixed when it opened.
-TASK_FIXED = frozenset({"id", "idempotency_key", "case_id", "kind", "queue", "created_at"})
-_TASK_COLUMNS = HumanTaskRow.__table__.columns  # type: ignore[attr-defined]
-TASK_CHANGES = tuple(c.name for c in _TASK_COLUMNS if c.name not in TASK_FIXED)
-
 
 def insert(
     session: AsyncSession, table: type[SQLModel], values: Mapping[str, Any] | Sequence[Any]
@@ -112,6 +107,11 @@ def promise_upsert(dialect: str) -> Insert:
         set_={"status": stmt.excluded.status, "resolved_at": stmt.excluded.resolved_at},
         where=table.c.status == "open",
     )
+
+
+# The columns of a task a later write changes: all but those fixed when it opened.
+TASK_FIXED = frozenset({"id", "idempotency_key", "case_id", "kind", "queue", "created_at"})
+TASK_CHANGES = tuple(c.name for c in table_of(HumanTaskRow).columns if c.name not in TASK_FIXED)
 
 
 @functools.cache

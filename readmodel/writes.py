@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy import select as select_columns
 from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,6 +55,7 @@ from readmodel.statements import (
     new_payment,
     promise_upsert,
     statement,
+    table_of,
     task_upsert,
     upsert,
     values_of,
@@ -240,7 +241,7 @@ class StoredCase(Protocol):
     def closed_reason(self) -> str | None: ...
 
 
-_CASES: Table = CaseRow.__table__  # type: ignore[attr-defined]
+_CASES = table_of(CaseRow)
 # The stored row's columns a bucket move reads, not the whole row through the ORM.
 _STORED_CASE = select_columns(
     _CASES.c.updated_at,
@@ -336,7 +337,6 @@ async def record_promise(
     await execute(session, statement(session, promise_upsert), values_of(row))
 
 
-# What a task's later writes change: every column but those fixed when it was opened.
 async def upsert_task(session: AsyncSession, *, task: TaskRecord) -> None:
     row = HumanTaskRow(
         idempotency_key=task.key,

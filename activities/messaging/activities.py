@@ -42,7 +42,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Table, bindparam, func
+from sqlalchemy import ColumnElement, bindparam, func
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -65,6 +65,7 @@ from readmodel import delivery, sealing, writes
 from readmodel.delivery import advance_status as _advance
 from readmodel.delivery import update_attempts as _update
 from readmodel.engine import Database
+from readmodel.statements import execute, table_of
 from readmodel.tables import CaseRow, CustomerRow
 from readmodel.tables import ContactAttemptRow as Row
 
@@ -315,8 +316,7 @@ async def _record(s: AsyncSession, req: SendInput, receipt: ProviderReceipt) -> 
         updated_at=_now(),
     )
     await _advance(s, where=[_key(req)], status=receipt.status, code=None)
-    connection = await s.connection()
-    stored = await connection.execute(_SETTLED, {"key": req.idempotency_key})
+    stored = await execute(s, _SETTLED, {"key": req.idempotency_key})
     return _result(stored.one())
 
 
@@ -366,7 +366,7 @@ class _Settled(Protocol):
     def reason(self) -> str: ...
 
 
-_ATTEMPTS: Table = Row.__table__  # type: ignore[attr-defined]
+_ATTEMPTS = table_of(Row)
 # The columns of a send's result, read without loading the row through the ORM.
 _SETTLED = select_columns(
     _ATTEMPTS.c.idempotency_key,
