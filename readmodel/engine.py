@@ -15,8 +15,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.keys import data_keys
@@ -26,10 +27,11 @@ from readmodel import sealing
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # A worker and the API share one SQLite file: WAL lets readers run beside the writer, and the
-# busy timeout makes a writer wait for the lock instead of failing at once.
+# busy timeout makes a writer wait for the lock instead of failing at once. WAL is the file's
+# own setting, made once by `migrate`; here it only holds for a file migrated before that.
 _SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
     "PRAGMA busy_timeout=15000",
+    "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
 )
@@ -109,6 +111,21 @@ def migrate(url: str | URL, revision: str = "head") -> None:
     """Upgrades the database at `url` to `revision`. Synchronous: not for the event loop."""
     _ensure_sqlite_dir(make_url(url))
     command.upgrade(alembic_config(url), revision)
+    _use_wal(make_url(url))
+
+
+def _use_wal(url: URL) -> None:
+    """Puts a SQLite file in WAL mode from this one connection, before the worker's and the
+    API's open. Left to them, several connections switch a fresh file at once and some fail with
+    "database is locked": the busy timeout does not cover the switch."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    engine = create_engine(sync_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    finally:
+        engine.dispose()
 
 
 async def migrate_async(url: str | URL, revision: str = "head") -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,17 @@ def test_migrate_creates_the_sqlite_directory(tmp_path: Path) -> None:
 
     assert path.exists()
     assert _drift(sqlite_url(path)) == []
+
+
+def test_migrate_leaves_a_sqlite_file_in_wal_mode(tmp_path: Path) -> None:
+    """The worker and the API open their connections after `migrate`: had they to switch a fresh
+    file to WAL themselves, some would fail at once with "database is locked" (CI, 2026-12-05)."""
+    path = tmp_path / "collections.db"
+
+    migrate(sqlite_url(path))
+
+    with closing(sqlite3.connect(path)) as bare:  # no pragma of ours on this connection
+        assert bare.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 @pytest.mark.parametrize(
