@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.case_shell import CaseShell
     from workflows.changes import CHEAPER_CASE
+    from workflows.shared_strategies import sharing
 
 DEPARTMENT_ACTIONS = frozenset(
     {"task_deadline", "forbearance_end", "instalment", "collector_call", "legal_check"}
@@ -204,6 +205,7 @@ async def open_case(shell: CaseShell, input: CaseInput) -> CaseState:
     assessment: Assessment = await store(
         "assess_case", ask, local=shell.changes.taken(CHEAPER_CASE), result_type=Assessment
     )
+    assessment = sharing(assessment)
     state = CaseState(
         started_at=now,
         initial_dpd=max(0, (now.date() - input.account.oldest_due_date).days),
