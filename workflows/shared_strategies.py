@@ -16,7 +16,8 @@ from models.contracts import Assessment, CaseState
 from models.strategy import Strategy
 
 # Bounded: a worker meets a handful of policies and their versions. Past the bound a strategy
-# is used as decoded, unshared.
+# is used as decoded, unshared. Workflow tasks run on several threads: appending to a list and
+# reading it are safe under the GIL, and a race at worst keeps two equal copies.
 MAX_KEPT = 64
 _kept: list[Strategy] = []
 
