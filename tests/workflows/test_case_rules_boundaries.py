@@ -306,6 +306,32 @@ def test_the_customer_s_date_is_their_zone_s_whatever_the_machine_s() -> None:
     assert rules.local_date(now, "Asia/Shanghai") == date(2026, 6, 11)
 
 
+def test_the_customer_s_day_begins_at_their_midnight_to_the_microsecond() -> None:
+    now = datetime(2026, 6, 11, 2, 17, 43, 250_000, tzinfo=UTC)  # 22:17:43.25 in New York
+    assert rules.start_of_day(now, "America/New_York", DAY) == datetime(2026, 6, 10, 4, tzinfo=UTC)
+    # On a demo's clock, whose day is a minute, as much of that minute has gone.
+    gone = timedelta(hours=22, minutes=17, seconds=43, microseconds=250_000) / DAY
+    minute = timedelta(minutes=1)
+    assert rules.start_of_day(now, "America/New_York", minute) == now - minute * gone
+
+
+def test_a_promise_names_who_made_it_and_before_the_patch_is_judged_at_its_time_of_day() -> None:
+    now = datetime(2026, 6, 10, 6, 0, tzinfo=UTC)
+    today = rules.local_date(now, "Asia/Shanghai")
+    promised = PromiseToPayInput(10_000, "CNY", today + timedelta(days=3))
+
+    made, _ = rules.make_promise(case(), promised, now, today, by="collector-7")
+    unnamed, _ = rules.make_promise(case(), promised, now, today)
+    legacy, _ = rules.make_promise(case(), promised, now, today, at_day_end=False)
+
+    assert made.promise is not None and made.promise.made_by == "collector-7"
+    assert unnamed.promise is not None and unnamed.promise.made_by == ""
+    # Cases started before patch `promise-day-end-2026-12`: the date and its grace days, at
+    # the time of day the promise was made.
+    assert legacy.promise is not None
+    assert legacy.promise.check_at == now + (3 + STRATEGY.promise.grace_days) * DAY
+
+
 def test_without_grace_days_a_promise_for_today_is_not_broken_before_the_day_ends() -> None:
     no_grace = replace(STRATEGY, promise=PromiseRules(grace_days=0))
     now = datetime(2026, 6, 10, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai

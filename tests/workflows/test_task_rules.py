@@ -66,6 +66,7 @@ OFFSET = "the slot's hours are the customer's own clock time: give them without 
         (slot(TOMORROW, time(10), time(12), ("ann.li", " ann.li ")), TWO),
         (slot(date(2026, 12, 5), time(9), time(11)), "the slot has already begun"),  # 09:00 today
         (slot(date(2026, 12, 5), time(10), time(11)), "the slot has already begun"),  # now
+        (slot(date(2026, 12, 5), time(14), time(16)), ""),  # later today
         (slot(date(2026, 12, 19), time(9), time(10)), ""),  # 14 days ahead, less an hour
         (slot(date(2026, 12, 19), time(10), time(11)), ""),  # 14 days ahead to the minute
         (slot(date(2026, 12, 19), time(11), time(12)), "a visit is booked at most 14 days ahead"),
@@ -96,6 +97,21 @@ def test_a_visit_is_booked_inside_the_customers_hours_and_horizon(
             "a visit is booked at most 14 days ahead",
         ),
         (SHANGHAI, slot(date(2026, 12, 20), time(9), time(14)), "a slot is at most 4 hours"),
+        # The fast refusal's edges, with a slot too long for the exact checks: a day past
+        # either edge is refused for its day, a day inside gets the exact checks.
+        (SHANGHAI, slot(date(2026, 12, 3), time(9), time(14)), "the slot has already begun"),
+        (SHANGHAI, slot(date(2026, 12, 4), time(9), time(14)), "a slot is at most 4 hours"),
+        (
+            SHANGHAI,
+            slot(date(2026, 12, 21), time(9), time(14)),
+            "a visit is booked at most 14 days ahead",
+        ),
+        # Today is the customer's: 21:00 on 4 December in New York, whatever the machine's zone.
+        (
+            "America/New_York",
+            slot(date(2026, 12, 3), time(9), time(14)),
+            "a slot is at most 4 hours",
+        ),
     ],
 )
 def test_a_day_far_from_today_is_refused_without_reading_it_as_an_instant(
