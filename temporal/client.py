@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from pydantic import TypeAdapter
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
@@ -34,10 +35,31 @@ _TYPE_ADAPTERS: functools._lru_cache_wrapper[TypeAdapter[Any]] = functools.lru_c
 )
 
 
+# No payload this project writes comes near this: the application layer refuses an input over
+# 512 KiB (`operations.gateway.MAX_INPUT_BYTES`), and what grows (a dossier, a timeline) stays out
+# of histories. A larger one comes only from a client that goes around the application, in keys
+# the input type does not have: decoding drops those, so no validator sees the text, yet the
+# update's accepted event would hold it whole, and past 2 MiB a real server then fails the case's
+# every workflow task. Refused when decoded, such an update is rejected and never recorded.
+MAX_DECODED_BYTES = 1024 * 1024
+
+
+class PayloadTooLarge(ValueError):
+    """A payload past `MAX_DECODED_BYTES`; the message gives its size, never its content."""
+
+
 class _SharedAdaptersJSON(PydanticJSONPlainPayloadConverter):
     def __init__(self) -> None:
         super().__init__()
         self._type_adapter = _TYPE_ADAPTERS
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        if len(payload.data) > MAX_DECODED_BYTES:
+            raise PayloadTooLarge(
+                f"a payload of {len(payload.data):,} bytes: more than any this application "
+                f"writes ({MAX_DECODED_BYTES:,})"
+            )
+        return super().from_payload(payload, type_hint)
 
 
 class PayloadConverter(CompositePayloadConverter):

@@ -624,6 +624,20 @@ async def test_a_reason_past_the_payload_limit_is_refused_not_a_poisoned_case(
     assert not await troubles(handle)
 
 
+async def test_a_long_text_in_a_key_the_input_does_not_have_is_refused_not_recorded(
+    case: CaseUnderTest,
+) -> None:
+    """Decoding drops a key the input type does not have, so no validator saw the text in it,
+    and the update was accepted with its 2 MiB event recorded: a poisoned case on a real server
+    (found at five times the raw calls' examples, seed 110). Such a payload is refused when
+    decoded now (`temporal.client.MAX_DECODED_BYTES`)."""
+    huge = "x" * (BLOB_LIMIT + 10)
+    for update in ("raise_dispute", "pause"):
+        answer = await case.send(Call(update, (None, {"reason": "bored", "note": huge})))
+        assert isinstance(answer, WorkflowUpdateFailedError), update
+    await case.check_all()
+
+
 async def test_an_amount_past_int64_is_refused_not_a_case_stuck_on_its_write(
     departments: CaseHarness,
 ) -> None:

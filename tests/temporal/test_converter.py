@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.contracts import Account
+import pytest
+
+from models.contracts import Account, ReasonInput
+from operations.gateway import MAX_INPUT_BYTES
 from temporal import client
-from temporal.client import data_converter
+from temporal.client import MAX_DECODED_BYTES, PayloadTooLarge, data_converter
 
 ACCOUNT = Account(
     account_no="6222000011112222",
@@ -34,3 +37,19 @@ def test_a_second_converter_reuses_the_first_ones_type_adapters() -> None:
 def test_the_codec_converter_shares_the_cache_too() -> None:
     plain, coded = data_converter(), data_converter(codec=object())  # type: ignore[arg-type]
     assert coded.payload_converter_class is plain.payload_converter_class
+
+
+def test_a_payload_larger_than_any_the_application_writes_is_refused_by_its_size() -> None:
+    converter = data_converter().payload_converter
+    [payload] = converter.to_payloads([ReasonInput(reason="x" * 100)])
+    padding = MAX_DECODED_BYTES - len(payload.data)
+    at_limit = converter.to_payloads([ReasonInput(reason="x" * (100 + padding))])
+    past_limit = converter.to_payloads([ReasonInput(reason="x" * (101 + padding))])
+
+    assert len(at_limit[0].data) == MAX_DECODED_BYTES
+    assert converter.from_payloads(at_limit, [ReasonInput])[0].reason == "x" * (100 + padding)
+    with pytest.raises(PayloadTooLarge) as refused:
+        converter.from_payloads(past_limit, [ReasonInput])
+    assert "xxx" not in str(refused.value)  # its size, never its content
+    # What the application layer sends always decodes.
+    assert MAX_INPUT_BYTES < MAX_DECODED_BYTES
