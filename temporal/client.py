@@ -35,13 +35,15 @@ _TYPE_ADAPTERS: functools._lru_cache_wrapper[TypeAdapter[Any]] = functools.lru_c
 )
 
 
-# No payload this project writes comes near this: the application layer refuses an input over
-# 512 KiB (`operations.gateway.MAX_INPUT_BYTES`), and what grows (a dossier, a timeline) stays out
-# of histories. A larger one comes only from a client that goes around the application, in keys
-# the input type does not have: decoding drops those, so no validator sees the text, yet the
-# update's accepted event would hold it whole, and past 2 MiB a real server then fails the case's
-# every workflow task. Refused when decoded, such an update is rejected and never recorded.
-MAX_DECODED_BYTES = 1024 * 1024
+# The Temporal server's default blob size limit: no payload past it can be recorded in a real
+# server's history, so refusing one when decoding refuses nothing a case could hold. The
+# application layer sends at most 512 KiB (`operations.gateway.MAX_INPUT_BYTES`); what a case
+# carries (a timeline of 200 entries with long notes) stays under this. A larger payload comes
+# only from a client that goes around the application, in keys the input type does not have:
+# decoding drops those, so no validator sees the text, yet the update's accepted event would
+# hold it whole, and the server then fails the case's every workflow task. Refused when decoded,
+# such an update is rejected and never recorded.
+MAX_DECODED_BYTES = 2 * 1024 * 1024
 
 
 class PayloadTooLarge(ValueError):
