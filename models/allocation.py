@@ -1,7 +1,8 @@
 """Contracts of the allocation run: a Temporal Schedule starts it every few minutes so that new
-tasks get a collector without anyone acting (`workflows.allocation`, `activities.allocation`,
-`operations.allocation` for the rule), and a task as the allocator sees it (`OpenTask`, read by
-`readmodel.workload`). Counts only cross Temporal: never a task's case."""
+tasks get a collector without anyone acting (`workflows.allocation`,
+`operations.activities.allocation`, `operations.allocation` for the rule), and a task as the
+allocator sees it (`OpenTask`, read by `readmodel.workload`). Counts only cross Temporal:
+never a task's case."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Contracts of the daily intake: the bank's overdue file, picked up from a drop folder on a
-Temporal Schedule (`workflows.daily_intake`, `activities.daily_intake`).
+Temporal Schedule (`workflows.daily_intake`, `operations.activities.daily_intake`).
 
 Plain, frozen types that cross Temporal boundaries. They carry file names, checksums, times
 and counts: never a row's content. `lateness` is the one rule of when the day's file is late,

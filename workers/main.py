@@ -13,15 +13,15 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.allocation import AllocationActivities
 from activities.assessment import AssessmentActivities
 from activities.case_store import CaseStoreActivities
-from activities.daily_intake import INTAKE_ACTOR, DailyIntakeActivities, IntakeFolders
 from activities.dossier import DossierActivities
 from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import OutboxSender, Sender, TwilioSender
 from activities.retention import RetentionActivities
 from config.settings import Settings
+from operations.activities.allocation import AllocationActivities
+from operations.activities.daily_intake import INTAKE_ACTOR, DailyIntakeActivities, IntakeFolders
 from operations.gateway import Gateway
 from readmodel.engine import Database, open_database
 from temporal.client import connect

@@ -3,9 +3,9 @@
 `operations.schedules`) starts it every `ALLOCATE_EVERY_MINUTES`; a run still going at the next
 tick is left to finish (overlap: skip). It can also be started by hand.
 
-Lifecycle: one activity, `allocate_open_tasks` (`activities.allocation`), reads the read model,
-decides by `operations.allocation.allocate` and asks each case to `assign_task`. A task it
-placed is no longer unassigned, so a retried or repeated run moves nothing twice.
+Lifecycle: one activity, `allocate_open_tasks` (`operations.activities.allocation`), reads the
+read model, decides by `operations.allocation.allocate` and asks each case to `assign_task`. A
+task it placed is no longer unassigned, so a retried or repeated run moves nothing twice.
 
 No signals, updates or queries: its result is its counts.
 """

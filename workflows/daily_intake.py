@@ -5,12 +5,12 @@ next tick is left to finish (overlap: skip). It can also be started by hand.
 
 Lifecycle: `scan_intake_drop_folder` names the files whose content was never loaded (a file
 is known by its SHA-256, so a renamed copy is no new file); `load_intake_file` loads each, in
-the order they came (`activities.daily_intake`: cases started or refreshed, rejected rows to
-an errors file, the file recorded and moved), dated the run's time. A file that cannot be
-loaded now (it changed or left since the scan; Temporal not taking work) is left to the next
-run. Then `models.daily_intake.lateness` judges, at the run's time, whether the day's file is
-late; if so, the run logs a warning (names and times only) and says why in its result, as
-`collections intake-files` does from the read model.
+the order they came (`operations.activities.daily_intake`: cases started or refreshed,
+rejected rows to an errors file, the file recorded and moved), dated the run's time. A file
+that cannot be loaded now (it changed or left since the scan; Temporal not taking work) is left
+to the next run. Then `models.daily_intake.lateness` judges, at the run's time, whether the
+day's file is late; if so, the run logs a warning (names and times only) and says why in its
+result, as `collections intake-files` does from the read model.
 
 No signals, updates or queries: its result is its report.
 """

@@ -22,11 +22,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.daily_intake import INTAKE_ACTOR, DailyIntakeActivities, IntakeFolders
 from activities.messaging.senders import OutboxSender
 from cli import intake as intake_cli
 from config.settings import Settings
 from models.daily_intake import DailyIntakeInput, DailyIntakeResult, LoadFileInput, lateness
+from operations.activities.daily_intake import INTAKE_ACTOR, DailyIntakeActivities, IntakeFolders
 from operations.gateway import Gateway
 from readmodel.engine import Database
 from readmodel.intake_files import list_intake_files
