@@ -112,6 +112,9 @@ class CaseInput:
     strategy_version: str = ""  # a policy name under config/policies; "" = the configured one
     customer_name: str = ""
     carried: CaseState | None = None
+    # The release of the case workflow that its starter runs (`workflows.changes`): a worker of
+    # that release takes its changes without recording a marker. "" from older starters.
+    release: str = ""
 
 
 MAX_MINOR = 2**63 - 1  # money is stored as BIGINT: no amount may be larger

@@ -13,6 +13,7 @@ Notes name no customer data: they come from Temporal or from the case's own chec
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from collections import deque
@@ -28,6 +29,7 @@ from operations.gateway import Gateway
 from readmodel.engine import Database
 from readmodel.queries import open_case_ids
 from workflows.case import CollectionCaseWorkflow as Case
+from workflows.changes import NEWEST_RELEASE
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,7 @@ class _Starter:
         only if Temporal says it runs."""
         account_no = case.account.account_no
         workflow_id = case_id(account_no)
+        case = dataclasses.replace(case, release=NEWEST_RELEASE)  # no release marker needed
 
         def outcome(kind: Outcome, *, refreshed: bool = False, note: str = "") -> RowOutcome:
             return RowOutcome(row, account_no, workflow_id, kind, refreshed, note)

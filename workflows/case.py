@@ -77,7 +77,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import case_schedule as schedule
     from workflows import case_tasks as tasks
     from workflows.case_shell import CaseShell
-    from workflows.changes import CLOSE_AT_ONCE, QUIET_CASE
+    from workflows.changes import CLOSE_AT_ONCE, NEWEST_RELEASE, QUIET_CASE
 
 
 @workflow.defn(name="CollectionCase")
@@ -103,7 +103,9 @@ class CollectionCaseWorkflow:
                 await shell.flush()
                 rules.trim_for_carry(state, workflow.now())
                 state.runs += 1
-                workflow.continue_as_new(dataclasses.replace(input, carried=state))
+                workflow.continue_as_new(
+                    dataclasses.replace(input, carried=state, release=NEWEST_RELEASE)
+                )
             await shell.children.start_pending()
             now = workflow.now()
             action, at = schedule.next_due(shell, now)

@@ -81,7 +81,7 @@ class CaseShell:
     def __init__(self, input: CaseInput) -> None:
         self.input = input
         self.id = case_id(input.account.account_no)
-        self.changes = Changes()  # which of the workflow's changes this run takes
+        self.changes = Changes(input.release)  # which of the workflow's changes this run takes
         self.state: CaseState | None = sharing_state(input.carried)
         self.changed = True  # wakes the run loop
         self.quiet = False  # this run is past QUIET_CASE: set by `run`, read by queries too

@@ -38,6 +38,7 @@ from workers.main import Services, activities_for, build_worker, workflows_for
 from workers.runners import CHECKED
 from workflows.acting import ActorInterceptor
 from workflows.case import CollectionCaseWorkflow
+from workflows.changes import NEWEST_RELEASE
 
 Case = CollectionCaseWorkflow
 
@@ -78,6 +79,7 @@ class CaseHarness:
         time_zone: str = "Asia/Shanghai",
         language: Language = Language.ZH_CN,
         strategy: str = "",
+        release: str = NEWEST_RELEASE,  # as intake names it; "" as an older starter did
     ) -> WorkflowHandle[CollectionCaseWorkflow, CaseStatus]:
         n = next(_accounts)
         account_no = f"62220000{n:08d}"
@@ -97,6 +99,7 @@ class CaseHarness:
                 oldest_due_date=today - timedelta(days=dpd),
             ),
             strategy_version=strategy,
+            release=release,
         )
         handle = await self.client.start_workflow(
             CollectionCaseWorkflow.run, case, id=case_id(account_no), task_queue=self.queue

@@ -1,40 +1,111 @@
-"""A case started on a release records one marker for all the changes the release gathers;
-a case recorded before it still replays change by change (tests/workflows/test_replay.py,
-over tests/histories/before-release-2026-12)."""
+"""Which changes a case takes, and what that costs in its history.
+
+A case whose input names the newest release (as intake names it) takes the release without a
+marker; a case whose input names none, or a release its worker does not know, records one
+marker for the worker's newest release and none per change; a case recorded before the release
+still replays change by change (tests/workflows/test_replay.py, over
+tests/histories/before-release-2026-12). While workers of two releases serve one queue, either
+may have recorded a case, and the newer one replays both."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from temporal.client import data_converter
 from tests.workflows.harness import CaseHarness
+from workflows import changes
 from workflows.case import CollectionCaseWorkflow as Case
-from workflows.changes import RELEASES
+from workflows.changes import NEWEST_RELEASE, RELEASES
+
+NEXT_RELEASE = "release-2099-01"  # a release after this code's: what a newer starter names
 
 
-async def test_a_new_case_records_one_marker_for_its_release_and_none_per_change(
-    harness: CaseHarness,
-) -> None:
+async def started_and_past_two_reminders(harness: CaseHarness, release: str) -> WorkflowHistory:
     await harness.sleep_until_local(10)
-    handle = await harness.start(dpd=5)  # its first reminder goes at once
+    handle = await harness.start(dpd=5, release=release)  # its first reminder goes at once
     await harness.sleep_days(10.5)  # past the ladder's steps at 5 and 10 days
     assert (await handle.query(Case.status)).contacts_sent >= 2
+    return await handle.fetch_history()
 
-    events = (await handle.fetch_history()).events
-    patches = [
+
+def patch_markers(history: WorkflowHistory) -> list[str]:
+    return [
         json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
-        for e in events
+        for e in history.events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         and e.marker_recorded_event_attributes.marker_name == "core_patch"
     ]
-    assert patches == [RELEASES[0][0]]
-    first_send = next(
+
+
+def events_to_first_reminder(history: WorkflowHistory) -> int:
+    return 1 + next(
         i
-        for i, e in enumerate(events)
+        for i, e in enumerate(history.events)
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
         and e.activity_task_scheduled_event_attributes.activity_type.name == "send_contact"
     )
-    # Started, its first task (3), the release (marker and upsert), the assessment, the search
-    # attributes, the first write, the send scheduled: nothing else before the first reminder.
-    assert first_send + 1 == 10
+
+
+async def replay_on_a_newer_worker(
+    history: WorkflowHistory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replays as a worker of the next release would: it knows `NEXT_RELEASE` as its newest,
+    gathering every change this code's newest gathers and one more."""
+    releases = ((NEXT_RELEASE, RELEASES[0][1] | {"a-later-change"}), *RELEASES)
+    monkeypatch.setattr(changes, "RELEASES", releases)
+    monkeypatch.setattr(changes, "NEWEST_RELEASE", NEXT_RELEASE)
+    monkeypatch.setattr(changes, "_GATHERED", dict(releases))
+    replayer = Replayer(
+        workflows=[Case],
+        workflow_runner=UnsandboxedWorkflowRunner(),  # the module's patched constants apply
+        data_converter=data_converter(),
+    )
+    await replayer.replay_workflow(history)
+
+
+async def test_a_case_that_names_the_newest_release_records_no_marker(
+    harness: CaseHarness,
+) -> None:
+    history = await started_and_past_two_reminders(harness, NEWEST_RELEASE)
+    assert patch_markers(history) == []
+    assert not any(
+        e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+        and "TemporalChangeVersion"
+        in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        for e in history.events
+    )
+    # Started, its first task (3), the assessment, the search attributes, the first write,
+    # the send scheduled: nothing else before the first reminder.
+    assert events_to_first_reminder(history) == 8
+
+
+async def test_a_case_that_names_no_release_records_one_marker_for_the_newest(
+    harness: CaseHarness,
+) -> None:
+    history = await started_and_past_two_reminders(harness, "")  # an older starter's input
+    assert patch_markers(history) == [NEWEST_RELEASE]
+    # The same eight, and the release's marker and its `TemporalChangeVersion` upsert.
+    assert events_to_first_reminder(history) == 10
+
+
+async def test_a_case_an_older_worker_took_replays_on_a_newer_one(
+    harness: CaseHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A newer starter named its release; this worker does not know it, so it took its own.
+    history = await started_and_past_two_reminders(harness, NEXT_RELEASE)
+    assert patch_markers(history) == [NEWEST_RELEASE]
+    # The newer worker knows the named release, and finds the marker this one recorded.
+    await replay_on_a_newer_worker(history, monkeypatch)
+
+
+async def test_a_case_that_took_its_release_silently_replays_on_a_newer_worker(
+    harness: CaseHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = await started_and_past_two_reminders(harness, NEWEST_RELEASE)
+    # No marker of its own newer release there: the newer worker takes the one named.
+    await replay_on_a_newer_worker(history, monkeypatch)
