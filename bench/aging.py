@@ -41,6 +41,7 @@ from tests.temporal_env import installed_binary
 from workers.main import Services, build_worker
 from workers.runners import runner_for
 from workflows.case import CollectionCaseWorkflow
+from workflows.changes import NEWEST_RELEASE
 
 POLICY = POLICY_DIR / "default.toml"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -167,6 +168,7 @@ async def _run(
         customer_name="张伟",
         contact=ContactPoints(mobile="+8613800009999"),
         account=account,
+        release=NEWEST_RELEASE,  # as intake names it
     )
     bare_id = "bare-aging"
     replayer = Replayer(
