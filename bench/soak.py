@@ -9,6 +9,8 @@ sending its first reminder and then sleeping; after each chunk, once both worker
 reads each worker's resident memory. Then it wakes cases: `record_payment` on cases that left
 the cache long ago (the first started, so the worker replays their history first) and on cases
 still in it (the last started), against the bare engine's same. Prints one Markdown table.
+`--bare-cases M` stops the bare side at M open workflows (its share of the run's time is about
+half): the project's rows go on to `--cases`, and each row says how many the bare side held.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Soak:
     cases: int
     chunk: int
     open_after: list[int] = field(default_factory=list)  # open cases after each chunk
+    bare_open_after: list[int] = field(default_factory=list)  # the bare side's
     rss: list[tuple[float, float]] = field(default_factory=list)  # MiB, project and bare
     first_contact: list[tuple[float, float]] = field(default_factory=list)  # cases/s per chunk
     evicted_s: tuple[list[float], list[float]] = ([], [])  # record_payment on evicted cases
@@ -58,7 +61,7 @@ class Soak:
     failed: int = 0
 
 
-async def soak(cases: int, chunk: int, samples: int, tmp: Path) -> Soak:
+async def soak(cases: int, chunk: int, samples: int, tmp: Path, bare_cases: int) -> Soak:
     port = free_port()
     address = f"127.0.0.1:{port}"
     policy = write_bench_policy(tmp / "bench.toml")
@@ -85,14 +88,19 @@ async def soak(cases: int, chunk: int, samples: int, tmp: Path) -> Soak:
             bare_ids: list[str] = []
             for k in range(max(1, cases // chunk)):
                 within = max(300.0, chunk * 0.5)
-                say(f"soak chunk {k + 1}: {chunk} bare workflows")
-                began = time.monotonic()
-                bare_ids += await scale.bare_starts(plain, bare.CASE, f"bare-soak-{k}", chunk)
-                done, _ = await wait_for_count(
-                    scale.bare_count, WARM_UP + len(bare_ids), within=within
-                )
-                bare_rate = chunk / (done - began)
-                await wait_idle(pids)
+                bare_chunk = min(chunk, bare_cases - len(bare_ids))
+                bare_rate = float("nan")  # the bare side has stopped
+                if bare_chunk > 0:
+                    say(f"soak chunk {k + 1}: {bare_chunk} bare workflows")
+                    began = time.monotonic()
+                    bare_ids += await scale.bare_starts(
+                        plain, bare.CASE, f"bare-soak-{k}", bare_chunk
+                    )
+                    done, _ = await wait_for_count(
+                        scale.bare_count, WARM_UP + len(bare_ids), within=within
+                    )
+                    bare_rate = bare_chunk / (done - began)
+                    await wait_idle(pids)
                 say(f"soak chunk {k + 1}: {chunk} project cases")
                 began = time.monotonic()
                 _, new, failed = await scale.intake(project, scale.csv(chunk, 100 + k))
@@ -104,6 +112,7 @@ async def soak(cases: int, chunk: int, samples: int, tmp: Path) -> Soak:
                 result.first_contact.append((len(new) / (done - began), bare_rate))
                 await wait_idle(pids, within=300)
                 result.open_after.append(len(started))
+                result.bare_open_after.append(len(bare_ids))
                 result.rss.append((rss_bytes(worker.pid) / MIB, rss_bytes(bare_worker.pid) / MIB))
                 say(f"soak chunk {k + 1}: {len(started)} open; RSS {result.rss[-1]}")
             say("waking cases long out of the cache, then cases still in it")
@@ -119,18 +128,19 @@ async def soak(cases: int, chunk: int, samples: int, tmp: Path) -> Soak:
 
 def soak_rows(result: Soak) -> list[Row]:
     rows = [
-        Row(f"worker RSS with {n:,} open cases (MiB)", p, b)
-        for n, (p, b) in zip(result.open_after, result.rss, strict=True)
+        Row(f"worker RSS with {n:,} open cases{_bare_held(n, m)} (MiB)", p, b)
+        for n, m, (p, b) in zip(result.open_after, result.bare_open_after, result.rss, strict=True)
     ]
     if len(result.rss) > 1:
         grown = result.open_after[-1] - result.open_after[0]
+        bare_grown = result.bare_open_after[-1] - result.bare_open_after[0]
         (p0, b0), (p1, b1) = result.rss[0], result.rss[-1]
         rows.append(
             Row(
                 f"worker RSS growth per 1,000 open cases, past the first {result.open_after[0]:,}"
-                " (MiB)",
+                f"{_bare_held(grown, bare_grown)} (MiB)",
                 (p1 - p0) * 1000 / grown,
-                (b1 - b0) * 1000 / grown,
+                (b1 - b0) * 1000 / bare_grown if bare_grown else float("nan"),
                 fmt="{:.2f}",
             )
         )
@@ -152,19 +162,27 @@ def soak_rows(result: Soak) -> list[Row]:
     return rows
 
 
+def _bare_held(project: int, bare: int) -> str:
+    return "" if project == bare else f" (bare: {bare:,})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cases", type=int, default=100_000, help="open cases at the end")
     parser.add_argument("--chunk", type=int, default=10_000, help="cases started per step")
     parser.add_argument("--samples", type=int, default=30, help="payments timed per kind")
+    parser.add_argument(
+        "--bare-cases", type=int, default=None, help="open bare workflows at most (--cases)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     args = parser.parse_args()
+    bare_cases = args.cases if args.bare_cases is None else args.bare_cases
     chunk = min(args.chunk, args.cases)
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="collections-soak-"))
     began = time.monotonic()
     try:
-        result = asyncio.run(soak(args.cases, chunk, args.samples, tmp))
+        result = asyncio.run(soak(args.cases, chunk, args.samples, tmp, bare_cases))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
