@@ -6,6 +6,11 @@ held a thousand equal copies. A case keeps the strategy it was assessed with and
 it (frozen, and no rule writes into its ladders), so an equal copy that another case holds
 decides exactly as its own would. Under the checked sandbox (tests, replays) each run imports
 this module afresh and shares nothing, which changes nothing either.
+
+What it saves is the assessment a run opens with, which most cached cases are. A continued run
+saves nothing: the SDK keeps every run's decoded input for the run's life
+(`_WorkflowInstanceImpl._workflow_input`), so the carried state's own copy stays in memory
+whatever the shell holds. For the same reason no strategy should travel in a case's input.
 """
 
 from __future__ import annotations
