@@ -80,23 +80,16 @@ class Changes:
         return change in self._released or workflow.patched(change)
 
     def _release(self) -> frozenset[str]:
-        named = _GATHERED.get(self._named)
-        if named is not None:
-            if workflow.unsafe.is_replaying():
-                # Asked while replaying, `patched` records nothing and answers whether the
-                # history holds the marker: a worker that did not take the named release
-                # recorded its own newest one.
-                return next(
-                    (
-                        gathered
-                        for release, gathered in RELEASES
-                        if release != self._named and workflow.patched(release)
-                    ),
-                    named,
-                )
-            if self._named == NEWEST_RELEASE:
-                return named
+        if self._named == NEWEST_RELEASE and not workflow.unsafe.is_replaying():
+            return _GATHERED[NEWEST_RELEASE]
+        # Live, the first `patched` records the newest release's marker. Replaying, `patched`
+        # records nothing and answers whether the history holds the marker: a worker that did
+        # not take the named release recorded its own newest one; none found, the named one.
         return next(
-            (gathered for release, gathered in RELEASES if workflow.patched(release)),
-            frozenset(),
+            (
+                gathered
+                for release, gathered in RELEASES
+                if release != self._named and workflow.patched(release)
+            ),
+            _GATHERED.get(self._named, frozenset()),
         )
