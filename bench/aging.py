@@ -26,12 +26,11 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from activities.assessment import assess
 from activities.messaging.senders import OutboxSender
 from bench import bare
 from bench.measure import HistoryCost, cost, median
 from config.settings import POLICY_DIR, TaskQueues, load_settings
-from config.strategy import load_strategy
+from config.strategy import Assessor
 from models.contracts import Account, CaseInput, ContactPoints, case_id
 from models.visibility import ALL_KEYS
 from readmodel import sealing
@@ -155,20 +154,21 @@ async def _run(
         base, task_queues=queues, database_url=url, policy_file=POLICY, var_dir=tmp / "var"
     )
     services = Services(db=Database(url), sender=OutboxSender())
-    strategy = load_strategy(POLICY)
     now = (await env.get_current_time()).astimezone(ZONE)
     ten = datetime.combine(now.date() + timedelta(days=1), clock(10), ZONE)
     await _skip_to(env, ten)
     today = (await env.get_current_time()).date()
     account = dataclasses.replace(ACCOUNT, oldest_due_date=today - timedelta(days=DPD_AT_START))
-    segment = assess(account, strategy, DPD_AT_START).segment
+    assessment = await Assessor.configured(settings).assess(account, "", today)
+    strategy, segment = assessment.strategy, assessment.segment
     offsets = tuple(step.offset_days * strategy.day_seconds for step in strategy.ladders[segment])
     case = CaseInput(
         customer_ref="CUST-AGING",
         customer_name="张伟",
         contact=ContactPoints(mobile="+8613800009999"),
         account=account,
-        release=NEWEST_RELEASE,  # as intake names it
+        release=NEWEST_RELEASE,  # as intake names it, and assesses it
+        assessment=assessment,
     )
     bare_id = "bare-aging"
     replayer = Replayer(

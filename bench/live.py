@@ -36,6 +36,7 @@ from bench.measure import (
 from bench.processes import cpu_seconds, process, python_module, rss_bytes, wait_idle
 from bench.profile import recording
 from config.settings import load_settings
+from config.strategy import Assessor
 from examples.make_sample import HEADER, LONDON, MAINLAND, NEW_YORK, Region, Sample
 from models.contracts import ActionResult, RecordPaymentInput
 from models.intake import parse_intake
@@ -206,7 +207,11 @@ class Scale:
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
         parsed = parse_intake(text, as_of=date.today())
         summary = await run_intake(
-            Gateway(client), parsed.valid, task_queue=self.queue, concurrency=DEFAULT_CONCURRENCY
+            Gateway(client),
+            parsed.valid,
+            task_queue=self.queue,
+            concurrency=DEFAULT_CONCURRENCY,
+            assessor=Assessor.configured(self.settings),
         )
         elapsed = time.monotonic() - began
         currency = {case.account.account_no: case.account.currency for _, case in parsed.valid}

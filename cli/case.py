@@ -133,6 +133,7 @@ def report_rejected(env: CommandEnv, errors: list[RowError]) -> int:
 
 
 async def start_case(env: CommandEnv, case: CaseInput) -> int:
+    from config.strategy import Assessor
     from operations.intake import Outcome, run_intake
 
     summary = await run_intake(
@@ -141,6 +142,7 @@ async def start_case(env: CommandEnv, case: CaseInput) -> int:
         task_queue=env.settings.task_queues.collections,
         concurrency=1,
         refresh=False,
+        assessor=Assessor.configured(env.settings),
     )
     [outcome] = summary.outcomes
     if outcome.outcome is Outcome.ALREADY_RUNNING:

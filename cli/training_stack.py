@@ -209,6 +209,7 @@ async def _load_cases(plan: TrainingStack, count: int, console: Console) -> Load
     """The synthetic cases through the normal intake, into the trainee's namespace. Cases a
     former run started are left as the trainee left them (no refresh)."""
     from cli.actions import connect_gateway
+    from config.strategy import Assessor
     from operations.intake import run_intake
 
     parsed = training.synthetic_intake(count, as_of=date.today(), strategies=policy_names())
@@ -221,7 +222,11 @@ async def _load_cases(plan: TrainingStack, count: int, console: Console) -> Load
     console.print(f"Loading {count} synthetic cases…")
     gateway = await connect_gateway(plan.settings)
     summary = await run_intake(
-        gateway, parsed.valid, task_queue=plan.settings.task_queues.collections, refresh=False
+        gateway,
+        parsed.valid,
+        task_queue=plan.settings.task_queues.collections,
+        refresh=False,
+        assessor=Assessor.configured(plan.settings),
     )
     if summary.failed:
         raise training.TrainingError(

@@ -1,17 +1,22 @@
-"""Loads a strategy (policy file, TOML) into the `Strategy` data a case carries.
+"""Loads a strategy (policy file, TOML) into the `Strategy` data a case carries, and assesses
+an account under it (`Assessor`).
 
 Errors name the file and the key, so an operator can fix a policy without reading code.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import tomllib
-from dataclasses import fields
-from datetime import time
+from dataclasses import fields, replace
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from config.settings import POLICY_DIR
+from config.settings import POLICY_DIR, Settings, TaskQueues
+from models.contracts import Account, Assessment
+from models.scorecard import assess
 from models.strategy import (
     Channel,
     ComplaintRules,
@@ -41,6 +46,51 @@ def policy_path(name: str, default: Path) -> Path:
     if not name.replace("-", "").replace("_", "").isalnum():
         raise PolicyError(f"strategy name {name!r} is not a policy name")
     return POLICY_DIR / f"{name}.toml"
+
+
+class Assessor:
+    """Scores an account under the policy its case names: intake, before it starts the case, and
+    the assessment activity of a case started without one. Parsed strategies are kept by file
+    with the file's (mtime, size) when parsed: a day's intake parses each policy once, and an
+    edited file is read again."""
+
+    def __init__(self, default_policy: Path, queues: TaskQueues) -> None:
+        self._default_policy = default_policy
+        self._queues = queues
+        self._strategies: dict[Path, tuple[tuple[int, int], Strategy]] = {}
+
+    @staticmethod
+    def configured(settings: Settings) -> Assessor:
+        """The process's one assessor of the settings' default policy and queues."""
+        return _configured(settings.policy_file, settings.task_queues)
+
+    async def assess(self, account: Account, strategy_version: str, as_of: date) -> Assessment:
+        """Raises `PolicyError`, naming the file and what is wrong, for a policy that cannot
+        be used."""
+        path = policy_path(strategy_version, self._default_policy)
+        strategy = await asyncio.to_thread(self._strategy, path)
+        days_past_due = max(0, (as_of - account.oldest_due_date).days)
+        assessment = assess(account, strategy, days_past_due)
+        return replace(assessment, risk_queue=self._queues.risk, legal_queue=self._queues.legal)
+
+    def _strategy(self, path: Path) -> Strategy:
+        """Blocking (a stat, and a read when the file changed): run it in a thread."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return load_strategy(path)  # says what is wrong with the path
+        seen = (stat.st_mtime_ns, stat.st_size)
+        cached = self._strategies.get(path)
+        if cached is not None and cached[0] == seen:
+            return cached[1]
+        strategy = load_strategy(path)
+        self._strategies[path] = (seen, strategy)
+        return strategy
+
+
+@functools.cache
+def _configured(default_policy: Path, queues: TaskQueues) -> Assessor:
+    return Assessor(default_policy, queues)
 
 
 def load_strategy(path: Path) -> Strategy:

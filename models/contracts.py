@@ -14,7 +14,8 @@ from typing import Any
 from models.complaints import Complaint
 from models.contact_details import CurrentContact
 from models.departments import DepartmentState
-from models.strategy import Channel, Segment, Strategy
+from models.shared_strategies import SharedStrategy
+from models.strategy import Channel, Segment
 
 
 class Refusal(StrEnum):
@@ -115,6 +116,9 @@ class CaseInput:
     # The release of the case workflow that its starter runs (`workflows.changes`): a worker of
     # that release takes its changes without recording a marker. "" from older starters.
     release: str = ""
+    # The scorecard's assessment, made by the starter (intake) from the policy the case names;
+    # a case started without one assesses itself. A run continued as new carries its state.
+    assessment: Assessment | None = None
 
 
 MAX_MINOR = 2**63 - 1  # money is stored as BIGINT: no amount may be larger
@@ -161,7 +165,7 @@ class ScoreLine:
 
 @dataclass(frozen=True)
 class Assessment:
-    strategy: Strategy
+    strategy: SharedStrategy
     score: int
     segment: Segment
     lines: tuple[ScoreLine, ...]

@@ -19,8 +19,10 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
+from config.strategy import Assessor, PolicyError
 from models.contracts import ActionResult, CaseInput, case_id
 from operations import metrics
 from operations.answers import Answer
@@ -87,8 +89,13 @@ async def run_intake(
     on_progress: Callable[[RowOutcome], None] | None = None,
     refresh: bool = True,
     db: Database | None = None,
+    assessor: Assessor | None = None,
 ) -> IntakeSummary:
     """Starts a case per row, at most `concurrency` calls in flight; `rows` is read lazily.
+
+    `assessor` scores each row's account under the policy it names, and the case starts with
+    that assessment (one local activity and its history event fewer than a case that assesses
+    itself, which it does without one); a row whose policy cannot be used fails, saying why.
 
     `on_progress` hears each row's outcome as it is known. With `refresh`, a case that is
     already running receives the row's `Account` through its `refresh_account` update: in one
@@ -97,7 +104,7 @@ async def run_intake(
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    starter = _Starter(gateway, task_queue, refresh)
+    starter = _Starter(gateway, task_queue, refresh, assessor)
     pending = _Rows(rows, db if refresh else None)
     outcomes: list[RowOutcome] = []
 
@@ -153,8 +160,11 @@ def _id(case: CaseInput) -> str:
 
 
 class _Starter:
-    def __init__(self, gateway: Gateway, task_queue: str, refresh: bool) -> None:
+    def __init__(
+        self, gateway: Gateway, task_queue: str, refresh: bool, assessor: Assessor | None
+    ) -> None:
         self._gateway = gateway
+        self._assessor = assessor
         self._task_queue = task_queue
         self._refresh = refresh
         # Set when a refresh got no answer: no worker is serving the cases, so the next
@@ -167,11 +177,19 @@ class _Starter:
         only if Temporal says it runs."""
         account_no = case.account.account_no
         workflow_id = case_id(account_no)
-        case = dataclasses.replace(case, release=NEWEST_RELEASE)  # no release marker needed
 
         def outcome(kind: Outcome, *, refreshed: bool = False, note: str = "") -> RowOutcome:
             return RowOutcome(row, account_no, workflow_id, kind, refreshed, note)
 
+        assessment = None
+        if self._assessor is not None:
+            today = datetime.now(UTC).date()
+            try:
+                assessment = await self._assessor.assess(case.account, case.strategy_version, today)
+            except PolicyError as exc:  # the file and what is wrong with it; no customer data
+                return outcome(Outcome.FAILED, note=f"not assessed: {exc}")
+        # Named, the release needs no marker; the assessment, no activity.
+        case = dataclasses.replace(case, release=NEWEST_RELEASE, assessment=assessment)
         if running and self._refresh and not self._unanswered:
             try:
                 answer = await self._gateway.update_with_start(

@@ -20,6 +20,7 @@ from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import OutboxSender, Sender, TwilioSender
 from activities.retention import RetentionActivities
 from config.settings import Settings
+from config.strategy import Assessor
 from operations.activities.allocation import AllocationActivities
 from operations.activities.daily_intake import INTAKE_ACTOR, DailyIntakeActivities, IntakeFolders
 from operations.gateway import Gateway
@@ -114,6 +115,7 @@ def _using_temporal(settings: Settings, services: Services) -> list[Callable[...
         services.db,
         IntakeFolders.from_settings(settings),
         task_queue=settings.task_queues.collections,
+        assessor=Assessor.configured(settings),
     )
     allocator = AllocationActivities(gateway, services.db)
     return [intake.scan_drop_folder, intake.load_intake_file, allocator.allocate_open_tasks]

@@ -104,7 +104,9 @@ class CollectionCaseWorkflow:
                 rules.trim_for_carry(state, workflow.now())
                 state.runs += 1
                 workflow.continue_as_new(
-                    dataclasses.replace(input, carried=state, release=NEWEST_RELEASE)
+                    dataclasses.replace(
+                        input, carried=state, release=NEWEST_RELEASE, assessment=None
+                    )
                 )
             await shell.children.start_pending()
             now = workflow.now()

@@ -32,8 +32,7 @@ with workflow.unsafe.imports_passed_through():
         start_risk_review,
     )
     from workflows.case_shell import CaseShell
-    from workflows.changes import CHEAPER_CASE
-    from workflows.shared_strategies import sharing
+    from workflows.changes import ASSESSED_AT_START, CHEAPER_CASE
 
 DEPARTMENT_ACTIONS = frozenset(
     {"task_deadline", "forbearance_end", "instalment", "collector_call", "legal_check"}
@@ -197,15 +196,7 @@ async def open_case(shell: CaseShell, input: CaseInput) -> CaseState:
     """The case's first step: the scorecard's assessment, the opening on record, and a risk
     review where the segment asks for one."""
     now = workflow.now()
-    ask = AssessInput(
-        account=input.account, strategy_version=input.strategy_version, as_of=now.date()
-    )
-    # Scoring reads a cached policy and adds points: local, so that the case's first write
-    # goes out in the same workflow task.
-    assessment: Assessment = await store(
-        "assess_case", ask, local=shell.changes.taken(CHEAPER_CASE), result_type=Assessment
-    )
-    assessment = sharing(assessment)
+    assessment = await _assessment(shell, input, now)
     state = CaseState(
         started_at=now,
         initial_dpd=max(0, (now.date() - input.account.oldest_due_date).days),
@@ -227,6 +218,22 @@ async def open_case(shell: CaseShell, input: CaseInput) -> CaseState:
     if assessment.segment == assessment.strategy.stages.risk_review_segment:
         start_risk_review(shell, f"{assessment.segment}-risk segment")
     return state
+
+
+async def _assessment(shell: CaseShell, input: CaseInput, now: datetime) -> Assessment:
+    """The starter's (intake scores the account before it starts the case), else the case's own
+    assessment activity, as every case made before ASSESSED_AT_START."""
+    if input.assessment is not None and shell.changes.taken(ASSESSED_AT_START):
+        return input.assessment
+    ask = AssessInput(
+        account=input.account, strategy_version=input.strategy_version, as_of=now.date()
+    )
+    # Scoring reads a cached policy and adds points: local, so that the case's first write
+    # goes out in the same workflow task.
+    assessment: Assessment = await store(
+        "assess_case", ask, local=shell.changes.taken(CHEAPER_CASE), result_type=Assessment
+    )
+    return assessment
 
 
 def history_long(state: CaseState) -> bool:

@@ -66,7 +66,6 @@ with workflow.unsafe.imports_passed_through():
         QueueLegalReferral,
         QueueRiskReview,
     )
-    from workflows.shared_strategies import sharing_state
     from workflows.steering_rules import (
         Effect,
         MakePromise,
@@ -82,7 +81,7 @@ class CaseShell:
         self.input = input
         self.id = case_id(input.account.account_no)
         self.changes = Changes(input.release)  # which of the workflow's changes this run takes
-        self.state: CaseState | None = sharing_state(input.carried)
+        self.state: CaseState | None = input.carried
         self.changed = True  # wakes the run loop
         self.quiet = False  # this run is past QUIET_CASE: set by `run`, read by queries too
         self.records = CaseRecords(input, self.id, self.changes)

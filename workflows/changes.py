@@ -49,15 +49,18 @@ ACT_FIRST = "act-first-2026-12"
 # day it was made (a payment that evening kept it; with no grace, one for today was broken the
 # moment it was made).
 PROMISE_DAY_END = "promise-day-end-2026-12"
+# A case opens with the assessment its starter made (`CaseInput.assessment`: intake scores the
+# account before it starts the case) instead of its own assessment activity: one local
+# activity and its marker fewer before the first reminder.
+ASSESSED_AT_START = "assessed-at-start-2026-12"
 
+_FIRST = frozenset(
+    {CHEAPER_CASE, LOCAL_WRITES, CLOSE_AT_ONCE, QUIET_CASE, ACT_FIRST, PROMISE_DAY_END}
+)
 # Newest first.
 RELEASES: tuple[tuple[str, frozenset[str]], ...] = (
-    (
-        "release-2026-12",
-        frozenset(
-            {CHEAPER_CASE, LOCAL_WRITES, CLOSE_AT_ONCE, QUIET_CASE, ACT_FIRST, PROMISE_DAY_END}
-        ),
-    ),
+    ("release-2026-12b", _FIRST | {ASSESSED_AT_START}),
+    ("release-2026-12", _FIRST),
 )
 
 

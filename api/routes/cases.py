@@ -23,6 +23,7 @@ from api.auth import person_of, require_roles
 from api.deps import DatabaseDep, GatewayDep, SettingsDep
 from api.errors import answered, http_error
 from config.settings import POLICY_DIR
+from config.strategy import Assessor
 from models.case_status import CaseStatus
 from models.contracts import ActionResult, Stage, TimelineEvent, case_id
 from models.intake import COLUMNS, REQUIRED, RowError, parse_intake
@@ -131,6 +132,7 @@ async def start_case(row: IntakeRow, gateway: GatewayDep, settings: SettingsDep)
         task_queue=settings.task_queues.collections,
         concurrency=1,
         refresh=False,
+        assessor=Assessor.configured(settings),
     )
     [outcome] = summary.outcomes
     if outcome.outcome is Started.ALREADY_RUNNING:

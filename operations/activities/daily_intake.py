@@ -34,6 +34,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config.settings import POLICY_DIR, Settings
+from config.strategy import Assessor
 from models.daily_intake import (
     LOAD_INTAKE_FILE,
     SCAN_DROP_FOLDER,
@@ -114,8 +115,10 @@ class DailyIntakeActivities:
         strategies: Collection[str] | None = None,
         quiet_for: timedelta = QUIET_FOR,
         concurrency: int = 50,
+        assessor: Assessor | None = None,
     ) -> None:
         self._gateway = gateway
+        self._assessor = assessor
         self._db = db
         self._folders = folders
         self._task_queue = task_queue
@@ -168,6 +171,7 @@ class DailyIntakeActivities:
                 task_queue=self._task_queue,
                 concurrency=self._concurrency,
                 db=self._db,
+                assessor=self._assessor,
             )
             if summary.failed and len(summary.failed) == len(summary.outcomes):
                 raise ApplicationError(

@@ -9,13 +9,14 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 from temporalio import workflow
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
@@ -24,6 +25,7 @@ from activities.messaging.senders import OutboxSender
 from cli.intake import IntakeOptions, policy_names, start_cases
 from cli.main import app
 from config.settings import PROJECT_ROOT, Settings, TaskQueues, load_settings
+from config.strategy import Assessor
 from models.contracts import CaseInput
 from models.intake import ParsedIntake, parse_intake
 from operations.gateway import Gateway
@@ -237,6 +239,44 @@ async def test_without_a_worker_one_refresh_waits_and_the_rest_are_skipped(
     notes = [o.note for o in summary.already_running]
     assert notes[0] == "balances not refreshed: no answer within 1s (is a worker running?)"
     assert set(notes[1:]) == {"balances not refreshed: skipped, an earlier refresh got no answer"}
+
+
+async def test_intake_assesses_each_case_it_starts_and_fails_a_row_whose_policy_is_broken(
+    ts_env: WorkflowEnvironment, worker: Worker, task_queue: str, tmp_path: Path
+) -> None:
+    client = ts_env.client
+    broken = tmp_path / "broken.toml"
+    broken.write_text('name = "bank"\n', encoding="utf-8")  # no version, no ladders
+    [(row, good), (bad_row, bad)] = sample_rows(2)
+    bad = dataclasses.replace(bad, strategy_version=str(broken))
+    assessor = Assessor.configured(settings_for(task_queue))
+
+    summary = await run_intake(
+        Gateway(client), [(row, good), (bad_row, bad)], task_queue=task_queue, assessor=assessor
+    )
+
+    [started] = summary.started
+    [failed] = summary.failed
+    assert (started.row, failed.row) == (row, bad_row)
+    assert failed.note == f"not assessed: {broken}: 'version' must be a non-empty string"
+    with pytest.raises(RPCError):  # nothing was started for it
+        await client.get_workflow_handle(failed.workflow_id).describe()
+    # The case opened with intake's assessment, and ran no assessment of its own.
+    await until_assessed(client, started.workflow_id)
+    handle = client.get_workflow_handle_for(CollectionCaseWorkflow.run, started.workflow_id)
+    history = await handle.fetch_history()
+    attributes = history.events[0].workflow_execution_started_event_attributes
+    [case] = await client.data_converter.decode(attributes.input.payloads, [CaseInput])
+    expected = await assessor.assess(good.account, "", datetime.now(UTC).date())
+    assert case.assessment == expected
+    status = await handle.query(CollectionCaseWorkflow.status)
+    assert (status.segment, status.score) == (expected.segment, expected.score)
+    markers = [
+        e.marker_recorded_event_attributes.details["data"].payloads[0].data
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert markers and not any(b'"assess_case"' in data for data in markers)
 
 
 async def test_unreachable_temporal_exits_2(tmp_path: Path) -> None:

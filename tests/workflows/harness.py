@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from activities.messaging.activities import MessagingActivities
 from activities.messaging.senders import Sender, TwilioSender
 from config.settings import Settings, TaskQueues, load_settings
+from config.strategy import Assessor
 from models.case_status import CaseStatus
 from models.contracts import Account, CaseInput, ContactPoints, Language, TimelineEvent, case_id
 from models.visibility import ALL_KEYS
@@ -60,6 +61,7 @@ class CaseHarness:
     queue: str
     fake: FakeTwilio
     db: Database
+    settings: Settings | None = None  # the workers', when not `test_settings(queue)`
     started: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -80,6 +82,7 @@ class CaseHarness:
         language: Language = Language.ZH_CN,
         strategy: str = "",
         release: str = NEWEST_RELEASE,  # as intake names it; "" as an older starter did
+        assessed: bool = True,  # as intake assesses it; False: the case assesses itself
     ) -> WorkflowHandle[CollectionCaseWorkflow, CaseStatus]:
         n = next(_accounts)
         account_no = f"62220000{n:08d}"
@@ -101,6 +104,10 @@ class CaseHarness:
             strategy_version=strategy,
             release=release,
         )
+        if assessed:
+            assessor = Assessor.configured(self.settings or test_settings(self.queue))
+            assessment = await assessor.assess(case.account, strategy, today)
+            case = dataclasses.replace(case, assessment=assessment)
         handle = await self.client.start_workflow(
             CollectionCaseWorkflow.run, case, id=case_id(account_no), task_queue=self.queue
         )
@@ -246,7 +253,13 @@ async def departments(
     fake_twilio.reset()
     sender = twilio_sender(fake_twilio)
     async with department_workers(ts_env, task_queue, sqlite_db, sender):
-        yield CaseHarness(env=ts_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
+        yield CaseHarness(
+            env=ts_env,
+            queue=task_queue,
+            fake=fake_twilio,
+            db=sqlite_db,
+            settings=department_settings(task_queue),
+        )
     await sender.aclose()
 
 

@@ -45,6 +45,7 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows.harness import (
     POLICIES,
     CaseHarness,
+    department_settings,
     department_workers,
     time_skipping_env,
     twilio_sender,
@@ -543,7 +544,9 @@ async def run_scenario(scenario: Scenario, fake: FakeTwilio, db: Database) -> St
     queue = f"tq-{uuid.uuid4().hex[:10]}"
     try:
         async with time_skipping_env() as env, department_workers(env, queue, db, sender):
-            harness = CaseHarness(env=env, queue=queue, fake=fake, db=db)
+            harness = CaseHarness(
+                env=env, queue=queue, fake=fake, db=db, settings=department_settings(queue)
+            )
             await open_at(harness, scenario, zone)
             handle = await harness.start(
                 dpd=scenario.dpd,

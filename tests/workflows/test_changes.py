@@ -5,29 +5,43 @@ marker; a case whose input names none, or a release its worker does not know, re
 marker for the worker's newest release and none per change; a case recorded before the release
 still replays change by change (tests/workflows/test_replay.py, over
 tests/histories/before-release-2026-12). While workers of two releases serve one queue, either
-may have recorded a case, and the newer one replays both."""
+may have recorded a case, and the newer one replays both.
+
+Since release-2026-12b a case opens with the assessment its starter made (intake scores the
+account), without the assessment activity; a case started without one, or by a worker of the
+release before, assesses itself, and replays so."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from models.contracts import CaseInput
+from readmodel.engine import Database
 from temporal.client import data_converter
-from tests.workflows.harness import CaseHarness
-from workflows import changes
+from tests.fakes.twilio_api import FakeTwilio
+from tests.workflows import harness as case_harness
+from tests.workflows.harness import CaseHarness, case_worker, twilio_sender
+from workflows import case_schedule, changes
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.changes import NEWEST_RELEASE, RELEASES
 
 NEXT_RELEASE = "release-2099-01"  # a release after this code's: what a newer starter names
 
 
-async def started_and_past_two_reminders(harness: CaseHarness, release: str) -> WorkflowHistory:
+async def started_and_past_two_reminders(
+    harness: CaseHarness, release: str, *, assessed: bool = True
+) -> WorkflowHistory:
     await harness.sleep_until_local(10)
-    handle = await harness.start(dpd=5, release=release)  # its first reminder goes at once
+    # Its first reminder goes at once.
+    handle = await harness.start(dpd=5, release=release, assessed=assessed)
     await harness.sleep_days(10.5)  # past the ladder's steps at 5 and 10 days
     assert (await handle.query(Case.status)).contacts_sent >= 2
     return await handle.fetch_history()
@@ -39,6 +53,17 @@ def patch_markers(history: WorkflowHistory) -> list[str]:
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+
+
+def local_activities(history: WorkflowHistory) -> list[str]:
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
+            "activity_type"
+        ]
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
     ]
 
 
@@ -79,17 +104,21 @@ async def test_a_case_that_names_the_newest_release_records_no_marker(
         in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
         for e in history.events
     )
-    # Started, its first task (3), the assessment, the search attributes, the first write,
-    # the send scheduled: nothing else before the first reminder.
-    assert events_to_first_reminder(history) == 8
+    # Started, its first task (3), the search attributes, the first write, the send scheduled:
+    # nothing else before the first reminder. The assessment came in its input.
+    assert events_to_first_reminder(history) == 7
+    assert "assess_case" not in local_activities(history)
 
 
 async def test_a_case_that_names_no_release_records_one_marker_for_the_newest(
     harness: CaseHarness,
 ) -> None:
-    history = await started_and_past_two_reminders(harness, "")  # an older starter's input
+    # An older starter's input: no release named, no assessment made.
+    history = await started_and_past_two_reminders(harness, "", assessed=False)
     assert patch_markers(history) == [NEWEST_RELEASE]
-    # The same eight, and the release's marker and its `TemporalChangeVersion` upsert.
+    assert local_activities(history)[0] == "assess_case"
+    # The same seven, the assessment's marker, the release's marker and its
+    # `TemporalChangeVersion` upsert.
     assert events_to_first_reminder(history) == 10
 
 
@@ -109,3 +138,45 @@ async def test_a_case_that_took_its_release_silently_replays_on_a_newer_worker(
     history = await started_and_past_two_reminders(harness, NEWEST_RELEASE)
     # No marker of its own newer release there: the newer worker takes the one named.
     await replay_on_a_newer_worker(history, monkeypatch)
+
+
+async def test_an_assessed_case_that_a_worker_of_the_release_before_took_replays_here(
+    ts_env: WorkflowEnvironment,
+    task_queue: str,
+    fake_twilio: FakeTwilio,
+    sqlite_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While workers of release-2026-12 and of this release serve one queue, an older worker may
+    take a case that intake assessed and that names this release: it knows neither, records its
+    own release's marker and runs the assessment activity. This worker replays that."""
+    older = RELEASES[1:]
+    assert older[0][0] == "release-2026-12" and changes.ASSESSED_AT_START not in older[0][1]
+    monkeypatch.setattr(changes, "RELEASES", older)
+    monkeypatch.setattr(changes, "NEWEST_RELEASE", older[0][0])
+    monkeypatch.setattr(changes, "_GATHERED", dict(older))
+    own_assessment = case_schedule._assessment
+
+    async def ignoring_the_field(shell: Any, input: CaseInput, now: Any) -> Any:
+        return await own_assessment(shell, dataclasses.replace(input, assessment=None), now)
+
+    monkeypatch.setattr(case_schedule, "_assessment", ignoring_the_field)
+    # Unsandboxed, so that the older worker's constants apply.
+    settings = dataclasses.replace(case_harness.test_settings(task_queue), workflow_sandbox=False)
+    sender = twilio_sender(fake_twilio)
+    try:
+        async with case_worker(ts_env, task_queue, sqlite_db, sender, settings=settings):
+            harness = CaseHarness(env=ts_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
+            history = await started_and_past_two_reminders(harness, RELEASES[0][0])
+    finally:
+        await sender.aclose()
+    monkeypatch.undo()
+
+    assert patch_markers(history) == ["release-2026-12"]
+    assert local_activities(history)[0] == "assess_case"
+    replayer = Replayer(
+        workflows=[Case],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        data_converter=data_converter(),
+    )
+    await replayer.replay_workflow(history)
