@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -313,6 +315,24 @@ async def test_a_bad_intake_row_is_refused_with_the_daily_files_reasons(
     nothing = await offline.post("/cases", json=empty, headers=as_role(Role.OPERATIONS))
     assert set(fields(nothing).values()) == {"is missing"}
     assert set(fields(nothing)) == set(REQUIRED)
+
+
+async def test_a_row_whose_policy_cannot_be_used_is_not_started_and_says_why(
+    offline_db: Database, tmp_path: Path
+) -> None:
+    broken = tmp_path / "bank.toml"
+    broken.write_text('name = "bank"\nversion = "1"\n', encoding="utf-8")  # no ladders
+    settings = dataclasses.replace(settings_for("unused"), policy_file=broken)
+    app = make_app(settings, unreached_client(), offline_db)  # no start is ever tried
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://x"
+    ) as http:
+        response = await http.post("/cases", json=intake_row(), headers=as_role(Role.OPERATIONS))
+
+    assert response.status_code == 503
+    assert detail(response) == (
+        f"not assessed: {broken}: [ladders] has no ladder for segment(s) low, medium, high"
+    )
 
 
 @pytest.mark.parametrize(
