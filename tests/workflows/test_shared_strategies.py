@@ -44,14 +44,7 @@ def a_case(strategy: Strategy) -> CaseInput:
     return CaseInput(
         customer_ref="CUST000001",
         contact=ContactPoints(mobile="+8613800000001"),
-        account=Account(
-            account_no="6222000000000001",
-            product="card",
-            currency="CNY",
-            outstanding_minor=500_000,
-            overdue_minor=120_000,
-            oldest_due_date=date(2026, 2, 24),
-        ),
+        account=Account("6222000000000001", "card", "CNY", 500_000, 120_000, date(2026, 2, 24)),
         assessment=assessment,
         carried=carried,
     )
