@@ -54,13 +54,14 @@ PROMISE_DAY_END = "promise-day-end-2026-12"
 # activity and its marker fewer before the first reminder.
 ASSESSED_AT_START = "assessed-at-start-2026-12"
 
-_FIRST = frozenset(
+# The changes the first release, release-2026-12, gathers.
+_GATHERED_2026_12 = frozenset(
     {CHEAPER_CASE, LOCAL_WRITES, CLOSE_AT_ONCE, QUIET_CASE, ACT_FIRST, PROMISE_DAY_END}
 )
 # Newest first.
 RELEASES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("release-2026-12b", _FIRST | {ASSESSED_AT_START}),
-    ("release-2026-12", _FIRST),
+    ("release-2026-12b", _GATHERED_2026_12 | {ASSESSED_AT_START}),
+    ("release-2026-12", _GATHERED_2026_12),
 )
 
 
