@@ -133,16 +133,15 @@ def report_rejected(env: CommandEnv, errors: list[RowError]) -> int:
 
 
 async def start_case(env: CommandEnv, case: CaseInput) -> int:
-    from config.strategy import Assessor
     from operations.intake import Outcome, run_intake
 
+    # No assessor, as `collections intake`: the case assesses itself with the workers' policy.
     summary = await run_intake(
         await env.gateway(),
         [(2, case)],
         task_queue=env.settings.task_queues.collections,
         concurrency=1,
         refresh=False,
-        assessor=Assessor.configured(env.settings),
     )
     [outcome] = summary.outcomes
     if outcome.outcome is Outcome.ALREADY_RUNNING:

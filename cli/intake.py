@@ -160,7 +160,6 @@ async def start_cases(
     """Connects, starts the valid rows with a progress bar, reports; returns the exit code.
     With the read model `db`, a row whose case it holds open is refreshed in one call."""
     from cli.actions import connect_gateway
-    from config.strategy import Assessor
     from operations.intake import IntakeSummary, run_intake
 
     out = out or Console(highlight=False)
@@ -204,7 +203,8 @@ async def start_cases(
                 on_progress=advance,
                 refresh=options.refresh,
                 db=db,
-                assessor=Assessor.configured(settings),
+                # None: an operator's shell need not hold the workers' policy (`make up` gives
+                # only its own processes the demo strategy), so the case assesses itself.
             )
     except asyncio.CancelledError:
         partial = IntakeSummary(tuple(sorted(seen, key=lambda o: o.row)))

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from activities.messaging.senders import OutboxSender
 from cli.intake import IntakeOptions, policy_names, start_cases
 from cli.main import app
-from config.settings import PROJECT_ROOT, Settings, TaskQueues, load_settings
+from config.settings import POLICY_DIR, PROJECT_ROOT, Settings, TaskQueues, load_settings
 from config.strategy import Assessor
 from models.contracts import CaseInput
 from models.intake import ParsedIntake, parse_intake
@@ -239,6 +239,31 @@ async def test_without_a_worker_one_refresh_waits_and_the_rest_are_skipped(
     notes = [o.note for o in summary.already_running]
     assert notes[0] == "balances not refreshed: no answer within 1s (is a worker running?)"
     assert set(notes[1:]) == {"balances not refreshed: skipped, an earlier refresh got no answer"}
+
+
+async def test_the_cli_leaves_the_assessment_to_the_workers_policy(
+    ts_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    """`make up` gives its own processes the demo strategy; an operator's `collections intake`
+    in another shell has only the default. Its cases follow the workers' policy."""
+    path, accounts = errors_file(tmp_path)
+    demo = dataclasses.replace(settings_for(task_queue), policy_file=POLICY_DIR / "demo.toml")
+    db = Database(sqlite_url)
+    services = Services(db=db, sender=OutboxSender())
+    async with build_worker(ts_env.client, demo, task_queue, services):
+        code, _ = await intake(ts_env.client, path, task_queue)  # the CLI's settings: default
+        assert code == 1  # the file's bad rows
+        strategies = {}
+        for account_no in accounts.values():
+            await until_assessed(ts_env.client, f"case-{account_no}")
+            handle = ts_env.client.get_workflow_handle_for(
+                CollectionCaseWorkflow.run, f"case-{account_no}"
+            )
+            status = await handle.query(CollectionCaseWorkflow.status)
+            strategies[account_no] = status.strategy_version.split("@")[0]
+    await db.dispose()
+    # Rows 2 and 18 leave the strategy blank; row 19 names `default`.
+    assert [strategies[accounts[row]] for row in GOOD_ROWS] == ["demo", "demo", "default"]
 
 
 async def test_intake_assesses_each_case_it_starts_and_fails_a_row_whose_policy_is_broken(
