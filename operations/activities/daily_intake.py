@@ -175,8 +175,9 @@ class DailyIntakeActivities:
             )
             if summary.failed and len(summary.failed) == len(summary.outcomes):
                 raise ApplicationError(
-                    f"Temporal took none of rows {chunk[0][0]} to {chunk[-1][0]} "
-                    f"({summary.failed[0].note})",
+                    f"none of rows {chunk[0][0]} to {chunk[-1][0]} started "
+                    f"({summary.failed[0].note}): Temporal refused them, or their policy "
+                    "cannot be used",
                     type=NOT_TAKEN,
                 )
             progress.add(start + len(chunk), summary)
