@@ -181,8 +181,11 @@ class _Starter:
         def outcome(kind: Outcome, *, refreshed: bool = False, note: str = "") -> RowOutcome:
             return RowOutcome(row, account_no, workflow_id, kind, refreshed, note)
 
+        refreshing = running and self._refresh and not self._unanswered
         assessment = None
-        if self._assessor is not None:
+        # A case the read model holds open takes the row's balances, not a start: no
+        # assessment for it (one that had in fact finished starts again and assesses itself).
+        if self._assessor is not None and not refreshing:
             today = datetime.now(UTC).date()
             try:
                 assessment = await self._assessor.assess(case.account, case.strategy_version, today)
@@ -190,7 +193,7 @@ class _Starter:
                 return outcome(Outcome.FAILED, note=f"not assessed: {exc}")
         # Named, the release needs no marker; the assessment, no activity.
         case = dataclasses.replace(case, release=NEWEST_RELEASE, assessment=assessment)
-        if running and self._refresh and not self._unanswered:
+        if refreshing:
             try:
                 answer = await self._gateway.update_with_start(
                     Case.refresh_account,
