@@ -383,7 +383,8 @@ async def first_reminder_costs(
         costs = []
         for workflow_id in ids[:COST_SAMPLES]:
             history = await client.get_workflow_handle(workflow_id).fetch_history()
-            costs.append(cost(until_activity_done(history.events, activity)))
+            done = await until_activity_done(history.events, activity, client.data_converter)
+            costs.append(cost(done))
         middle = median(c.events for c in costs)
         return min(costs, key=lambda c: abs(c.events - middle))
 

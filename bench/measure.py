@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.converter import DataConverter
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -82,8 +83,11 @@ def cost(events: Sequence[HistoryEvent]) -> HistoryCost:
     return HistoryCost(events=len(events), workflow_tasks=tasks, kinds=dict(kinds))
 
 
-def until_activity_done(events: Sequence[HistoryEvent], activity: str) -> list[HistoryEvent]:
-    """The events from the start up to and including the first completion of `activity`."""
+async def until_activity_done(
+    events: Sequence[HistoryEvent], activity: str, converter: DataConverter
+) -> list[HistoryEvent]:
+    """The events from the start up to and including the first completion of `activity`, an
+    activity or a local activity (its marker, whose name `converter` decodes)."""
     names: dict[int, str] = {}
     for index, event in enumerate(events):
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -94,4 +98,19 @@ def until_activity_done(events: Sequence[HistoryEvent], activity: str) -> list[H
             scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
             if names.get(scheduled) == activity:
                 return list(events[: index + 1])
+        if await _local_activity_done(event, converter) == activity:
+            return list(events[: index + 1])
     raise LookupError(f"no completed {activity} activity in this history")
+
+
+async def _local_activity_done(event: HistoryEvent, converter: DataConverter) -> str:
+    """The type of the local activity whose successful completion `event` records, or ""."""
+    if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+        return ""
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != "core_local_activity" or marker.HasField("failure"):
+        return ""
+    data = marker.details["data"].payloads if "data" in marker.details else ()
+    values = await converter.decode(data) if data else []
+    found = values[0] if values and isinstance(values[0], dict) else {}
+    return str(found.get("activity_type", ""))

@@ -46,6 +46,12 @@ STORE_ACTIVITY = "write_case"  # carries the case's audit entries
 AUDITED_ACTIVITIES = frozenset(
     {"assess_case", "send_contact", "record_refused_attempt", "apply_delivery_status"}
 )
+# A run's end keeps its own time: it is the last thing its task did, after any local activity
+# in that task moved the workflow's clock past the task's start (a closing message sent).
+RUN_ENDS = frozenset(
+    f"workflow_execution_{how}_event_attributes"
+    for how in ("completed", "failed", "canceled", "continued_as_new")
+)
 MAX_TASK = timedelta(minutes=1)  # a workflow task takes milliseconds; never trust more
 CHILD_STARTED = "child_workflow_execution_started"  # the handoff row is written when initiated
 CHILD_WORDS = {"RiskReview": "risk review", "LegalReferral": "legal referral"}
@@ -124,7 +130,7 @@ class _RunReader:
             at = event.event_time.ToDatetime(tzinfo=UTC)
             if kind == "workflow_task_started_event_attributes":
                 task_time = at
-            elif _is_command(kind, attributes):
+            elif _is_command(kind, attributes) and kind not in RUN_ENDS:
                 at = max(task_time, at - MAX_TASK)  # as the workflow saw it: `workflow.now()`
             name = kind.removesuffix("_event_attributes")
             handler = getattr(self, "_on_" + name, None)
@@ -253,7 +259,11 @@ class _RunReader:
                 self._add(at, "opened", audit_words("opened", detail))
                 self._opened_row = self._timeline.rows[-1]
                 return
-        if name:
+        marker = event.marker_recorded_event_attributes
+        if marker.HasField("failure"):
+            words = await self._failure_words(marker.failure)
+            self._add(at, "activity_failed", f"{name or 'local activity'} failed (local): {words}")
+        elif name and not (self._audit_readable and name in AUDITED_ACTIVITIES):
             self._add(at, "activity", f"{name} done (local)")
 
     # --- activities and timers -----------------------------------------------------------

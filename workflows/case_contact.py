@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from models.contact_events import ContactDelayed, ContactFailed, ContactOutcomeReported
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import contact_rules, ladder_rules
     from workflows.case_base import store
     from workflows.case_shell import CaseShell
+    from workflows.changes import LOCAL_SEND
     from workflows.contact_policy import ContactContext, Decision, decide
     from workflows.ladder_rules import PROVIDER_PAUSE, StepEnd
 
@@ -45,6 +46,7 @@ SEND_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=2),
 )
+ONE_TRY = RetryPolicy(maximum_attempts=1)
 CLOSING_TRIES = 24
 
 
@@ -124,30 +126,24 @@ async def send(
     once the collector has stopped waiting) and its `extra` params.
     """
     state = shell.live()
-    give_up = max(until - workflow.now(), timedelta(seconds=1))
     contact = shell.input.contact
     ladder = not key
     key = key or state.inflight_key or shell.next_key("c")
     if ladder:
         state.inflight_key = key
+    request = SendInput(
+        idempotency_key=key,
+        case_id=shell.id,
+        account_no=shell.input.account.account_no,
+        channel=channel,
+        to=contact_rules.mobile_of(state, contact.mobile),
+        language=contact.language,
+        template=template,
+        params={**_message_params(shell), **(extra or {})},
+    )
     try:
-        result: SendResult = await workflow.execute_activity(
-            "send_contact",
-            SendInput(
-                idempotency_key=key,
-                case_id=shell.id,
-                account_no=shell.input.account.account_no,
-                channel=channel,
-                to=contact_rules.mobile_of(state, contact.mobile),
-                language=contact.language,
-                template=template,
-                params={**_message_params(shell), **(extra or {})},
-            ),
-            result_type=SendResult,
-            start_to_close_timeout=SEND_TIMEOUT,
-            schedule_to_close_timeout=give_up,
-            retry_policy=SEND_RETRY,
-        )
+        local = ladder and shell.changes.taken(LOCAL_SEND)
+        result = await _send_contact(request, until, local=local)
     except ActivityError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.non_retryable:
@@ -168,6 +164,40 @@ async def send(
     past = PastContact(at=workflow.now(), channel=channel, status=result.status, key=key)
     shell.decided(ladder_rules.sent(shell.live(), past, template))
     return result
+
+
+async def _send_contact(request: SendInput, until: datetime, *, local: bool) -> SendResult:
+    """The send activity, retried no later than `until`. `local`: its first try runs in this
+    workflow task, and a try that fails goes on as an activity, whose retries an engineer sees
+    in the case's pending activities and history (a message that can never be built fails
+    there at once). Exactly once holds across the two: both send under one key."""
+    if local:
+        try:
+            result: SendResult = await workflow.execute_local_activity(
+                "send_contact",
+                request,
+                result_type=SendResult,
+                start_to_close_timeout=SEND_TIMEOUT,
+                schedule_to_close_timeout=_give_up(until),
+                retry_policy=ONE_TRY,
+            )
+            return result
+        except FailureError as err:  # a local try's failure arrives unwrapped
+            if isinstance(err, CancelledError):
+                raise
+    sent: SendResult = await workflow.execute_activity(
+        "send_contact",
+        request,
+        result_type=SendResult,
+        start_to_close_timeout=SEND_TIMEOUT,
+        schedule_to_close_timeout=_give_up(until),
+        retry_policy=SEND_RETRY,
+    )
+    return sent
+
+
+def _give_up(until: datetime) -> timedelta:
+    return max(until - workflow.now(), timedelta(seconds=1))
 
 
 def _message_params(shell: CaseShell) -> dict[str, str]:

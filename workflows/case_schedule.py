@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         start_risk_review,
     )
     from workflows.case_shell import CaseShell
-    from workflows.changes import ASSESSED_AT_START, CHEAPER_CASE
+    from workflows.changes import ASSESSED_AT_START, CHEAPER_CASE, LOCAL_SEND
 
 DEPARTMENT_ACTIONS = frozenset(
     {"task_deadline", "forbearance_end", "instalment", "collector_call", "legal_check"}
@@ -195,7 +195,7 @@ def department_work(shell: CaseShell, action: str, now: datetime) -> None:
 async def open_case(shell: CaseShell, input: CaseInput) -> CaseState:
     """The case's first step: the scorecard's assessment, the opening on record, and a risk
     review where the segment asks for one."""
-    now = workflow.now()
+    now = _opened_at(shell)
     assessment = await _assessment(shell, input, now)
     state = CaseState(
         started_at=now,
@@ -218,6 +218,17 @@ async def open_case(shell: CaseShell, input: CaseInput) -> CaseState:
     if assessment.segment == assessment.strategy.stages.risk_review_segment:
         start_risk_review(shell, f"{assessment.segment}-risk segment")
     return state
+
+
+def _opened_at(shell: CaseShell) -> datetime:
+    """When the case opened: the instant its run started. The same in every try of its first
+    workflow task, which since LOCAL_SEND also sends the first reminder: the attempt keys and
+    the audit's sequence are made from it, and a task tried again after a worker died must make
+    the same ones, or a reminder would go out again under a new key. Before, the first task's
+    own instant."""
+    if shell.changes.taken(LOCAL_SEND):
+        return workflow.info().workflow_start_time
+    return workflow.now()
 
 
 async def _assessment(shell: CaseShell, input: CaseInput, now: datetime) -> Assessment:

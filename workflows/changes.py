@@ -53,6 +53,10 @@ PROMISE_DAY_END = "promise-day-end-2026-12"
 # account before it starts the case) instead of its own assessment activity: one local
 # activity and its marker fewer before the first reminder.
 ASSESSED_AT_START = "assessed-at-start-2026-12"
+# A ladder's send first tries once as a local activity, in the workflow task that decided it;
+# only a send that fails goes on as an activity, retried through the server as before. A
+# reminder is then one workflow task: no activity task, no second workflow task.
+LOCAL_SEND = "local-send-2026-12"
 
 # The changes the first release, release-2026-12, gathers.
 _GATHERED_2026_12 = frozenset(
@@ -60,6 +64,7 @@ _GATHERED_2026_12 = frozenset(
 )
 # Newest first.
 RELEASES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("release-2026-12c", _GATHERED_2026_12 | {ASSESSED_AT_START, LOCAL_SEND}),
     ("release-2026-12b", _GATHERED_2026_12 | {ASSESSED_AT_START}),
     ("release-2026-12", _GATHERED_2026_12),
 )

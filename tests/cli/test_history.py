@@ -298,7 +298,9 @@ async def test_show_follows_the_case_across_continue_as_new(
         await show_history(workflow_id, settings=settings, out=out, err=err, connect=connect) == 0
     )
     text = out_text.getvalue()
-    assert "send_contact failed 3 times; retried (attempt 4)" in text
+    # The first try, local, met the 429; the activity after it met two 500s.
+    assert "send_contact failed (local): TransientSendError: twilio rate limit (429)" in text
+    assert "send_contact failed 2 times; retried (attempt 3)" in text
     assert "continued as new (next run " in text and ", continuing run " in text
     assert text.count("started CollectionCase") == 2
 
@@ -352,11 +354,22 @@ async def test_a_folder_replays_every_history_in_it(tmp_path: Path) -> None:
     assert len(out_text.getvalue().splitlines()) == len(list(HISTORIES.rglob("*.json")))
 
 
-async def test_the_timeline_follows_retries_and_continue_as_new() -> None:
-    runs = [read_history(HISTORIES / f"retries_and_new_run.run{n}.json") for n in (1, 2)]
+@pytest.mark.parametrize(
+    ("folder", "retries"),
+    [
+        # A 429 and two 500s: the local try met the first, the activity after it the others.
+        (HISTORIES, ["send_contact failed (local): TransientSendError: twilio rate limit (429)",
+                     "send_contact failed 2 times; retried (attempt 3)"]),
+        (HISTORIES / "before-local-send", ["send_contact failed 3 times; retried (attempt 4)"]),
+    ],
+)  # fmt: skip
+async def test_the_timeline_follows_retries_and_continue_as_new(
+    folder: Path, retries: list[str]
+) -> None:
+    runs = [read_history(folder / f"retries_and_new_run.run{n}.json") for n in (1, 2)]
     timeline = await history_timeline(runs, data_converter())
     details = [row.detail for row in timeline.rows]
-    assert "send_contact failed 3 times; retried (attempt 4)" in details
+    assert [d for d in details if d.startswith("send_contact failed")] == retries
     assert any(d.startswith("continued as new (next run ") for d in details)
     assert any(", continuing run " in d for d in details)
     assert details[-1] == "completed (closed as paid)"

@@ -40,6 +40,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
 )
 from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import load_settings
 from models.case_status import CaseStatus
@@ -362,6 +363,12 @@ async def all_sent(cases: Sequence[Case], expected: int) -> bool | None:
             status = await case.handle.query(CollectionCaseWorkflow.status)
         except WorkflowQueryFailedError:  # still being assessed
             return None
+        except RPCError as err:
+            # Its workflow task is being tried again: a worker died in it (the first reminder is
+            # sent in the case's first task), and the next one has not finished it yet.
+            if err.status is RPCStatusCode.FAILED_PRECONDITION:
+                return None
+            raise
         if status.contacts_sent < expected:
             return None
     return True

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
+import json
 import shutil
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -157,6 +159,23 @@ class CaseHarness:
 
     def calls_to(self, mobile: str) -> list[str]:
         return [c.body for c in self.fake.calls if c.to == mobile]
+
+
+def local_activity(event: HistoryEvent) -> str:
+    """The type of the local activity whose marker `event` is, "" for any other event (the
+    harness's payloads are not encrypted)."""
+    if not event.HasField("marker_recorded_event_attributes"):
+        return ""
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != "core_local_activity":
+        return ""
+    return str(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+
+
+def local_send_done(event: HistoryEvent) -> bool:
+    """Whether `event` is a send that went out on its local try (a marker with no failure)."""
+    failed = event.marker_recorded_event_attributes.HasField("failure")
+    return local_activity(event) == "send_contact" and not failed
 
 
 def sent_at(events: list[TimelineEvent]) -> list[datetime]:

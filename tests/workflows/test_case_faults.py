@@ -94,21 +94,25 @@ def went_out(rows: list[ContactAttemptRow]) -> list[ContactAttemptRow]:
 
 
 async def send_retries(handle: WorkflowHandle[Any, Any]) -> list[int]:
-    """The attempt numbers of the send activities that needed more than one attempt (history
-    keeps the last attempt's start)."""
+    """The tries of the sends that needed more than one: a failed local try counts with the
+    send activity that follows it (history keeps the last attempt's start)."""
     history = await handle.fetch_history()
-    names = {
-        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    }
-    return [
-        started.attempt
-        for e in history.events
-        if e.HasField("activity_task_started_event_attributes")
-        and (started := e.activity_task_started_event_attributes).attempt > 1
-        and names[started.scheduled_event_id] == "send_contact"
-    ]
+    local_failures = 0
+    sends: dict[int, int] = {}  # the send activity's scheduled event -> local tries before it
+    tries = []
+    for e in history.events:
+        if e.HasField("marker_recorded_event_attributes"):
+            marker = e.marker_recorded_event_attributes
+            failed = marker.HasField("failure") and marker.marker_name == "core_local_activity"
+            local_failures += failed and "send_contact" in str(marker.details["data"])
+        elif e.HasField("activity_task_scheduled_event_attributes"):
+            if e.activity_task_scheduled_event_attributes.activity_type.name == "send_contact":
+                sends[e.event_id], local_failures = local_failures, 0
+        elif e.HasField("activity_task_started_event_attributes"):
+            started = e.activity_task_started_event_attributes
+            if started.scheduled_event_id in sends:
+                tries.append(sends[started.scheduled_event_id] + started.attempt)
+    return [n for n in tries if n > 1]
 
 
 # --- transient failures -------------------------------------------------------------------

@@ -47,6 +47,7 @@ from tests.workflows.harness import (
     CaseHarness,
     department_settings,
     department_workers,
+    local_send_done,
     time_skipping_env,
     twilio_sender,
 )
@@ -462,8 +463,8 @@ def attach_times(story: Story, timeline: list[TimelineEvent]) -> None:
 async def send_decisions(
     handle: WorkflowHandle[Case, CaseStatus],
 ) -> list[tuple[datetime, datetime]]:
-    """For every send activity that completed: when it completed, and the start of the workflow
-    task that scheduled it (the policy said yes then).
+    """For every send that completed: when it completed, and the start of the workflow task that
+    scheduled it (the policy said yes then).
 
     A send is paired with its own scheduling through the completion's `scheduled_event_id`, not
     by time: the next send's workflow task may start in the very millisecond this one's answer
@@ -486,6 +487,10 @@ async def send_decisions(
             if scheduled in decided_by_event:
                 completed = event.event_time.ToDatetime(tzinfo=UTC)
                 sends.append((completed, decided_by_event[scheduled]))
+        elif local_send_done(event):
+            # Sent in the task that decided it; the case reads its answer at the task's time.
+            assert task_started is not None
+            sends.append((task_started, task_started))
     return sends
 
 

@@ -17,7 +17,7 @@ from models.contracts import Stage
 from operations import cases
 from operations.gateway import Gateway
 from readmodel import queries
-from tests.workflows.harness import CaseHarness
+from tests.workflows.harness import CaseHarness, local_send_done
 from workflows.case import CollectionCaseWorkflow as Case
 
 STRATEGY = load_strategy(POLICY_DIR / "default.toml")  # what a case started with no name runs
@@ -65,16 +65,18 @@ async def test_half_a_year_of_a_quiet_case_is_its_ladder_and_its_thresholds(
     assert woke <= {float(day) for day in [*steps, *thresholds.values()]}, woke
 
     # Every timer is a step or a threshold (the first step goes out as the case opens); every
-    # activity a reminder; every workflow task the opening, a timer's or a reminder's answer.
+    # send a reminder, sent in the task that decided it; every workflow task the opening or a
+    # timer's.
     timers = kinds[EventType.EVENT_TYPE_TIMER_STARTED]
     activities = kinds[EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
     tasks = kinds[EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED]
     assert timers <= len(steps) - 1 + len(thresholds)
-    assert activities == len(steps)
-    assert tasks <= 1 + timers + activities
-    # A task is 3 events, a timer 2, an activity 3; a task records at most two markers and
-    # upserts (a local write, a patch and its version, the search attributes).
-    bound = 1 + tasks * (3 + 2) + timers * 2 + activities * 3
+    assert activities == 0
+    assert sum(local_send_done(event) for event in history.events) == len(steps)
+    assert tasks <= 1 + timers
+    # A task is 3 events, a timer 2; a task records at most four markers and upserts (a local
+    # write, the send, the write after it, the search attributes).
+    bound = 1 + tasks * (3 + 4) + timers * 2
     assert len(history.events) <= bound, (len(history.events), bound, kinds)
 
 

@@ -28,7 +28,7 @@ from readmodel.engine import Database
 from temporal.client import data_converter
 from tests.fakes.twilio_api import FakeTwilio
 from tests.workflows import harness as case_harness
-from tests.workflows.harness import CaseHarness, case_worker, twilio_sender
+from tests.workflows.harness import CaseHarness, case_worker, local_activity, twilio_sender
 from workflows import case_schedule, changes
 from workflows.case import CollectionCaseWorkflow as Case
 from workflows.changes import NEWEST_RELEASE, RELEASES
@@ -57,23 +57,23 @@ def patch_markers(history: WorkflowHistory) -> list[str]:
 
 
 def local_activities(history: WorkflowHistory) -> list[str]:
-    return [
-        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
-            "activity_type"
-        ]
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-    ]
+    return [name for e in history.events if (name := local_activity(e))]
 
 
 def events_to_first_reminder(history: WorkflowHistory) -> int:
-    return 1 + next(
-        i
-        for i, e in enumerate(history.events)
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "send_contact"
-    )
+    """Events up to the first send's completion: its local activity's marker, or (a case before
+    LOCAL_SEND) its activity's completion."""
+    sends: set[int] = set()
+    for i, e in enumerate(history.events):
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            if e.activity_task_scheduled_event_attributes.activity_type.name == "send_contact":
+                sends.add(e.event_id)
+        elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            if e.activity_task_completed_event_attributes.scheduled_event_id in sends:
+                return i + 1
+        elif local_activity(e) == "send_contact":
+            return i + 1
+    raise AssertionError("no send completed")
 
 
 async def replay_on_a_newer_worker(
@@ -104,9 +104,10 @@ async def test_a_case_that_names_the_newest_release_records_no_marker(
         in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
         for e in history.events
     )
-    # Started, its first task (3), the search attributes, the first write, the send scheduled:
-    # nothing else before the first reminder. The assessment came in its input.
+    # Started, its first task (3), the search attributes, the first write, the send (a local
+    # activity): nothing else before the first reminder. The assessment came in its input.
     assert events_to_first_reminder(history) == 7
+    assert local_activities(history)[:3] == ["write_case", "send_contact", "write_case"]
     assert "assess_case" not in local_activities(history)
 
 
@@ -140,7 +141,7 @@ async def test_a_case_that_took_its_release_silently_replays_on_a_newer_worker(
     await replay_on_a_newer_worker(history, monkeypatch)
 
 
-async def test_an_assessed_case_that_a_worker_of_the_release_before_took_replays_here(
+async def test_an_assessed_case_that_a_worker_of_release_2026_12_took_replays_here(
     ts_env: WorkflowEnvironment,
     task_queue: str,
     fake_twilio: FakeTwilio,
@@ -150,30 +151,73 @@ async def test_an_assessed_case_that_a_worker_of_the_release_before_took_replays
     """While workers of release-2026-12 and of this release serve one queue, an older worker may
     take a case that intake assessed and that names this release: it knows neither, records its
     own release's marker and runs the assessment activity. This worker replays that."""
-    older = RELEASES[1:]
-    assert older[0][0] == "release-2026-12" and changes.ASSESSED_AT_START not in older[0][1]
-    monkeypatch.setattr(changes, "RELEASES", older)
-    monkeypatch.setattr(changes, "NEWEST_RELEASE", older[0][0])
-    monkeypatch.setattr(changes, "_GATHERED", dict(older))
     own_assessment = case_schedule._assessment
 
     async def ignoring_the_field(shell: Any, input: CaseInput, now: Any) -> Any:
         return await own_assessment(shell, dataclasses.replace(input, assessment=None), now)
 
     monkeypatch.setattr(case_schedule, "_assessment", ignoring_the_field)
-    # Unsandboxed, so that the older worker's constants apply.
+    history = await _on_a_worker_of(
+        "release-2026-12", ts_env, task_queue, fake_twilio, sqlite_db, monkeypatch
+    )
+    assert patch_markers(history) == ["release-2026-12"]
+    assert local_activities(history)[0] == "assess_case"
+    assert "send_contact" not in local_activities(history)
+    await _replays_here(history)
+
+
+async def test_a_case_that_a_worker_of_release_2026_12b_took_replays_here(
+    ts_env: WorkflowEnvironment,
+    task_queue: str,
+    fake_twilio: FakeTwilio,
+    sqlite_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker of release-2026-12b takes the assessment from the input but sends through the
+    server: it records its own release's marker and an activity per send."""
+    history = await _on_a_worker_of(
+        "release-2026-12b", ts_env, task_queue, fake_twilio, sqlite_db, monkeypatch
+    )
+    assert patch_markers(history) == ["release-2026-12b"]
+    assert local_activities(history)[:2] == ["write_case", "write_case"]
+    assert "send_contact" not in local_activities(history)
+    assert events_to_first_reminder(history) == 11  # its marker and upsert, the activity's 3
+    await _replays_here(history)
+
+
+async def _on_a_worker_of(
+    release: str,
+    ts_env: WorkflowEnvironment,
+    task_queue: str,
+    fake_twilio: FakeTwilio,
+    sqlite_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> WorkflowHistory:
+    """A case that names this code's newest release, run by a worker whose newest is `release`
+    (unsandboxed, so that its constants apply)."""
+    older = RELEASES[[name for name, _ in RELEASES].index(release) :]
+    if changes.LOCAL_SEND not in older[0][1]:  # its code never asks about it
+        asks = changes.Changes.taken
+
+        def older_code(self: changes.Changes, change: str) -> bool:
+            return change != changes.LOCAL_SEND and asks(self, change)
+
+        monkeypatch.setattr(changes.Changes, "taken", older_code)
+    monkeypatch.setattr(changes, "RELEASES", older)
+    monkeypatch.setattr(changes, "NEWEST_RELEASE", older[0][0])
+    monkeypatch.setattr(changes, "_GATHERED", dict(older))
     settings = dataclasses.replace(case_harness.test_settings(task_queue), workflow_sandbox=False)
     sender = twilio_sender(fake_twilio)
     try:
         async with case_worker(ts_env, task_queue, sqlite_db, sender, settings=settings):
             harness = CaseHarness(env=ts_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
-            history = await started_and_past_two_reminders(harness, RELEASES[0][0])
+            return await started_and_past_two_reminders(harness, RELEASES[0][0])
     finally:
         await sender.aclose()
-    monkeypatch.undo()
+        monkeypatch.undo()
 
-    assert patch_markers(history) == ["release-2026-12"]
-    assert local_activities(history)[0] == "assess_case"
+
+async def _replays_here(history: WorkflowHistory) -> None:
     replayer = Replayer(
         workflows=[Case],
         workflow_runner=UnsandboxedWorkflowRunner(),
