@@ -97,7 +97,8 @@ class CollectionCaseWorkflow:
             # while this loop is still awaiting a write.
             shell.changed = False
             schedule.note_stage(shell, workflow.now())
-            await shell.flush()
+            if not schedule.sends_first(shell, workflow.now()):
+                await shell.flush()
             if schedule.history_long(state):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await shell.flush()

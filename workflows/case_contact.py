@@ -70,6 +70,8 @@ async def _try_contact(shell: CaseShell, channel: Channel, template: str, now: d
         context = policy_context(shell, candidate, now)
         decision = decide(context)
         if not decision.allowed:
+            if shell.changes.taken(LOCAL_SEND):
+                await shell.flush()  # held back for after a send (`sends_first`): none goes
             await record_refusal(shell, candidate, template, now, decision)
             end = ladder_rules.after_refusal(decision, now)
         else:
@@ -143,7 +145,7 @@ async def send(
     )
     try:
         local = ladder and shell.changes.taken(LOCAL_SEND)
-        result = await _send_contact(request, until, local=local)
+        result = await _send_contact(shell, request, until, local=local)
     except ActivityError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.non_retryable:
@@ -166,11 +168,15 @@ async def send(
     return result
 
 
-async def _send_contact(request: SendInput, until: datetime, *, local: bool) -> SendResult:
+async def _send_contact(
+    shell: CaseShell, request: SendInput, until: datetime, *, local: bool
+) -> SendResult:
     """The send activity, retried no later than `until`. `local`: its first try runs in this
     workflow task, and a try that fails goes on as an activity, whose retries an engineer sees
     in the case's pending activities and history (a message that can never be built fails
-    there at once). Exactly once holds across the two: both send under one key."""
+    there at once); what the case held back to write after the send is written before that
+    activity, which may take an hour. Exactly once holds across the two: both send under one
+    key."""
     if local:
         try:
             result: SendResult = await workflow.execute_local_activity(
@@ -185,6 +191,7 @@ async def _send_contact(request: SendInput, until: datetime, *, local: bool) -> 
         except FailureError as err:  # a local try's failure arrives unwrapped
             if isinstance(err, CancelledError):
                 raise
+            await shell.flush()
     sent: SendResult = await workflow.execute_activity(
         "send_contact",
         request,

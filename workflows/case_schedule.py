@@ -64,6 +64,17 @@ def next_due(shell: CaseShell, now: datetime) -> tuple[str, datetime | None]:
     return action, at
 
 
+def sends_first(shell: CaseShell, now: datetime) -> bool:
+    """Whether a reminder is due now and goes out on a local try (LOCAL_SEND): what changed
+    before it (a new case's opening, first of all) is then written with what the send changes,
+    in one write after it, in the same workflow task. A refusal, or a try that fails, writes it
+    first (`case_contact`)."""
+    if not shell.changes.taken(LOCAL_SEND):
+        return False
+    action, at = next_due(shell, now)
+    return action == "contact" and at is not None and at <= now
+
+
 def scheduled(shell: CaseShell, now: datetime) -> list[tuple[datetime, str]]:
     """What the case will do by itself, each with when: the calendar's review aside."""
     state = shell.live()

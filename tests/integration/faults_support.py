@@ -40,6 +40,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
 )
 from temporalio.common import SearchAttributeKey
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import load_settings
@@ -372,6 +373,21 @@ async def all_sent(cases: Sequence[Case], expected: int) -> bool | None:
         if status.contacts_sent < expected:
             return None
     return True
+
+
+async def failed_local_try(
+    handle: WorkflowHandle[Any, Any], activity: str, converter: DataConverter
+) -> bool:
+    """Whether the workflow's history holds a failed local try of `activity` (its marker,
+    decoded with `converter`: the rig's payloads are encrypted)."""
+    for event in (await handle.fetch_history()).events:
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name != "core_local_activity" or not marker.HasField("failure"):
+            continue
+        [data] = await converter.decode(marker.details["data"].payloads)
+        if data["activity_type"] == activity:
+            return True
+    return False
 
 
 async def quiet(cases: Sequence[Case]) -> bool | None:

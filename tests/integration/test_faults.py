@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 from sqlmodel import col, select
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from models.case_status import NextAction
@@ -37,6 +38,7 @@ from tests.integration.faults_support import (
     attempt_key,
     callbacks_applied,
     dev_server_argv,
+    failed_local_try,
     fault_rig,
     kill,
     quiet,
@@ -319,7 +321,7 @@ async def _database_outage(
             # each send fails (a write past SQLite's busy timeout, a connection reset, a write
             # hung past the send's timeout) and waits to be tried again.
             await wait_until(
-                lambda: _retried(in_doubt),
+                lambda: _retried(in_doubt, client.data_converter),
                 within=seconds + 60,
                 what="each send Twilio accepted failing, as Twilio's answer cannot be recorded",
                 alive=alive,
@@ -391,17 +393,20 @@ def _via(url: str, port: int) -> str:
     return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
 
 
-async def _retried(cases: Sequence[Case]) -> bool | None:
-    """True once every case's send in flight has failed at least once: it is pending on a
-    later attempt."""
+async def _retried(cases: Sequence[Case], converter: DataConverter) -> bool | None:
+    """True once every case's send in flight has failed at least once: its local try failed
+    (its marker is in the history once the task that holds it is sent in, while the case
+    retries its write), or its activity is pending on a later attempt."""
     described = await asyncio.gather(*(c.handle.describe() for c in cases))
-    for d in described:
+    for case, d in zip(cases, described, strict=True):
         sends = [
             p
             for p in d.raw_description.pending_activities
             if p.activity_type.name == "send_contact"
         ]
-        if not sends or sends[0].attempt < 2:
+        if sends and sends[0].attempt >= 2:
+            continue
+        if not await failed_local_try(case.handle, "send_contact", converter):
             return None
     return True
 
@@ -444,7 +449,7 @@ async def _twilio_fails_a_third(
         started = await start_cases(client, rig, cases)
         # Faults through the first reminders and until every second one has met them.
         await wait_until(
-            lambda: _calls_tried(rig, db, started),
+            lambda: _calls_tried(rig, db, started, client.data_converter),
             within=within,
             what="every case's call tried at Twilio while it failed a third of requests",
             every=0.2,
@@ -464,7 +469,9 @@ async def _twilio_fails_a_third(
         stop(worker)
 
 
-async def _calls_tried(rig: Rig, db: Database, cases: Sequence[Case]) -> bool | None:
+async def _calls_tried(
+    rig: Rig, db: Database, cases: Sequence[Case], converter: DataConverter
+) -> bool | None:
     """True once Twilio has answered every case's call: it holds the call, or the call's send
     failed and waits to be tried again (the call's attempt row is there, so the send in flight
     is the call's, and it is past its first attempt)."""
@@ -482,7 +489,7 @@ async def _calls_tried(rig: Rig, db: Database, cases: Sequence[Case]) -> bool | 
         calling = set(rows.all())
     if len(calling) < len(waiting):
         return None
-    return await _retried(waiting)
+    return await _retried(waiting, converter)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

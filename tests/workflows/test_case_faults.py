@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,9 +30,15 @@ from activities.messaging.senders import ProviderReceipt, Sender
 from models.contracts import AttemptStatus
 from models.strategy import Channel
 from readmodel.engine import Database
-from readmodel.tables import ContactAttemptRow
+from readmodel.tables import AuditLogRow, CaseRow, ContactAttemptRow
 from tests.fakes.twilio_api import FakeTwilio
-from tests.workflows.harness import CaseHarness, running_harness, sent_at, twilio_sender
+from tests.workflows.harness import (
+    CaseHarness,
+    local_activity,
+    running_harness,
+    sent_at,
+    twilio_sender,
+)
 from workflows.case import CollectionCaseWorkflow as Case
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -141,6 +148,53 @@ async def test_a_rate_limit_then_server_errors_are_retried_to_one_message(
     assert not [e for e in events if e.kind in ("contact_delayed", "contact_failed")]
     assert (await handle.query(Case.status)).contacts_sent == 1
     assert await send_retries(handle) == [5]
+
+
+async def test_a_case_whose_first_send_keeps_failing_is_on_record_while_it_is_retried(
+    faulty: CaseHarness,
+) -> None:
+    """A new case writes its opening with its first send's result (one write); a local try
+    that fails writes it before the send goes on as an activity, which may retry for an hour."""
+    await faulty.sleep_until_local(10)
+    faulty.fake.fail_next(30, status=500)
+    handle = await faulty.start(dpd=5, mobile=MOBILE)
+    await faulty.skip(timedelta(seconds=20))  # the local try and a few of the activity's
+
+    pending = (await handle.describe()).raw_description.pending_activities
+    assert [p.activity_type.name for p in pending] == ["send_contact"]
+    assert pending[0].attempt > 1
+    assert faulty.fake.sent_to(MOBILE) == []
+    async with faulty.db.session() as s:
+        row = (await s.exec(select(CaseRow).where(CaseRow.case_id == handle.id))).one()
+        audit = (await s.exec(select(AuditLogRow).where(AuditLogRow.case_id == handle.id))).all()
+    assert (row.stage, row.days_past_due) == ("early", 5)
+    assert [entry.kind for entry in audit] == ["opened"]
+
+
+async def test_a_new_case_refused_at_night_is_on_record_before_its_refusal(
+    faulty: CaseHarness,
+) -> None:
+    today = (await faulty.env.get_current_time()).astimezone(SHANGHAI).date()
+    await faulty.sleep_until(datetime.combine(today + timedelta(days=1), time(23), SHANGHAI))
+    handle = await faulty.start(dpd=5, mobile=MOBILE)
+    await faulty.skip(timedelta(minutes=1))
+
+    async with faulty.db.session() as s:
+        audit = (await s.exec(select(AuditLogRow).where(AuditLogRow.case_id == handle.id))).all()
+    assert [entry.kind for entry in sorted(audit, key=lambda e: e.seq)] == [
+        "opened",
+        "contact_refused",
+    ]
+    history = await handle.fetch_history()
+    writes = [e.event_id for e in history.events if local_activity(e) == "write_case"]
+    refusal = next(
+        e.event_id
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name
+        == "record_refused_attempt"
+    )
+    assert writes[0] < refusal  # the opening went out before the refusal's activity
 
 
 async def test_an_outage_at_the_end_of_the_window_never_pushes_a_reminder_past_it(

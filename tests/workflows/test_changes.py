@@ -104,10 +104,10 @@ async def test_a_case_that_names_the_newest_release_records_no_marker(
         in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
         for e in history.events
     )
-    # Started, its first task (3), the search attributes, the first write, the send (a local
-    # activity): nothing else before the first reminder. The assessment came in its input.
-    assert events_to_first_reminder(history) == 7
-    assert local_activities(history)[:3] == ["write_case", "send_contact", "write_case"]
+    # Started, its first task (3), the send (a local activity): nothing else before the first
+    # reminder. The assessment came in its input; the opening is written with the send's result.
+    assert events_to_first_reminder(history) == 5
+    assert local_activities(history)[:2] == ["send_contact", "write_case"]
     assert "assess_case" not in local_activities(history)
 
 
@@ -118,9 +118,9 @@ async def test_a_case_that_names_no_release_records_one_marker_for_the_newest(
     history = await started_and_past_two_reminders(harness, "", assessed=False)
     assert patch_markers(history) == [NEWEST_RELEASE]
     assert local_activities(history)[0] == "assess_case"
-    # The same seven, the assessment's marker, the release's marker and its
+    # The same five, the assessment's marker, the release's marker and its
     # `TemporalChangeVersion` upsert.
-    assert events_to_first_reminder(history) == 10
+    assert events_to_first_reminder(history) == 8
 
 
 async def test_a_case_an_older_worker_took_replays_on_a_newer_one(
