@@ -11,7 +11,9 @@ stored, the send activity under its idempotency key, the closing message's waits
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -179,28 +181,26 @@ async def _send_contact(
     key."""
     if local:
         try:
-            result: SendResult = await workflow.execute_local_activity(
-                "send_contact",
-                request,
-                result_type=SendResult,
-                start_to_close_timeout=SEND_TIMEOUT,
-                schedule_to_close_timeout=_give_up(until),
-                retry_policy=ONE_TRY,
-            )
-            return result
+            return await _run_send(workflow.execute_local_activity, request, until, ONE_TRY)
         except FailureError as err:  # a local try's failure arrives unwrapped
             if isinstance(err, CancelledError):
                 raise
             await shell.flush()
-    sent: SendResult = await workflow.execute_activity(
+    return await _run_send(workflow.execute_activity, request, until, SEND_RETRY)
+
+
+async def _run_send(
+    run: Callable[..., Awaitable[Any]], request: SendInput, until: datetime, retry: RetryPolicy
+) -> SendResult:
+    result: SendResult = await run(
         "send_contact",
         request,
         result_type=SendResult,
         start_to_close_timeout=SEND_TIMEOUT,
         schedule_to_close_timeout=_give_up(until),
-        retry_policy=SEND_RETRY,
+        retry_policy=retry,
     )
-    return sent
+    return result
 
 
 def _give_up(until: datetime) -> timedelta:

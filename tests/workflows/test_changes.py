@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -142,11 +143,7 @@ async def test_a_case_that_took_its_release_silently_replays_on_a_newer_worker(
 
 
 async def test_an_assessed_case_that_a_worker_of_release_2026_12_took_replays_here(
-    ts_env: WorkflowEnvironment,
-    task_queue: str,
-    fake_twilio: FakeTwilio,
-    sqlite_db: Database,
-    monkeypatch: pytest.MonkeyPatch,
+    on_a_worker_of: OlderWorker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While workers of release-2026-12 and of this release serve one queue, an older worker may
     take a case that intake assessed and that names this release: it knows neither, records its
@@ -157,9 +154,7 @@ async def test_an_assessed_case_that_a_worker_of_release_2026_12_took_replays_he
         return await own_assessment(shell, dataclasses.replace(input, assessment=None), now)
 
     monkeypatch.setattr(case_schedule, "_assessment", ignoring_the_field)
-    history = await _on_a_worker_of(
-        "release-2026-12", ts_env, task_queue, fake_twilio, sqlite_db, monkeypatch
-    )
+    history = await on_a_worker_of("release-2026-12")
     assert patch_markers(history) == ["release-2026-12"]
     assert local_activities(history)[0] == "assess_case"
     assert "send_contact" not in local_activities(history)
@@ -167,17 +162,11 @@ async def test_an_assessed_case_that_a_worker_of_release_2026_12_took_replays_he
 
 
 async def test_a_case_that_a_worker_of_release_2026_12b_took_replays_here(
-    ts_env: WorkflowEnvironment,
-    task_queue: str,
-    fake_twilio: FakeTwilio,
-    sqlite_db: Database,
-    monkeypatch: pytest.MonkeyPatch,
+    on_a_worker_of: OlderWorker,
 ) -> None:
     """A worker of release-2026-12b takes the assessment from the input but sends through the
     server: it records its own release's marker and an activity per send."""
-    history = await _on_a_worker_of(
-        "release-2026-12b", ts_env, task_queue, fake_twilio, sqlite_db, monkeypatch
-    )
+    history = await on_a_worker_of("release-2026-12b")
     assert patch_markers(history) == ["release-2026-12b"]
     assert local_activities(history)[:2] == ["write_case", "write_case"]
     assert "send_contact" not in local_activities(history)
@@ -185,36 +174,45 @@ async def test_a_case_that_a_worker_of_release_2026_12b_took_replays_here(
     await _replays_here(history)
 
 
-async def _on_a_worker_of(
-    release: str,
+OlderWorker = Callable[[str], Awaitable[WorkflowHistory]]
+
+
+@pytest.fixture
+def on_a_worker_of(
     ts_env: WorkflowEnvironment,
     task_queue: str,
     fake_twilio: FakeTwilio,
     sqlite_db: Database,
     monkeypatch: pytest.MonkeyPatch,
-) -> WorkflowHistory:
-    """A case that names this code's newest release, run by a worker whose newest is `release`
-    (unsandboxed, so that its constants apply)."""
-    older = RELEASES[[name for name, _ in RELEASES].index(release) :]
-    if changes.LOCAL_SEND not in older[0][1]:  # its code never asks about it
-        asks = changes.Changes.taken
+) -> OlderWorker:
+    """A case that names this code's newest release, run by a worker whose newest is the
+    release given (unsandboxed, so that its constants apply)."""
 
-        def older_code(self: changes.Changes, change: str) -> bool:
-            return change != changes.LOCAL_SEND and asks(self, change)
+    async def run(release: str) -> WorkflowHistory:
+        older = RELEASES[[name for name, _ in RELEASES].index(release) :]
+        if changes.LOCAL_SEND not in older[0][1]:  # its code never asks about it
+            asks = changes.Changes.taken
 
-        monkeypatch.setattr(changes.Changes, "taken", older_code)
-    monkeypatch.setattr(changes, "RELEASES", older)
-    monkeypatch.setattr(changes, "NEWEST_RELEASE", older[0][0])
-    monkeypatch.setattr(changes, "_GATHERED", dict(older))
-    settings = dataclasses.replace(case_harness.test_settings(task_queue), workflow_sandbox=False)
-    sender = twilio_sender(fake_twilio)
-    try:
-        async with case_worker(ts_env, task_queue, sqlite_db, sender, settings=settings):
-            harness = CaseHarness(env=ts_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
-            return await started_and_past_two_reminders(harness, RELEASES[0][0])
-    finally:
-        await sender.aclose()
-        monkeypatch.undo()
+            def older_code(self: changes.Changes, change: str) -> bool:
+                return change != changes.LOCAL_SEND and asks(self, change)
+
+            monkeypatch.setattr(changes.Changes, "taken", older_code)
+        monkeypatch.setattr(changes, "RELEASES", older)
+        monkeypatch.setattr(changes, "NEWEST_RELEASE", older[0][0])
+        monkeypatch.setattr(changes, "_GATHERED", dict(older))
+        settings = dataclasses.replace(
+            case_harness.test_settings(task_queue), workflow_sandbox=False
+        )
+        sender = twilio_sender(fake_twilio)
+        try:
+            async with case_worker(ts_env, task_queue, sqlite_db, sender, settings=settings):
+                harness = CaseHarness(env=ts_env, queue=task_queue, fake=fake_twilio, db=sqlite_db)
+                return await started_and_past_two_reminders(harness, RELEASES[0][0])
+        finally:
+            await sender.aclose()
+            monkeypatch.undo()
+
+    return run
 
 
 async def _replays_here(history: WorkflowHistory) -> None:
