@@ -13,6 +13,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import DataConverter
 
+from temporal.history import local_activity_type
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The `q` quantile (0..1) by linear interpolation, as numpy's default."""
@@ -98,19 +100,7 @@ async def until_activity_done(
             scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
             if names.get(scheduled) == activity:
                 return list(events[: index + 1])
-        if await _local_activity_done(event, converter) == activity:
+        failed = event.marker_recorded_event_attributes.HasField("failure")
+        if not failed and await local_activity_type(event, converter) == activity:
             return list(events[: index + 1])
     raise LookupError(f"no completed {activity} activity in this history")
-
-
-async def _local_activity_done(event: HistoryEvent, converter: DataConverter) -> str:
-    """The type of the local activity whose successful completion `event` records, or ""."""
-    if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
-        return ""
-    marker = event.marker_recorded_event_attributes
-    if marker.marker_name != "core_local_activity" or marker.HasField("failure"):
-        return ""
-    data = marker.details["data"].payloads if "data" in marker.details else ()
-    values = await converter.decode(data) if data else []
-    found = values[0] if values and isinstance(values[0], dict) else {}
-    return str(found.get("activity_type", ""))

@@ -1,11 +1,14 @@
-"""Fetching a workflow's recorded history from Temporal: one run, or a continue-as-new chain."""
+"""Fetching a workflow's recorded history from Temporal: one run, or a continue-as-new chain;
+reading which local activity a marker records."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
 
@@ -53,3 +56,17 @@ async def pending_activities(client: Client, workflow_id: str) -> Sequence[Pendi
     """Activities the latest run is still trying: their failures are not in the history yet."""
     description = await client.get_workflow_handle(workflow_id).describe()
     return description.raw_description.pending_activities
+
+
+async def local_activity_type(event: HistoryEvent, converter: DataConverter) -> str:
+    """The type of the local activity whose marker `event` is (done or failed: the marker's
+    `failure` says which), "" for any other event. A marker keeps the type in its `data`
+    payload, which `converter` decodes."""
+    if not event.HasField("marker_recorded_event_attributes"):
+        return ""
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != "core_local_activity" or "data" not in marker.details:
+        return ""
+    values = await converter.decode(marker.details["data"].payloads)
+    found = values[0] if values and isinstance(values[0], dict) else {}
+    return str(found.get("activity_type", ""))

@@ -53,6 +53,7 @@ from readmodel.engine import Database
 from readmodel.tables import CaseRow, ContactAttemptRow
 from temporal.client import connect
 from temporal.codec import codec_from_settings, generate_key
+from temporal.history import local_activity_type
 from tests.conftest_db import libpq_url
 from tests.fakes.twilio_api import CallbackSink, FakeTwilio, Record
 from tests.integration.processes import PROJECT_ROOT
@@ -381,11 +382,8 @@ async def failed_local_try(
     """Whether the workflow's history holds a failed local try of `activity` (its marker,
     decoded with `converter`: the rig's payloads are encrypted)."""
     for event in (await handle.fetch_history()).events:
-        marker = event.marker_recorded_event_attributes
-        if marker.marker_name != "core_local_activity" or not marker.HasField("failure"):
-            continue
-        [data] = await converter.decode(marker.details["data"].payloads)
-        if data["activity_type"] == activity:
+        failed = event.marker_recorded_event_attributes.HasField("failure")
+        if failed and await local_activity_type(event, converter) == activity:
             return True
     return False
 

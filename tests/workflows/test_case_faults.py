@@ -108,10 +108,8 @@ async def send_retries(handle: WorkflowHandle[Any, Any]) -> list[int]:
     sends: dict[int, int] = {}  # the send activity's scheduled event -> local tries before it
     tries = []
     for e in history.events:
-        if e.HasField("marker_recorded_event_attributes"):
-            marker = e.marker_recorded_event_attributes
-            failed = marker.HasField("failure") and marker.marker_name == "core_local_activity"
-            local_failures += failed and "send_contact" in str(marker.details["data"])
+        if local_activity(e) == "send_contact":
+            local_failures += e.marker_recorded_event_attributes.HasField("failure")
         elif e.HasField("activity_task_scheduled_event_attributes"):
             if e.activity_task_scheduled_event_attributes.activity_type.name == "send_contact":
                 sends[e.event_id], local_failures = local_failures, 0
