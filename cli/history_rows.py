@@ -1,10 +1,10 @@
-"""A row of `history show`, and the rows of activities still retrying (which the history shows
-only once they end)."""
+"""A row of `history show`, a timeline of them, and the rows of activities still retrying (which
+the history shows only once they end)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from temporalio.api.workflow.v1 import PendingActivityInfo
@@ -20,6 +20,12 @@ class TimelineRow:
 
     def as_json(self) -> dict[str, str]:
         return {"at": self.at.isoformat(), "kind": self.kind, "detail": self.detail}
+
+
+@dataclass
+class Timeline:
+    rows: list[TimelineRow] = field(default_factory=list)
+    undecoded: str = ""  # why some payloads could not be read, when some could not
 
 
 def pending_rows(pending: Sequence[PendingActivityInfo]) -> list[TimelineRow]:

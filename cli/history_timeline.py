@@ -11,7 +11,6 @@ cannot be decoded leaves its row without details and `Timeline.undecoded` says w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -21,7 +20,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import DataConverter
 
-from cli.history_rows import TimelineRow
+from cli.history_rows import Timeline, TimelineRow
 from cli.history_words import (
     at_minute,
     audit_words,
@@ -55,12 +54,6 @@ RUN_ENDS = frozenset(
 MAX_TASK = timedelta(minutes=1)  # a workflow task takes milliseconds; never trust more
 CHILD_STARTED = "child_workflow_execution_started"  # the handoff row is written when initiated
 CHILD_WORDS = {"RiskReview": "risk review", "LegalReferral": "legal referral"}
-
-
-@dataclass
-class Timeline:
-    rows: list[TimelineRow] = field(default_factory=list)
-    undecoded: str = ""  # why some payloads could not be read, when some could not
 
 
 def _is_command(kind: str, attributes: Any) -> bool:
